@@ -1,0 +1,35 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// msgpackHandle encodes Raft log entries, snapshots and RPC messages.
+// Maps decode as map[string]interface{} so task configs survive a round trip.
+var msgpackHandle = func() *codec.MsgpackHandle {
+	h := &codec.MsgpackHandle{}
+	h.RawToString = true
+	h.WriteExt = true
+	h.MapType = reflect.TypeOf(map[string]interface{}(nil))
+	return h
+}()
+
+// encodeMsg prefixes a message with its type for the Raft log.
+func encodeMsg(t structs.MessageType, msg interface{}) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte(byte(t))
+	if err := codec.NewEncoder(&buf, msgpackHandle).Encode(msg); err != nil {
+		return nil, fmt.Errorf("encode %d: %w", t, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeMsg(buf []byte, out interface{}) error {
+	return codec.NewDecoderBytes(buf, msgpackHandle).Decode(out)
+}

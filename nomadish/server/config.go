@@ -1,0 +1,87 @@
+package server
+
+import (
+	"errors"
+	"runtime"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config configures a server.
+type Config struct {
+	// Logger is the parent logger.
+	Logger hclog.Logger
+	// NodeName names this server in Raft and gossip.
+	NodeName string
+	// Region and Datacenter of the server.
+	Region     string
+	Datacenter string
+	// DataDir holds the Raft log and snapshots (DataDir/raft).
+	DataDir string
+	// RPCAddr is the address the RPC (and Raft) listener binds to.
+	RPCAddr string
+	// RPCAdvertise is the address other agents use to reach RPCAddr.
+	RPCAdvertise string
+	// BootstrapExpect is how many servers to wait for before bootstrapping.
+	BootstrapExpect int
+	// DevMode bootstraps a single voter at once.
+	DevMode bool
+	// NumSchedulers is how many scheduler workers run on this server.
+	NumSchedulers int
+	// MinHeartbeatTTL is the shortest TTL handed to clients.
+	MinHeartbeatTTL time.Duration
+	// MaxHeartbeatsPerSecond scales TTLs with the number of nodes.
+	MaxHeartbeatsPerSecond float64
+	// HeartbeatGrace is added to a node's TTL before it is marked down.
+	HeartbeatGrace time.Duration
+	// EvalNackTimeout is how long a worker may hold an eval without acking.
+	EvalNackTimeout time.Duration
+	// EvalDeliveryLimit is how often an eval is handed out before it fails.
+	EvalDeliveryLimit int
+	// RaftSnapshotThreshold is how many log entries trigger a snapshot.
+	RaftSnapshotThreshold uint64
+	// RaftSnapshotInterval is how often Raft checks the threshold.
+	RaftSnapshotInterval time.Duration
+}
+
+// DefaultConfig returns Nomad's defaults.
+func DefaultConfig() *Config {
+	n := runtime.NumCPU()
+	return &Config{
+		Logger:                 hclog.NewNullLogger(),
+		Region:                 "global",
+		Datacenter:             "dc1",
+		RPCAddr:                "127.0.0.1:4647",
+		BootstrapExpect:        1,
+		NumSchedulers:          n,
+		MinHeartbeatTTL:        10 * time.Second,
+		MaxHeartbeatsPerSecond: 50,
+		HeartbeatGrace:         10 * time.Second,
+		EvalNackTimeout:        60 * time.Second,
+		EvalDeliveryLimit:      3,
+		RaftSnapshotThreshold:  8192,
+		RaftSnapshotInterval:   120 * time.Second,
+	}
+}
+
+// Validate checks the config.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.NodeName == "" {
+		errs = append(errs, errors.New("server: node name is required"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("server: data dir is required"))
+	}
+	if c.RPCAddr == "" {
+		errs = append(errs, errors.New("server: rpc address is required"))
+	}
+	if c.BootstrapExpect < 0 {
+		errs = append(errs, errors.New("server: bootstrap_expect must not be negative"))
+	}
+	if c.NumSchedulers < 0 {
+		errs = append(errs, errors.New("server: num_schedulers must not be negative"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,275 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadish/nomadish/nomadish/state"
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// fsm applies committed Raft log entries to the state store. Each entry is
+// one MessageType byte followed by a msgpack request; apply decodes it and
+// calls one state store method.
+type fsm struct {
+	logger hclog.Logger
+
+	mu    sync.RWMutex
+	state *state.StateStore
+
+	// onEvals is called after evaluations are committed, from the Raft
+	// apply goroutine; the leader uses it to feed its eval broker.
+	onEvals func(evals []*structs.Evaluation)
+	// onAllocsUpdated is called after allocations change on nodes, to
+	// unblock evaluations waiting for capacity.
+	onAllocsUpdated func(allocs []*structs.Allocation)
+}
+
+func newFSM(logger hclog.Logger) *fsm {
+	return &fsm{logger: logger.Named("fsm"), state: state.NewStateStore()}
+}
+
+// State returns the current state store.
+func (f *fsm) State() *state.StateStore {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.state
+}
+
+type applyFunc func(f *fsm, index uint64, buf []byte) interface{}
+
+var applyTable = map[structs.MessageType]applyFunc{
+	structs.NodeRegisterRequestType:          (*fsm).applyNodeRegister,
+	structs.NodeUpdateStatusRequestType:      (*fsm).applyNodeStatus,
+	structs.JobRegisterRequestType:           (*fsm).applyJobRegister,
+	structs.JobDeregisterRequestType:         (*fsm).applyJobDeregister,
+	structs.EvalUpdateRequestType:            (*fsm).applyEvalUpdate,
+	structs.AllocClientUpdateRequestType:     (*fsm).applyAllocClientUpdate,
+	structs.ApplyPlanResultsRequestType:      (*fsm).applyPlanResults,
+	structs.NodeUpdateEligibilityRequestType: (*fsm).applyNodeEligibility,
+	structs.NodeDeregisterRequestType:        (*fsm).applyNodeDeregister,
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) interface{} {
+	if l.Type != raft.LogCommand || len(l.Data) == 0 {
+		return nil
+	}
+	t := structs.MessageType(l.Data[0])
+	ignoreUnknown := t&structs.IgnoreUnknownTypeFlag != 0
+	t &^= structs.IgnoreUnknownTypeFlag
+	fn, ok := applyTable[t]
+	if !ok {
+		if ignoreUnknown {
+			f.logger.Warn("ignoring unknown message type", "type", t)
+			return nil
+		}
+		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", t, l.Index))
+	}
+	return fn(f, l.Index, l.Data[1:])
+}
+
+func (f *fsm) applyNodeRegister(index uint64, buf []byte) interface{} {
+	var req structs.NodeRegisterRequest
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	if err := f.State().UpsertNode(index, req.Node); err != nil {
+		return err
+	}
+	// A node that (re)joins may have room for blocked work.
+	if f.onAllocsUpdated != nil {
+		f.onAllocsUpdated(nil)
+	}
+	return nil
+}
+
+// nodeStatusUpdate is the log entry for a node status change.
+type nodeStatusUpdate struct {
+	NodeID    string
+	Status    string
+	UpdatedAt int64
+	Event     *structs.NodeEvent
+	Evals     []*structs.Evaluation
+}
+
+func (f *fsm) applyNodeStatus(index uint64, buf []byte) interface{} {
+	var req nodeStatusUpdate
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	st := f.State()
+	if err := st.UpdateNodeStatus(index, req.NodeID, req.Status, req.UpdatedAt, req.Event); err != nil {
+		return err
+	}
+	if len(req.Evals) > 0 {
+		if err := st.UpsertEvals(index, req.Evals); err != nil {
+			return err
+		}
+		f.evalsCommitted(req.Evals)
+	}
+	if req.Status == structs.NodeStatusReady && f.onAllocsUpdated != nil {
+		f.onAllocsUpdated(nil)
+	}
+	return nil
+}
+
+// nodeEligibilityUpdate is the log entry for an eligibility change.
+type nodeEligibilityUpdate struct {
+	NodeID      string
+	Eligibility string
+}
+
+func (f *fsm) applyNodeEligibility(index uint64, buf []byte) interface{} {
+	var req nodeEligibilityUpdate
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	if err := f.State().UpdateNodeEligibility(index, req.NodeID, req.Eligibility); err != nil {
+		return err
+	}
+	if req.Eligibility == structs.NodeSchedulingEligible && f.onAllocsUpdated != nil {
+		f.onAllocsUpdated(nil)
+	}
+	return nil
+}
+
+// nodeDeregister is the log entry for removing nodes.
+type nodeDeregister struct {
+	NodeIDs []string
+}
+
+func (f *fsm) applyNodeDeregister(index uint64, buf []byte) interface{} {
+	var req nodeDeregister
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	return f.State().DeleteNode(index, req.NodeIDs)
+}
+
+func (f *fsm) applyJobRegister(index uint64, buf []byte) interface{} {
+	var req structs.JobRegisterRequest
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	if err := f.State().RegisterJob(index, req.Job, req.Eval); err != nil {
+		return err
+	}
+	if req.Eval != nil {
+		f.evalsCommitted([]*structs.Evaluation{req.Eval})
+	}
+	return nil
+}
+
+func (f *fsm) applyJobDeregister(index uint64, buf []byte) interface{} {
+	var req structs.JobDeregisterRequest
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	if err := f.State().DeregisterJob(index, req.Namespace, req.JobID, req.Purge, req.Eval); err != nil {
+		return err
+	}
+	if req.Eval != nil {
+		f.evalsCommitted([]*structs.Evaluation{req.Eval})
+	}
+	return nil
+}
+
+func (f *fsm) applyEvalUpdate(index uint64, buf []byte) interface{} {
+	var req structs.EvalUpdateRequest
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	if err := f.State().UpsertEvals(index, req.Evals); err != nil {
+		return err
+	}
+	f.evalsCommitted(req.Evals)
+	return nil
+}
+
+func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
+	var req structs.AllocUpdateRequest
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	st := f.State()
+	if err := st.UpdateAllocsFromClient(index, req.Alloc); err != nil {
+		return err
+	}
+	if len(req.Evals) > 0 {
+		if err := st.UpsertEvals(index, req.Evals); err != nil {
+			return err
+		}
+		f.evalsCommitted(req.Evals)
+	}
+	if f.onAllocsUpdated != nil {
+		f.onAllocsUpdated(req.Alloc)
+	}
+	return nil
+}
+
+func (f *fsm) applyPlanResults(index uint64, buf []byte) interface{} {
+	var req structs.ApplyPlanResultsRequest
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	if err := f.State().UpsertPlanResults(index, &req); err != nil {
+		return err
+	}
+	if len(req.Evals) > 0 {
+		f.evalsCommitted(req.Evals)
+	}
+	stopped := false
+	for _, a := range req.Allocs {
+		if a.TerminalStatus() {
+			stopped = true
+			break
+		}
+	}
+	if stopped && f.onAllocsUpdated != nil {
+		f.onAllocsUpdated(nil)
+	}
+	return nil
+}
+
+func (f *fsm) evalsCommitted(evals []*structs.Evaluation) {
+	if f.onEvals != nil {
+		f.onEvals(evals)
+	}
+}
+
+// Snapshot implements raft.FSM.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	return &fsmSnapshot{state: f.State().Snapshot()}, nil
+}
+
+// Restore implements raft.FSM.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st, err := state.Restore(rc, msgpackHandle)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.state = st
+	f.mu.Unlock()
+	return nil
+}
+
+type fsmSnapshot struct {
+	state *state.StateStore
+}
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := s.state.Persist(sink, msgpackHandle); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}

@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/nomadish/nomadish/nomadish/state"
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// ErrPlanQueueDisabled is returned when plans are submitted to a non-leader.
+var ErrPlanQueueDisabled = errors.New("plan queue is disabled: not the leader")
+
+// PlanQueue carries plans from workers to the leader's plan applier.
+type PlanQueue struct {
+	mu      sync.Mutex
+	enabled bool
+	ch      chan *pendingPlan
+}
+
+type pendingPlan struct {
+	plan   *structs.Plan
+	result *structs.PlanResult
+	err    error
+	done   chan struct{}
+}
+
+// NewPlanQueue returns a disabled queue.
+func NewPlanQueue() *PlanQueue {
+	return &PlanQueue{ch: make(chan *pendingPlan, 64)}
+}
+
+// SetEnabled turns the queue on (leader) or off.
+func (q *PlanQueue) SetEnabled(on bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.enabled = on
+	if !on {
+		for {
+			select {
+			case p := <-q.ch:
+				p.err = ErrPlanQueueDisabled
+				close(p.done)
+			default:
+				return
+			}
+		}
+	}
+}
+
+// Submit queues a plan and waits for its result.
+func (q *PlanQueue) Submit(ctx context.Context, plan *structs.Plan) (*structs.PlanResult, error) {
+	q.mu.Lock()
+	if !q.enabled {
+		q.mu.Unlock()
+		return nil, ErrPlanQueueDisabled
+	}
+	p := &pendingPlan{plan: plan, done: make(chan struct{})}
+	q.mu.Unlock()
+	select {
+	case q.ch <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-p.done:
+		return p.result, p.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// planApply is the leader's plan applier: one plan at a time, it checks
+// every node of the plan against the latest state (another worker may
+// have used the capacity since the plan was made), commits what fits
+// through Raft, and tells the worker what was rejected.
+func (s *Server) planApply(ctx context.Context) {
+	for {
+		var p *pendingPlan
+		select {
+		case <-ctx.Done():
+			return
+		case p = <-s.planQueue.ch:
+		}
+		p.result, p.err = s.applyPlan(p.plan)
+		close(p.done)
+	}
+}
+
+func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
+	snap := s.State().Snapshot()
+	result, err := evaluatePlan(snap, plan)
+	if err != nil {
+		return nil, err
+	}
+	if len(result.NodeAllocation) == 0 && len(result.NodeUpdate) == 0 {
+		return result, nil
+	}
+	req := &structs.ApplyPlanResultsRequest{EvalID: plan.EvalID, Job: plan.Job}
+	for _, list := range result.NodeUpdate {
+		req.Allocs = append(req.Allocs, list...)
+	}
+	for _, list := range result.NodeAllocation {
+		for _, a := range list {
+			c := a.Copy()
+			c.Job = nil // the FSM attaches req.Job; the job is sent once
+			req.Allocs = append(req.Allocs, c)
+		}
+	}
+	index, err := s.raftApply(structs.ApplyPlanResultsRequestType, req)
+	if err != nil {
+		return nil, fmt.Errorf("apply plan: %w", err)
+	}
+	result.AllocIndex = index
+	return result, nil
+}
+
+// evaluatePlan decides, node by node, which parts of a plan still fit.
+func evaluatePlan(snap *state.StateStore, plan *structs.Plan) (*structs.PlanResult, error) {
+	result := &structs.PlanResult{
+		NodeUpdate:     map[string][]*structs.Allocation{},
+		NodeAllocation: map[string][]*structs.Allocation{},
+	}
+	nodes := map[string]struct{}{}
+	for n := range plan.NodeUpdate {
+		nodes[n] = struct{}{}
+	}
+	for n := range plan.NodeAllocation {
+		nodes[n] = struct{}{}
+	}
+	rejected := false
+	for nodeID := range nodes {
+		ok, err := nodeFits(snap, plan, nodeID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			rejected = true
+			if plan.AllAtOnce {
+				result.NodeUpdate = map[string][]*structs.Allocation{}
+				result.NodeAllocation = map[string][]*structs.Allocation{}
+				break
+			}
+			continue
+		}
+		if u := plan.NodeUpdate[nodeID]; len(u) > 0 {
+			result.NodeUpdate[nodeID] = u
+		}
+		if a := plan.NodeAllocation[nodeID]; len(a) > 0 {
+			result.NodeAllocation[nodeID] = a
+		}
+	}
+	if rejected {
+		result.RefreshIndex = snap.LatestIndex()
+	}
+	return result, nil
+}
+
+// nodeFits checks one node of a plan: stops always fit; placements need
+// a ready node with room for them next to what already runs there.
+func nodeFits(snap *state.StateStore, plan *structs.Plan, nodeID string) (bool, error) {
+	placing := plan.NodeAllocation[nodeID]
+	if len(placing) == 0 {
+		return true, nil
+	}
+	node, err := snap.NodeByID(nil, nodeID)
+	if err != nil {
+		return false, err
+	}
+	if node == nil || node.Status != structs.NodeStatusReady {
+		return false, nil
+	}
+	existing, err := snap.AllocsByNode(memdb.NewWatchSet(), nodeID)
+	if err != nil {
+		return false, err
+	}
+	remove := map[string]struct{}{}
+	for _, a := range plan.NodeUpdate[nodeID] {
+		remove[a.ID] = struct{}{}
+	}
+	for _, a := range placing {
+		remove[a.ID] = struct{}{} // in-place updates replace the stored copy
+	}
+	proposed := make([]*structs.Allocation, 0, len(existing)+len(placing))
+	for _, a := range existing {
+		if _, gone := remove[a.ID]; gone || a.TerminalStatus() {
+			continue
+		}
+		proposed = append(proposed, a)
+	}
+	proposed = append(proposed, placing...)
+	fit, _, _, err := structs.AllocsFit(node, proposed)
+	if err != nil {
+		return false, err
+	}
+	return fit, nil
+}

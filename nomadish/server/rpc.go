@@ -1,0 +1,234 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/rpc"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/raft"
+)
+
+// Connection kinds on the RPC port: the first byte a dialer sends says
+// which protocol follows.
+const (
+	rpcNomadish byte = 0x01
+	rpcRaft     byte = 0x02
+)
+
+// ErrNoLeader is returned when a request needs the leader and none is known.
+var ErrNoLeader = errors.New("no cluster leader")
+
+// rpcTimeout bounds every agent-to-agent call except blocking queries.
+const rpcTimeout = 30 * time.Second
+
+// listen accepts connections on the RPC port and hands each to net/rpc or Raft.
+func (s *Server) listen() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.rpcListener.Accept()
+		if err != nil {
+			select {
+			case <-s.shutdownCh:
+				return
+			default:
+			}
+			s.logger.Error("accept rpc connection", "error", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handleConn(conn)
+		}()
+	}
+}
+
+func (s *Server) handleConn(conn net.Conn) {
+	var kind [1]byte
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(conn, kind[:]); err != nil {
+		conn.Close()
+		return
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	switch kind[0] {
+	case rpcNomadish:
+		s.trackConn(conn, true)
+		s.rpcServer.ServeCodec(codec.GoRpc.ServerCodec(conn, msgpackHandle))
+		s.trackConn(conn, false)
+	case rpcRaft:
+		select {
+		case s.raftLayer.connCh <- conn:
+		case <-s.shutdownCh:
+			conn.Close()
+		}
+	default:
+		s.logger.Warn("unknown connection kind", "kind", kind[0], "remote", conn.RemoteAddr())
+		conn.Close()
+	}
+}
+
+func (s *Server) trackConn(c net.Conn, add bool) {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	if add {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+		c.Close()
+	}
+}
+
+// raftLayer is the raft.StreamLayer that shares the RPC port.
+type raftLayer struct {
+	addr   net.Addr
+	connCh chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newRaftLayer(addr net.Addr) *raftLayer {
+	return &raftLayer{addr: addr, connCh: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *raftLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.connCh:
+		return c, nil
+	case <-l.closed:
+		return nil, errors.New("raft layer closed")
+	}
+}
+
+func (l *raftLayer) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *raftLayer) Addr() net.Addr { return l.addr }
+
+func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", string(address), timeout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Write([]byte{rpcRaft}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// connPool keeps one multiplexed net/rpc client per remote server.
+type connPool struct {
+	mu      sync.Mutex
+	clients map[string]*rpc.Client
+}
+
+func (p *connPool) get(addr string) (*rpc.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[addr]; ok {
+		return c, nil
+	}
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	if _, err := conn.Write([]byte{rpcNomadish}); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	c := rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(conn, msgpackHandle))
+	if p.clients == nil {
+		p.clients = map[string]*rpc.Client{}
+	}
+	p.clients[addr] = c
+	return c, nil
+}
+
+func (p *connPool) drop(addr string, c *rpc.Client) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.clients[addr] == c {
+		delete(p.clients, addr)
+	}
+	c.Close()
+}
+
+func (p *connPool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for a, c := range p.clients {
+		c.Close()
+		delete(p.clients, a)
+	}
+}
+
+// Call makes an RPC to addr, dropping the connection on transport errors.
+func (p *connPool) Call(addr, method string, args, reply interface{}, timeout time.Duration) error {
+	c, err := p.get(addr)
+	if err != nil {
+		return err
+	}
+	call := c.Go(method, args, reply, make(chan *rpc.Call, 1))
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-call.Done:
+		if errors.Is(call.Error, rpc.ErrShutdown) || errors.Is(call.Error, io.ErrUnexpectedEOF) {
+			p.drop(addr, c)
+		}
+		if call.Error != nil {
+			var se rpc.ServerError
+			if errors.As(call.Error, &se) {
+				return errors.New(string(se))
+			}
+		}
+		return call.Error
+	case <-t.C:
+		p.drop(addr, c)
+		return fmt.Errorf("rpc %s to %s: timed out after %s", method, addr, timeout)
+	}
+}
+
+// inprocRPC dispatches "Service.Method" calls to endpoint methods directly,
+// for the client and HTTP API running in the same agent as the server.
+type inprocRPC struct {
+	methods map[string]reflect.Value
+}
+
+func newInprocRPC(endpoints map[string]interface{}) *inprocRPC {
+	r := &inprocRPC{methods: map[string]reflect.Value{}}
+	for name, ep := range endpoints {
+		v := reflect.ValueOf(ep)
+		t := v.Type()
+		for i := 0; i < t.NumMethod(); i++ {
+			m := t.Method(i)
+			if m.Type.NumIn() != 3 || m.Type.NumOut() != 1 {
+				continue
+			}
+			r.methods[name+"."+m.Name] = v.Method(i)
+		}
+	}
+	return r
+}
+
+func (r *inprocRPC) call(method string, args, reply interface{}) error {
+	m, ok := r.methods[method]
+	if !ok {
+		return fmt.Errorf("rpc: unknown method %q", method)
+	}
+	out := m.Call([]reflect.Value{reflect.ValueOf(args), reflect.ValueOf(reply)})
+	if err, _ := out[0].Interface().(error); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// Table names.
+const (
+	tableIndex       = "index"
+	tableJobs        = "jobs"
+	tableJobVersions = "job_version"
+	tableNodes       = "nodes"
+	tableAllocs      = "allocs"
+	tableEvals       = "evals"
+)
+
+// IndexEntry records the Raft index of the last change to a table.
+type IndexEntry struct {
+	Key   string
+	Value uint64
+}
+
+func schema() *memdb.DBSchema {
+	nsID := &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+		&memdb.StringFieldIndex{Field: "Namespace"},
+		&memdb.StringFieldIndex{Field: "ID"},
+	}}
+	nsJob := &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+		&memdb.StringFieldIndex{Field: "Namespace"},
+		&memdb.StringFieldIndex{Field: "JobID"},
+	}}
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+		}},
+		tableJobs: {Name: tableJobs, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: nsID},
+		}},
+		tableJobVersions: {Name: tableJobVersions, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Namespace"},
+				&memdb.StringFieldIndex{Field: "ID"},
+				&memdb.UintFieldIndex{Field: "Version"},
+			}}},
+		}},
+		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		}},
+		tableAllocs: {Name: tableAllocs, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
+			"job":  {Name: "job", Indexer: nsJob},
+			"eval": {Name: "eval", Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
+		}},
+		tableEvals: {Name: tableEvals, Indexes: map[string]*memdb.IndexSchema{
+			"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"job": {Name: "job", Indexer: nsJob},
+		}},
+	}}
+}
+
+func mustSchema() *memdb.DBSchema {
+	s := schema()
+	if err := s.Validate(); err != nil {
+		panic(fmt.Sprintf("state schema: %v", err))
+	}
+	return s
+}

@@ -1,0 +1,232 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// UpsertPlanResults commits a plan: new placements, stops of existing
+// allocations, and the evaluations created with the plan.
+func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	jobs := map[structs.NamespacedID]struct{}{}
+	for _, a := range req.Allocs {
+		if a.Job == nil {
+			a.Job = req.Job
+		}
+		if err := upsertAllocTxn(txn, index, a); err != nil {
+			return err
+		}
+		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
+	}
+	if len(req.Allocs) > 0 {
+		if err := setIndex(txn, tableAllocs, index); err != nil {
+			return err
+		}
+	}
+	if err := upsertEvalsTxn(txn, index, req.Evals, jobs); err != nil {
+		return err
+	}
+	if err := refreshJobStatus(txn, index, jobs); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// upsertAllocTxn inserts a new allocation, or applies a server-side update
+// (desired status, transition) to an existing one, keeping what the client
+// reported.
+func upsertAllocTxn(txn *memdb.Txn, index uint64, in *structs.Allocation) error {
+	raw, err := txn.First(tableAllocs, "id", in.ID)
+	if err != nil {
+		return fmt.Errorf("alloc lookup: %w", err)
+	}
+	a := in.Copy()
+	if raw == nil {
+		a.CreateIndex = index
+		if a.Job == nil {
+			return fmt.Errorf("alloc %s has no job", a.ID)
+		}
+	} else {
+		old := raw.(*structs.Allocation)
+		a.CreateIndex = old.CreateIndex
+		if a.Job == nil {
+			a.Job = old.Job
+		}
+		// The client owns these fields; a server-side update must not
+		// roll them back, except to mark an allocation lost or unknown.
+		if a.ClientStatus != structs.AllocClientStatusLost && a.ClientStatus != structs.AllocClientStatusUnknown {
+			a.ClientStatus = old.ClientStatus
+			a.ClientDescription = old.ClientDescription
+		}
+		a.TaskStates = old.TaskStates
+		if a.DeploymentStatus == nil {
+			a.DeploymentStatus = old.DeploymentStatus
+		}
+		if a.NetworkStatus == nil {
+			a.NetworkStatus = old.NetworkStatus
+		}
+	}
+	a.ModifyIndex = index
+	a.AllocModifyIndex = index
+	if err := txn.Insert(tableAllocs, a); err != nil {
+		return fmt.Errorf("insert alloc: %w", err)
+	}
+	return nil
+}
+
+// UpdateAllocsFromClient applies what clients report: client status, task
+// states, deployment health. AllocModifyIndex is left alone so the client
+// is not woken by its own update.
+func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	jobs := map[structs.NamespacedID]struct{}{}
+	for _, in := range allocs {
+		raw, err := txn.First(tableAllocs, "id", in.ID)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil {
+			continue // garbage collected meanwhile
+		}
+		a := raw.(*structs.Allocation).Copy()
+		a.ClientStatus = in.ClientStatus
+		a.ClientDescription = in.ClientDescription
+		if in.TaskStates != nil {
+			a.TaskStates = in.TaskStates
+		}
+		if in.DeploymentStatus != nil {
+			a.DeploymentStatus = in.DeploymentStatus
+		}
+		if in.NetworkStatus != nil {
+			a.NetworkStatus = in.NetworkStatus
+		}
+		if in.ModifyTime != 0 {
+			a.ModifyTime = in.ModifyTime
+		}
+		a.ModifyIndex = index
+		if err := txn.Insert(tableAllocs, a); err != nil {
+			return fmt.Errorf("update alloc: %w", err)
+		}
+		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
+	}
+	if err := setIndex(txn, tableAllocs, index); err != nil {
+		return err
+	}
+	if err := refreshJobStatus(txn, index, jobs); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// UpdateAllocsDesiredTransition sets transitions (migrate, reschedule) on allocations.
+func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map[string]*structs.DesiredTransition, evals []*structs.Evaluation) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	jobs := map[structs.NamespacedID]struct{}{}
+	for id, tr := range transitions {
+		raw, err := txn.First(tableAllocs, "id", id)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil {
+			continue
+		}
+		a := raw.(*structs.Allocation).Copy()
+		a.DesiredTransition = *tr
+		a.ModifyIndex = index
+		if err := txn.Insert(tableAllocs, a); err != nil {
+			return fmt.Errorf("update alloc: %w", err)
+		}
+	}
+	if err := setIndex(txn, tableAllocs, index); err != nil {
+		return err
+	}
+	if err := upsertEvalsTxn(txn, index, evals, jobs); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// DeleteAllocs removes allocations (garbage collection).
+func (s *StateStore) DeleteAllocs(index uint64, ids []string) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	for _, id := range ids {
+		if _, err := txn.DeleteAll(tableAllocs, "id", id); err != nil {
+			return fmt.Errorf("delete alloc: %w", err)
+		}
+	}
+	if err := setIndex(txn, tableAllocs, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// AllocByID returns an allocation or nil.
+func (s *StateStore) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+	ch, raw, err := s.db.Txn(false).FirstWatch(tableAllocs, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("alloc lookup: %w", err)
+	}
+	ws.Add(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*structs.Allocation), nil
+}
+
+// Allocs lists allocations whose ID starts with prefix, in namespace ns ("" or "*" for all).
+func (s *StateStore) Allocs(ws memdb.WatchSet, ns, prefix string) ([]*structs.Allocation, error) {
+	it, err := s.db.Txn(false).Get(tableAllocs, "id_prefix", prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list allocs: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	var out []*structs.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		a := raw.(*structs.Allocation)
+		if strings.HasPrefix(a.ID, prefix) && (ns == "" || ns == "*" || a.Namespace == ns) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (s *StateStore) allocsBy(ws memdb.WatchSet, index string, args ...interface{}) ([]*structs.Allocation, error) {
+	it, err := s.db.Txn(false).Get(tableAllocs, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("allocs by %s: %w", index, err)
+	}
+	ws.Add(it.WatchCh())
+	var out []*structs.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*structs.Allocation))
+	}
+	return out, nil
+}
+
+// AllocsByJob lists a job's allocations, terminal ones included.
+func (s *StateStore) AllocsByJob(ws memdb.WatchSet, ns, jobID string) ([]*structs.Allocation, error) {
+	return s.allocsBy(ws, "job", ns, jobID)
+}
+
+// AllocsByNode lists a node's allocations, terminal ones included.
+func (s *StateStore) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
+	return s.allocsBy(ws, "node", nodeID)
+}
+
+// AllocsByEval lists the allocations an evaluation placed.
+func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
+	return s.allocsBy(ws, "eval", evalID)
+}

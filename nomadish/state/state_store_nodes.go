@@ -1,0 +1,153 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// UpsertNode registers a node or refreshes its fingerprint. Status and
+// scheduling fields that servers own are kept from the stored node.
+func (s *StateStore) UpsertNode(index uint64, in *structs.Node) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	node := *in
+	raw, err := txn.First(tableNodes, "id", node.ID)
+	if err != nil {
+		return fmt.Errorf("node lookup: %w", err)
+	}
+	if raw != nil {
+		old := raw.(*structs.Node)
+		node.CreateIndex = old.CreateIndex
+		node.Drain = old.Drain
+		node.DrainStrategy = old.DrainStrategy
+		node.SchedulingEligibility = old.SchedulingEligibility
+		node.Events = old.Events
+	} else {
+		node.CreateIndex = index
+		node.Events = []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: node.StatusUpdatedAt, CreateIndex: index}}
+	}
+	if node.SchedulingEligibility == "" {
+		node.SchedulingEligibility = structs.NodeSchedulingEligible
+	}
+	node.ModifyIndex = index
+	if err := txn.Insert(tableNodes, &node); err != nil {
+		return fmt.Errorf("insert node: %w", err)
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// UpdateNodeStatus sets a node's status.
+func (s *StateStore) UpdateNodeStatus(index uint64, nodeID, status string, updatedAt int64, event *structs.NodeEvent) error {
+	return s.updateNode(index, nodeID, func(n *structs.Node) {
+		n.Status = status
+		n.StatusUpdatedAt = updatedAt
+		if event != nil {
+			e := *event
+			e.CreateIndex = index
+			n.Events = appendNodeEvent(n.Events, &e)
+		}
+	})
+}
+
+// UpdateNodeEligibility sets whether new allocations may land on a node.
+func (s *StateStore) UpdateNodeEligibility(index uint64, nodeID, eligibility string) error {
+	return s.updateNode(index, nodeID, func(n *structs.Node) { n.SchedulingEligibility = eligibility })
+}
+
+// UpdateNodeDrain starts or stops a drain.
+func (s *StateStore) UpdateNodeDrain(index uint64, nodeID string, strategy *structs.DrainStrategy) error {
+	return s.updateNode(index, nodeID, func(n *structs.Node) {
+		n.DrainStrategy = strategy
+		n.Drain = strategy != nil
+		if strategy != nil {
+			n.SchedulingEligibility = structs.NodeSchedulingIneligible
+		}
+	})
+}
+
+const maxNodeEvents = 10
+
+func appendNodeEvent(events []*structs.NodeEvent, e *structs.NodeEvent) []*structs.NodeEvent {
+	out := append(append([]*structs.NodeEvent(nil), events...), e)
+	if len(out) > maxNodeEvents {
+		out = out[len(out)-maxNodeEvents:]
+	}
+	return out
+}
+
+func (s *StateStore) updateNode(index uint64, nodeID string, fn func(*structs.Node)) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	raw, err := txn.First(tableNodes, "id", nodeID)
+	if err != nil {
+		return fmt.Errorf("node lookup: %w", err)
+	}
+	if raw == nil {
+		return fmt.Errorf("node %q: %w", nodeID, ErrNotFound)
+	}
+	node := *raw.(*structs.Node)
+	fn(&node)
+	node.ModifyIndex = index
+	if err := txn.Insert(tableNodes, &node); err != nil {
+		return fmt.Errorf("update node: %w", err)
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// DeleteNode removes nodes.
+func (s *StateStore) DeleteNode(index uint64, nodeIDs []string) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	for _, id := range nodeIDs {
+		if _, err := txn.DeleteAll(tableNodes, "id", id); err != nil {
+			return fmt.Errorf("delete node: %w", err)
+		}
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// NodeByID returns a node or nil.
+func (s *StateStore) NodeByID(ws memdb.WatchSet, id string) (*structs.Node, error) {
+	ch, raw, err := s.db.Txn(false).FirstWatch(tableNodes, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("node lookup: %w", err)
+	}
+	ws.Add(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*structs.Node), nil
+}
+
+// Nodes lists nodes whose ID starts with prefix.
+func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, error) {
+	it, err := s.db.Txn(false).Get(tableNodes, "id_prefix", prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	var out []*structs.Node
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		n := raw.(*structs.Node)
+		if strings.HasPrefix(n.ID, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
