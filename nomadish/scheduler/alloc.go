@@ -1,0 +1,117 @@
+package scheduler
+
+import (
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// newAlloc builds an allocation of the group on the chosen node, assigning
+// host ports and filling AllocatedResources.
+func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *structs.Allocation {
+	e := r.e
+	n := e.node
+	now := c.now.UnixNano()
+	ar := &structs.AllocatedResources{Tasks: make(map[string]*structs.AllocatedTaskResources, len(ask.tg.Tasks))}
+	ar.Shared.DiskMB = ask.res.DiskMB
+	for _, t := range ask.tg.Tasks {
+		tr := &structs.AllocatedTaskResources{}
+		if t.Resources != nil {
+			tr.Cpu.CpuShares = int64(t.Resources.CPU)
+			tr.Memory.MemoryMB = int64(t.Resources.MemoryMB)
+			tr.Memory.MemoryMaxMB = int64(t.Resources.MemoryMaxMB)
+			tr.Networks = copyNetworks(t.Resources.Networks)
+		}
+		ar.Tasks[t.Name] = tr
+	}
+	ar.Shared.Networks = copyNetworks(ask.tg.Networks)
+	if len(ask.ports) > 0 {
+		c.assignPorts(e, ask, ar)
+	}
+	a := &structs.Allocation{
+		ID:                 structs.GenerateUUID(),
+		Namespace:          c.job.Namespace,
+		EvalID:             c.eval.ID,
+		Name:               name,
+		NodeID:             n.ID,
+		NodeName:           n.Name,
+		JobID:              c.job.ID,
+		Job:                c.job,
+		TaskGroup:          ask.tg.Name,
+		AllocatedResources: ar,
+		Metrics:            c.metrics,
+		DesiredStatus:      structs.AllocDesiredStatusRun,
+		ClientStatus:       structs.AllocClientStatusPending,
+		CreateTime:         now,
+		ModifyTime:         now,
+	}
+	if c.metrics != nil && r != nil {
+		c.metrics.ScoreMetaData = append(c.metrics.ScoreMetaData, &structs.NodeScoreMeta{
+			NodeID: n.ID,
+			Scores: map[string]float64{
+				"binpack":           r.fit,
+				"job-anti-affinity": r.anti,
+				"node-affinity":     r.affinity,
+				"allocation-spread": r.spread,
+			},
+			NormScore: r.final,
+		})
+	}
+	return a
+}
+
+func copyNetworks(nets []*structs.NetworkResource) []*structs.NetworkResource {
+	if len(nets) == 0 {
+		return nil
+	}
+	out := make([]*structs.NetworkResource, len(nets))
+	for i, n := range nets {
+		c := *n
+		c.ReservedPorts = append([]structs.Port(nil), n.ReservedPorts...)
+		c.DynamicPorts = append([]structs.Port(nil), n.DynamicPorts...)
+		out[i] = &c
+	}
+	return out
+}
+
+// assignPorts picks a free host port for every dynamic port, starting at a
+// random offset in the node's range so concurrent schedulers rarely collide,
+// and writes static and dynamic ports into the networks and port mappings.
+func (c *evalContext) assignPorts(e *nodeEntry, ask *groupAsk, ar *structs.AllocatedResources) {
+	c.loadPorts(e)
+	lo, hi := dynRange(e.node)
+	span := hi - lo + 1
+	mine := map[int]bool{}
+	for _, p := range ask.static {
+		mine[p] = true
+	}
+	hostIP := e.node.Attributes["unique.network.ip-address"]
+	for _, pa := range ask.ports {
+		val := pa.port.Value
+		if pa.dynamic {
+			start := c.rng.Intn(span)
+			for k := 0; k < span; k++ {
+				p := lo + (start+k)%span
+				if _, taken := e.ports[p]; !taken && !mine[p] {
+					val = p
+					break
+				}
+			}
+			mine[val] = true
+		}
+		nets := ar.Shared.Networks
+		if pa.task != "" {
+			nets = ar.Tasks[pa.task].Networks
+		}
+		if pa.dynamic && pa.net < len(nets) {
+			dp := nets[pa.net].DynamicPorts
+			for j := range dp {
+				if dp[j].Label == pa.port.Label && dp[j].Value == 0 {
+					dp[j].Value = val
+					break
+				}
+			}
+		}
+		if pa.task == "" {
+			ar.Shared.Ports = append(ar.Shared.Ports, structs.AllocatedPortMapping{Label: pa.port.Label, Value: val, To: pa.port.To, HostIP: hostIP})
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package scheduler
+
+import (
+	"strconv"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// portAsk is one port a group or task wants.
+type portAsk struct {
+	port    structs.Port
+	dynamic bool
+	task    string // "" for the group network
+	net     int    // index of the network it came from
+}
+
+// distinctProp is a distinct_property constraint.
+type distinctProp struct {
+	target string
+	limit  int
+	tg     string // "" when the constraint is job-wide
+	desc   string
+}
+
+// groupAsk is everything placement needs to know about a task group,
+// computed once per group.
+type groupAsk struct {
+	tg  *structs.TaskGroup
+	res structs.ComparableResources
+
+	ports   []portAsk
+	static  []int
+	dynamic int
+
+	drivers     []string
+	constraints []*structs.Constraint
+	// escaped is true when some check reads per-node unique values.
+	escaped bool
+
+	distinctHostsJob bool
+	distinctHostsTG  bool
+	distinctProps    []distinctProp
+
+	affinities []*structs.Affinity
+	spreads    []*structs.Spread
+}
+
+func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
+	a := &groupAsk{tg: tg}
+	if tg.EphemeralDisk != nil {
+		a.res.DiskMB = int64(tg.EphemeralDisk.SizeMB)
+	}
+	addPorts := func(task string, nets []*structs.NetworkResource) {
+		for i, n := range nets {
+			for _, p := range n.ReservedPorts {
+				a.ports = append(a.ports, portAsk{port: p, task: task, net: i})
+				a.static = append(a.static, p.Value)
+			}
+			for _, p := range n.DynamicPorts {
+				a.ports = append(a.ports, portAsk{port: p, dynamic: true, task: task, net: i})
+				a.dynamic++
+			}
+		}
+	}
+	addPorts("", tg.Networks)
+	seenDriver := map[string]bool{}
+	addConstraints := func(cons []*structs.Constraint, tgScope string) {
+		for _, c := range cons {
+			switch c.Operand {
+			case ConstraintDistinctHosts:
+				if c.RTarget == "" || c.RTarget == "true" {
+					if tgScope == "" {
+						a.distinctHostsJob = true
+					} else {
+						a.distinctHostsTG = true
+					}
+				}
+			case ConstraintDistinctProperty:
+				limit := 1
+				if n, err := strconv.Atoi(c.RTarget); err == nil && n > 0 {
+					limit = n
+				}
+				a.distinctProps = append(a.distinctProps, distinctProp{target: c.LTarget, limit: limit, tg: tgScope, desc: constraintString(c)})
+				a.escaped = true
+			default:
+				a.constraints = append(a.constraints, c)
+				if escapesClass(c.LTarget) || escapesClass(c.RTarget) {
+					a.escaped = true
+				}
+			}
+		}
+	}
+	addConstraints(job.Constraints, "")
+	addConstraints(tg.Constraints, tg.Name)
+	a.affinities = append(append(a.affinities, job.Affinities...), tg.Affinities...)
+	a.spreads = append(append(a.spreads, job.Spreads...), tg.Spreads...)
+	for _, t := range tg.Tasks {
+		if t.Driver != "" && !seenDriver[t.Driver] {
+			seenDriver[t.Driver] = true
+			a.drivers = append(a.drivers, t.Driver)
+		}
+		addConstraints(t.Constraints, tg.Name)
+		a.affinities = append(a.affinities, t.Affinities...)
+		if r := t.Resources; r != nil {
+			a.res.CpuShares += int64(r.CPU)
+			a.res.MemoryMB += int64(r.MemoryMB)
+			addPorts(t.Name, r.Networks)
+		}
+	}
+	if a.distinctHostsJob || a.distinctHostsTG {
+		a.escaped = true
+	}
+	return a
+}
+
+// terms is how many score terms the group configures; it is the same for
+// every node so terms add, never average away.
+func (a *groupAsk) terms() float64 {
+	n := 1.0
+	if a.tg.Count > 1 {
+		n++
+	}
+	if len(a.affinities) > 0 {
+		n++
+	}
+	if len(a.spreads) > 0 {
+		n++
+	}
+	return n
+}
+
+// driverHealthy reports whether the node runs a driver: healthy in
+// node.Drivers, or, for nodes that only fingerprint attributes, a true
+// driver.<name> attribute.
+func driverHealthy(n *structs.Node, name string) bool {
+	if d, ok := n.Drivers[name]; ok && d != nil {
+		return d.Detected && d.Healthy
+	}
+	v, ok := n.Attributes["driver."+name]
+	if !ok {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
+}

@@ -1,0 +1,467 @@
+package scheduler
+
+import (
+	"hash/fnv"
+	"math/rand"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/ryanuber/go-glob"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// nodeEntry is the evaluation's view of one candidate node: its resources
+// with the plan applied, loaded on first visit, and per-group memos.
+type nodeEntry struct {
+	node  *structs.Node
+	avail structs.ComparableResources // totals minus reserved
+	used  structs.ComparableResources // existing allocs, plan applied
+	// loaded says used is filled in.
+	loaded bool
+	// ports holds taken host ports (reserved and allocated), loaded on demand.
+	ports       map[int]struct{}
+	portsLoaded bool
+	// dynUsed counts taken ports inside the dynamic range.
+	dynUsed int
+
+	// Per-group memos, valid while group == ctx.group.
+	group    uint32
+	feasible int8   // 0 unknown, 1 feasible, -1 filtered
+	filterBy string // constraint that filtered the node
+	affinity float64
+	affDone  bool
+	// exhausted is the dimension the group's ask did not fit, if any. Usage
+	// only grows while one group places, so the answer holds until the next.
+	exhausted string
+	// seen stamps the node as visited by the current select.
+	seen uint32
+}
+
+// nodeTG keys counts of a job's allocations per node and group.
+type nodeTG struct {
+	node, tg string
+}
+
+// evalContext holds what one evaluation attempt knows: the snapshot, the
+// plan being built, proposed usage per node, and the current metrics.
+type evalContext struct {
+	state  State
+	logger hclog.Logger
+	now    time.Time
+	eval   *structs.Evaluation
+	job    *structs.Job
+	plan   *structs.Plan
+	algo   string
+
+	// nodes are the ready nodes in the job's datacenters and pool.
+	nodes []*nodeEntry
+	byID  map[string]*nodeEntry
+	// nodeCache holds nodes looked up outside the candidate set.
+	nodeCache map[string]*structs.Node
+
+	// stopped and updated index the plan's changes to existing allocs.
+	stopped map[string]*structs.Allocation
+	updated map[string]*structs.Allocation
+
+	// jobAllocs are the job's non-terminal allocs in the snapshot.
+	jobAllocs []*structs.Allocation
+	// tgOnNode and jobOnNode count the job's proposed allocs.
+	tgOnNode  map[nodeTG]int
+	jobOnNode map[string]int
+	// props track value counts for distinct_property and spread.
+	props map[propKey]*propertySet
+
+	// hot lists nodes the plan placed on, most recent first (binpack only).
+	hot []*nodeEntry
+
+	// group is bumped for every group placed so per-node memos reset.
+	group uint32
+	// classMemo caches static feasibility per computed class for the group.
+	classMemo map[string]int8
+	// classEligibility is reported on blocked evals.
+	classEligibility map[string]bool
+	escaped          bool
+
+	// stamp numbers selects so sources can mark visited nodes.
+	stamp uint32
+	ranks rankSlab
+
+	metrics *structs.AllocMetric
+	rng     *rand.Rand
+	cache   constraintCache
+	// err is the first state error met inside an iterator.
+	err error
+}
+
+func newEvalContext(state State, logger hclog.Logger, now time.Time, eval *structs.Evaluation, job *structs.Job) *evalContext {
+	h := fnv.New64a()
+	h.Write([]byte(eval.ID))
+	c := &evalContext{
+		state:            state,
+		logger:           logger,
+		now:              now,
+		eval:             eval,
+		job:              job,
+		algo:             state.SchedulerConfig().EffectiveAlgorithm(),
+		byID:             map[string]*nodeEntry{},
+		nodeCache:        map[string]*structs.Node{},
+		stopped:          map[string]*structs.Allocation{},
+		updated:          map[string]*structs.Allocation{},
+		tgOnNode:         map[nodeTG]int{},
+		jobOnNode:        map[string]int{},
+		props:            map[propKey]*propertySet{},
+		classMemo:        map[string]int8{},
+		classEligibility: map[string]bool{},
+		metrics:          &structs.AllocMetric{},
+		rng:              rand.New(rand.NewSource(int64(h.Sum64()))),
+	}
+	c.plan = &structs.Plan{EvalID: eval.ID, Priority: eval.Priority, SnapshotIndex: state.LatestIndex()}
+	if job != nil {
+		c.plan.Job = job
+		c.plan.Priority = job.Priority
+		c.plan.AllAtOnce = job.AllAtOnce
+	}
+	return c
+}
+
+// loadNodes fills the candidate set: ready nodes in the job's datacenters
+// and node pool. It also counts nodes per datacenter for metrics.
+func (c *evalContext) loadNodes() error {
+	all, err := c.state.Nodes()
+	if err != nil {
+		return err
+	}
+	dcs := c.job.Datacenters
+	if len(dcs) == 0 {
+		dcs = []string{"*"}
+	}
+	pool := c.job.NodePool
+	if pool == "" {
+		pool = structs.DefaultNodePool
+	}
+	c.nodes = make([]*nodeEntry, 0, len(all))
+	for _, n := range all {
+		if !n.Ready() || !inPool(n, pool) || !inDatacenters(n.Datacenter, dcs) {
+			continue
+		}
+		e := &nodeEntry{node: n, avail: *structs.NodeComparableResources(n)}
+		c.nodes = append(c.nodes, e)
+		c.byID[n.ID] = e
+	}
+	return nil
+}
+
+func inPool(n *structs.Node, pool string) bool {
+	if pool == "all" {
+		return true
+	}
+	np := n.NodePool
+	if np == "" {
+		np = structs.DefaultNodePool
+	}
+	return np == pool
+}
+
+func inDatacenters(dc string, patterns []string) bool {
+	for _, p := range patterns {
+		if glob.Glob(p, dc) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadJobAllocs records the job's live allocs and counts them per node.
+func (c *evalContext) loadJobAllocs(allocs []*structs.Allocation) {
+	for _, a := range allocs {
+		if a.TerminalStatus() {
+			continue
+		}
+		c.jobAllocs = append(c.jobAllocs, a)
+		c.tgOnNode[nodeTG{a.NodeID, a.TaskGroup}]++
+		c.jobOnNode[a.NodeID]++
+	}
+}
+
+// nodeByID returns a node from the candidate set or the snapshot.
+func (c *evalContext) nodeByID(id string) *structs.Node {
+	if e, ok := c.byID[id]; ok {
+		return e.node
+	}
+	if n, ok := c.nodeCache[id]; ok {
+		return n
+	}
+	n, err := c.state.NodeByID(id)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	c.nodeCache[id] = n
+	return n
+}
+
+// proposedOnNode calls fn for each live alloc on the node with the plan applied.
+func (c *evalContext) proposedOnNode(e *nodeEntry, fn func(a *structs.Allocation)) {
+	allocs, err := c.state.AllocsByNode(e.node.ID)
+	if err != nil {
+		if c.err == nil {
+			c.err = err
+		}
+		return
+	}
+	for _, a := range allocs {
+		if a.TerminalStatus() {
+			continue
+		}
+		if _, ok := c.stopped[a.ID]; ok {
+			continue
+		}
+		if _, ok := c.updated[a.ID]; ok {
+			continue
+		}
+		fn(a)
+	}
+	for _, a := range c.plan.NodeAllocation[e.node.ID] {
+		if !a.TerminalStatus() {
+			fn(a)
+		}
+	}
+}
+
+// load fills the node's proposed usage on first use.
+func (c *evalContext) load(e *nodeEntry) {
+	if e.loaded {
+		return
+	}
+	e.loaded = true
+	c.proposedOnNode(e, func(a *structs.Allocation) {
+		e.used.Add(structs.AllocComparableResources(a))
+	})
+}
+
+// dynRange returns the node's dynamic port range.
+func dynRange(n *structs.Node) (int, int) {
+	lo, hi := structs.DefaultMinDynamicPort, structs.DefaultMaxDynamicPort
+	if r := n.NodeResources; r != nil && r.MinDynamicPort > 0 && r.MaxDynamicPort >= r.MinDynamicPort {
+		lo, hi = r.MinDynamicPort, r.MaxDynamicPort
+	}
+	return lo, hi
+}
+
+// loadPorts fills the node's taken ports on first use.
+func (c *evalContext) loadPorts(e *nodeEntry) {
+	if e.portsLoaded {
+		return
+	}
+	e.portsLoaded = true
+	e.ports = map[int]struct{}{}
+	reserved, err := structs.NodeReservedPorts(e.node)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	for _, p := range reserved {
+		c.takePort(e, p)
+	}
+	c.proposedOnNode(e, func(a *structs.Allocation) {
+		for _, p := range structs.AllocHostPorts(a) {
+			c.takePort(e, p)
+		}
+	})
+}
+
+func (c *evalContext) takePort(e *nodeEntry, p int) {
+	if _, ok := e.ports[p]; ok {
+		return
+	}
+	e.ports[p] = struct{}{}
+	if lo, hi := dynRange(e.node); p >= lo && p <= hi {
+		e.dynUsed++
+	}
+}
+
+func (c *evalContext) freePort(e *nodeEntry, p int) {
+	if _, ok := e.ports[p]; !ok {
+		return
+	}
+	delete(e.ports, p)
+	if lo, hi := dynRange(e.node); p >= lo && p <= hi {
+		e.dynUsed--
+	}
+}
+
+// placeAlloc adds a new allocation to the plan and to proposed usage.
+func (c *evalContext) placeAlloc(a *structs.Allocation) {
+	c.plan.AppendAlloc(a)
+	if e, ok := c.byID[a.NodeID]; ok {
+		if e.loaded {
+			e.used.Add(structs.AllocComparableResources(a))
+		}
+		if e.portsLoaded {
+			for _, p := range structs.AllocHostPorts(a) {
+				c.takePort(e, p)
+			}
+		}
+		if c.algo == SchedulerAlgorithmBinpack {
+			c.touch(e)
+		}
+	}
+	c.count(a, 1)
+}
+
+// updateAlloc adds an in-place change of an existing allocation to the plan.
+// Usage and counts do not change.
+func (c *evalContext) updateAlloc(a *structs.Allocation) {
+	c.updated[a.ID] = a
+	c.plan.AppendAlloc(a)
+}
+
+// stopAlloc adds a stop to the plan and frees the alloc's resources.
+func (c *evalContext) stopAlloc(a *structs.Allocation, desc, clientStatus string) {
+	c.plan.AppendStoppedAlloc(a, desc, clientStatus)
+	c.stopped[a.ID] = a
+	if a.TerminalStatus() {
+		return
+	}
+	if e, ok := c.byID[a.NodeID]; ok {
+		if e.loaded {
+			e.used.Subtract(structs.AllocComparableResources(a))
+		}
+		if e.portsLoaded {
+			for _, p := range structs.AllocHostPorts(a) {
+				c.freePort(e, p)
+			}
+		}
+	}
+	c.count(a, -1)
+}
+
+func (c *evalContext) count(a *structs.Allocation, d int) {
+	c.tgOnNode[nodeTG{a.NodeID, a.TaskGroup}] += d
+	c.jobOnNode[a.NodeID] += d
+	if len(c.props) == 0 {
+		return
+	}
+	n := c.nodeByID(a.NodeID)
+	for k, ps := range c.props {
+		if k.tg != "" && k.tg != a.TaskGroup {
+			continue
+		}
+		if v, ok := resolveTarget(k.target, n); ok {
+			ps.counts[v] += d
+		}
+	}
+}
+
+// maxHot bounds the hot list; older entries rarely matter.
+const maxHot = 64
+
+// touch moves a node to the front of the hot list.
+func (c *evalContext) touch(e *nodeEntry) {
+	for i, h := range c.hot {
+		if h == e {
+			copy(c.hot[1:i+1], c.hot[:i])
+			c.hot[0] = e
+			return
+		}
+	}
+	if len(c.hot) < maxHot {
+		c.hot = append(c.hot, nil)
+	}
+	copy(c.hot[1:], c.hot[:len(c.hot)-1])
+	c.hot[0] = e
+}
+
+// propKey names a tracked property: a target and, for group scope, a group.
+type propKey struct {
+	target, tg string
+}
+
+// propertySet counts the job's proposed allocs per value of a node property.
+type propertySet struct {
+	counts map[string]int
+}
+
+// property returns the counts for a target, building them on first use.
+func (c *evalContext) property(target, tg string) *propertySet {
+	k := propKey{target, tg}
+	if ps, ok := c.props[k]; ok {
+		return ps
+	}
+	ps := &propertySet{counts: map[string]int{}}
+	add := func(a *structs.Allocation) {
+		if tg != "" && a.TaskGroup != tg {
+			return
+		}
+		if v, ok := resolveTarget(target, c.nodeByID(a.NodeID)); ok {
+			ps.counts[v]++
+		}
+	}
+	for _, a := range c.jobAllocs {
+		if _, ok := c.stopped[a.ID]; ok {
+			continue
+		}
+		if _, ok := c.updated[a.ID]; ok {
+			continue
+		}
+		add(a)
+	}
+	for _, allocs := range c.plan.NodeAllocation {
+		for _, a := range allocs {
+			if !a.TerminalStatus() && a.Job == c.job {
+				add(a)
+			}
+		}
+	}
+	c.props[k] = ps
+	return ps
+}
+
+// newGroup resets per-group memos before a group's placements.
+func (c *evalContext) newGroup() {
+	c.group++
+	clear(c.classMemo)
+}
+
+// memo returns the node's per-group memo, resetting it for a new group.
+func (c *evalContext) memo(e *nodeEntry) *nodeEntry {
+	if e.group != c.group {
+		e.group = c.group
+		e.feasible = 0
+		e.filterBy = ""
+		e.affDone = false
+		e.exhausted = ""
+	}
+	return e
+}
+
+// filtered records a node rejected by a constraint.
+func (c *evalContext) filtered(n *structs.Node, reason string) {
+	m := c.metrics
+	m.NodesFiltered++
+	if m.ConstraintFiltered == nil {
+		m.ConstraintFiltered = map[string]int{}
+	}
+	m.ConstraintFiltered[reason]++
+	if n.NodeClass != "" {
+		if m.ClassFiltered == nil {
+			m.ClassFiltered = map[string]int{}
+		}
+		m.ClassFiltered[n.NodeClass]++
+	}
+}
+
+// exhausted records a node without room for the ask.
+func (c *evalContext) exhaust(n *structs.Node, dim string) {
+	m := c.metrics
+	m.NodesExhausted++
+	if m.DimensionExhausted == nil {
+		m.DimensionExhausted = map[string]int{}
+	}
+	m.DimensionExhausted[dim]++
+	if n.NodeClass != "" {
+		if m.ClassExhausted == nil {
+			m.ClassExhausted = map[string]int{}
+		}
+		m.ClassExhausted[n.NodeClass]++
+	}
+}

@@ -1,0 +1,191 @@
+package scheduler
+
+import (
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// feasibleIterator yields candidate nodes that passed every check so far.
+type feasibleIterator interface {
+	// Next returns the next candidate, or nil when there are no more.
+	Next() *nodeEntry
+	// Reset starts a new select.
+	Reset()
+}
+
+// sourceIterator yields candidates: under bin-packing the nodes this plan
+// last placed on first (so they fill up), then the shuffled node list,
+// continuing where the previous select stopped so successive placements
+// look at different nodes. Each node is yielded at most once per select.
+type sourceIterator struct {
+	ctx    *evalContext
+	nodes  []*nodeEntry
+	hot    bool
+	hotPos int
+	offset int
+	left   int
+	stamp  uint32
+}
+
+func newSourceIterator(ctx *evalContext, nodes []*nodeEntry, shuffle bool) *sourceIterator {
+	s := &sourceIterator{ctx: ctx, nodes: nodes, hot: ctx.algo == SchedulerAlgorithmBinpack}
+	if shuffle {
+		s.nodes = append([]*nodeEntry(nil), nodes...)
+		ctx.rng.Shuffle(len(s.nodes), func(i, j int) { s.nodes[i], s.nodes[j] = s.nodes[j], s.nodes[i] })
+	}
+	s.Reset()
+	return s
+}
+
+// setNodes replaces the candidates, for system jobs that look at one node.
+func (s *sourceIterator) setNodes(nodes []*nodeEntry) {
+	s.nodes, s.offset, s.hot = nodes, 0, false
+	s.Reset()
+}
+
+func (s *sourceIterator) Next() *nodeEntry {
+	if s.hot {
+		for s.hotPos < len(s.ctx.hot) {
+			e := s.ctx.hot[s.hotPos]
+			s.hotPos++
+			if e.seen != s.stamp {
+				e.seen = s.stamp
+				return e
+			}
+		}
+	}
+	for s.left > 0 {
+		e := s.nodes[s.offset]
+		s.left--
+		s.offset++
+		if s.offset == len(s.nodes) {
+			s.offset = 0
+		}
+		if e.seen != s.stamp {
+			e.seen = s.stamp
+			return e
+		}
+	}
+	return nil
+}
+
+func (s *sourceIterator) Reset() {
+	s.ctx.stamp++
+	s.stamp = s.ctx.stamp
+	s.hotPos = 0
+	s.left = len(s.nodes)
+	if s.offset >= len(s.nodes) {
+		s.offset = 0
+	}
+}
+
+// staticFeasibility checks what depends only on the node and the group:
+// drivers and ordinary constraints. Results are kept per node for the group
+// and per computed class when no check reads unique node values.
+type staticFeasibility struct {
+	ctx *evalContext
+	src feasibleIterator
+	ask *groupAsk
+}
+
+func (s *staticFeasibility) Next() *nodeEntry {
+	for {
+		e := s.src.Next()
+		if e == nil {
+			return nil
+		}
+		s.ctx.metrics.NodesEvaluated++
+		m := s.ctx.memo(e)
+		if m.feasible == 0 {
+			ok, reason := s.check(e.node)
+			m.feasible, m.filterBy = 1, ""
+			if !ok {
+				m.feasible, m.filterBy = -1, reason
+			}
+		}
+		if m.feasible < 0 {
+			s.ctx.filtered(e.node, m.filterBy)
+			continue
+		}
+		return e
+	}
+}
+
+func (s *staticFeasibility) check(n *structs.Node) (bool, string) {
+	class := n.ComputedClass
+	cacheable := class != "" && !s.ask.escaped
+	if cacheable {
+		if r, ok := s.ctx.classMemo[class]; ok {
+			if r > 0 {
+				return true, ""
+			}
+		}
+	}
+	ok, reason := s.checkNode(n)
+	if cacheable && ok {
+		s.ctx.classMemo[class] = 1
+	}
+	if class != "" {
+		s.ctx.classEligibility[class] = s.ctx.classEligibility[class] || ok
+	}
+	return ok, reason
+}
+
+func (s *staticFeasibility) checkNode(n *structs.Node) (bool, string) {
+	for _, d := range s.ask.drivers {
+		if !driverHealthy(n, d) {
+			return false, "missing drivers"
+		}
+	}
+	for _, c := range s.ask.constraints {
+		if !s.ctx.cache.meetsConstraint(c, n) {
+			return false, constraintString(c)
+		}
+	}
+	return true, ""
+}
+
+func (s *staticFeasibility) Reset() { s.src.Reset() }
+
+// distinctFeasibility enforces distinct_hosts and distinct_property, which
+// depend on where the plan has put the job so far.
+type distinctFeasibility struct {
+	ctx *evalContext
+	src feasibleIterator
+	ask *groupAsk
+}
+
+func (d *distinctFeasibility) Next() *nodeEntry {
+	for {
+		e := d.src.Next()
+		if e == nil {
+			return nil
+		}
+		if reason := d.reject(e.node); reason != "" {
+			d.ctx.filtered(e.node, reason)
+			continue
+		}
+		return e
+	}
+}
+
+func (d *distinctFeasibility) reject(n *structs.Node) string {
+	a := d.ask
+	if a.distinctHostsJob && d.ctx.jobOnNode[n.ID] > 0 {
+		return ConstraintDistinctHosts
+	}
+	if a.distinctHostsTG && d.ctx.tgOnNode[nodeTG{n.ID, a.tg.Name}] > 0 {
+		return ConstraintDistinctHosts
+	}
+	for _, p := range a.distinctProps {
+		v, ok := resolveTarget(p.target, n)
+		if !ok {
+			return "missing property " + p.target
+		}
+		if d.ctx.property(p.target, p.tg).counts[v] >= p.limit {
+			return p.desc
+		}
+	}
+	return ""
+}
+
+func (d *distinctFeasibility) Reset() { d.src.Reset() }

@@ -1,0 +1,364 @@
+package scheduler
+
+import (
+	"math"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// rankedNode is a feasible node with its score terms.
+type rankedNode struct {
+	e        *nodeEntry
+	fit      float64
+	anti     float64
+	affinity float64
+	spread   float64
+	final    float64
+}
+
+// rankIterator yields scored candidates.
+type rankIterator interface {
+	Next() *rankedNode
+	Reset()
+}
+
+// rankSlab hands out rankedNodes without a heap allocation per candidate;
+// everything it gave out is reused at the next select.
+type rankSlab struct {
+	chunks [][]rankedNode
+	ci, i  int
+}
+
+const rankChunk = 256
+
+func (s *rankSlab) get(e *nodeEntry) *rankedNode {
+	if s.ci == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]rankedNode, rankChunk))
+	}
+	r := &s.chunks[s.ci][s.i]
+	if s.i++; s.i == rankChunk {
+		s.ci, s.i = s.ci+1, 0
+	}
+	*r = rankedNode{e: e}
+	return r
+}
+
+func (s *rankSlab) reset() { s.ci, s.i = 0, 0 }
+
+// binPackIterator drops nodes without room for the ask (CPU, memory, disk,
+// ports) and scores the fit of the rest.
+type binPackIterator struct {
+	ctx *evalContext
+	src feasibleIterator
+	ask *groupAsk
+}
+
+func (b *binPackIterator) Next() *rankedNode {
+	for {
+		e := b.src.Next()
+		if e == nil {
+			return nil
+		}
+		m := b.ctx.memo(e)
+		if m.exhausted == "" {
+			m.exhausted = b.fits(e)
+		}
+		if m.exhausted != "" {
+			b.ctx.exhaust(e.node, m.exhausted)
+			continue
+		}
+		need := e.used
+		need.Add(&b.ask.res)
+		r := b.ctx.ranks.get(e)
+		r.fit = fitScore(b.ctx.algo, &e.avail, &need)
+		return r
+	}
+}
+
+// fits returns the dimension the ask does not fit in, or "".
+func (b *binPackIterator) fits(e *nodeEntry) string {
+	b.ctx.load(e)
+	need := e.used
+	need.Add(&b.ask.res)
+	if ok, dim := e.avail.Superset(&need); !ok {
+		return dim
+	}
+	if len(b.ask.static) == 0 && b.ask.dynamic == 0 {
+		return ""
+	}
+	b.ctx.loadPorts(e)
+	for _, p := range b.ask.static {
+		if _, taken := e.ports[p]; taken {
+			return structs.DimensionPortCollides
+		}
+	}
+	lo, hi := dynRange(e.node)
+	free := hi - lo + 1 - e.dynUsed
+	for _, p := range b.ask.static {
+		if p >= lo && p <= hi {
+			free--
+		}
+	}
+	if free < b.ask.dynamic {
+		return structs.DimensionDynamicPorts
+	}
+	return ""
+}
+
+func (b *binPackIterator) Reset() { b.src.Reset() }
+
+// fitScore scores how well used fits in avail: bin-pack favours fuller
+// nodes, spread emptier ones. See the package doc for the formula.
+func fitScore(algo string, avail, used *structs.ComparableResources) float64 {
+	if avail.CpuShares <= 0 || avail.MemoryMB <= 0 {
+		return 0
+	}
+	fc := 1 - float64(used.CpuShares)/float64(avail.CpuShares)
+	fm := 1 - float64(used.MemoryMB)/float64(avail.MemoryMB)
+	total := math.Exp(fc*math.Ln10) + math.Exp(fm*math.Ln10)
+	s := 20 - total
+	if algo == SchedulerAlgorithmSpread {
+		s = total - 2
+	}
+	return math.Max(0, math.Min(18, s)) / 18
+}
+
+// antiAffinityIterator penalises nodes already running the group, and the
+// node a rescheduled alloc failed on.
+type antiAffinityIterator struct {
+	ctx     *evalContext
+	src     rankIterator
+	ask     *groupAsk
+	penalty map[string]bool
+}
+
+func (a *antiAffinityIterator) Next() *rankedNode {
+	r := a.src.Next()
+	if r == nil {
+		return nil
+	}
+	if n := a.ask.tg.Count; n > 1 {
+		if c := a.ctx.tgOnNode[nodeTG{r.e.node.ID, a.ask.tg.Name}]; c > 0 {
+			r.anti = -float64(c) / float64(n)
+		}
+	}
+	if a.penalty[r.e.node.ID] {
+		r.anti--
+	}
+	r.anti = math.Max(-1, r.anti)
+	return r
+}
+
+func (a *antiAffinityIterator) Reset() { a.src.Reset() }
+
+// affinityIterator scores matching affinities: the sum of matched weights
+// over the sum of absolute weights, in [-1, 1].
+type affinityIterator struct {
+	ctx *evalContext
+	src rankIterator
+	ask *groupAsk
+}
+
+func (a *affinityIterator) Next() *rankedNode {
+	r := a.src.Next()
+	if r == nil || len(a.ask.affinities) == 0 {
+		return r
+	}
+	m := a.ctx.memo(r.e)
+	if !m.affDone {
+		m.affDone, m.affinity = true, a.score(r.e.node)
+	}
+	r.affinity = m.affinity
+	return r
+}
+
+func (a *affinityIterator) score(n *structs.Node) float64 {
+	var sum, total float64
+	for _, af := range a.ask.affinities {
+		w := float64(af.Weight)
+		total += math.Abs(w)
+		c := structs.Constraint{LTarget: af.LTarget, RTarget: af.RTarget, Operand: af.Operand}
+		if a.ctx.cache.meetsConstraint(&c, n) {
+			sum += w
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return sum / total
+}
+
+func (a *affinityIterator) Reset() { a.src.Reset() }
+
+// spreadTargets is one spread block resolved for a group: the desired
+// number of allocs per attribute value.
+type spreadTargets struct {
+	attr    string
+	weight  float64
+	desired map[string]float64
+	// rest is the desired count shared by values not listed.
+	rest float64
+	ps   *propertySet
+}
+
+// spreadIterator boosts nodes whose attribute value has fewer allocs than
+// its desired share: (desired - used) / desired per block, clamped to
+// [-1, 1], weighted across blocks. Values with no share and nodes missing
+// the attribute score -1.
+type spreadIterator struct {
+	ctx    *evalContext
+	src    rankIterator
+	blocks []*spreadTargets
+	total  float64
+}
+
+// setGroup resolves the group's spread blocks against the candidate nodes.
+func (s *spreadIterator) setGroup(ask *groupAsk) {
+	s.blocks, s.total = nil, 0
+	count := float64(ask.tg.Count)
+	for _, sp := range ask.spreads {
+		b := &spreadTargets{attr: sp.Attribute, weight: float64(sp.Weight), desired: map[string]float64{}}
+		if b.weight <= 0 {
+			b.weight = 50
+		}
+		if len(sp.SpreadTarget) == 0 {
+			values := map[string]bool{}
+			for _, e := range s.ctx.nodes {
+				if v, ok := resolveTarget(sp.Attribute, e.node); ok {
+					values[v] = true
+				}
+			}
+			for v := range values {
+				b.desired[v] = count / float64(len(values))
+			}
+		} else {
+			left := 100.0
+			for _, t := range sp.SpreadTarget {
+				b.desired[t.Value] = float64(t.Percent) / 100 * count
+				left -= float64(t.Percent)
+			}
+			b.rest = math.Max(0, left) / 100 * count
+		}
+		b.ps = s.ctx.property(sp.Attribute, ask.tg.Name)
+		s.blocks = append(s.blocks, b)
+		s.total += b.weight
+	}
+}
+
+func (s *spreadIterator) Next() *rankedNode {
+	r := s.src.Next()
+	if r == nil || len(s.blocks) == 0 {
+		return r
+	}
+	var sum float64
+	for _, b := range s.blocks {
+		sum += b.weight * b.score(r.e.node)
+	}
+	r.spread = sum / s.total
+	return r
+}
+
+func (b *spreadTargets) score(n *structs.Node) float64 {
+	v, ok := resolveTarget(b.attr, n)
+	if !ok {
+		return -1
+	}
+	desired, listed := b.desired[v]
+	used := float64(b.ps.counts[v])
+	if !listed {
+		desired = b.rest
+		used = 0
+		for val, c := range b.ps.counts {
+			if _, l := b.desired[val]; !l {
+				used += float64(c)
+			}
+		}
+	}
+	if desired <= 0 {
+		return -1
+	}
+	return math.Max(-1, math.Min(1, (desired-used)/desired))
+}
+
+func (s *spreadIterator) Reset() { s.src.Reset() }
+
+// scoreIterator combines the terms: their sum over the number of term kinds
+// the group configures (see the package doc).
+type scoreIterator struct {
+	src   rankIterator
+	terms float64
+}
+
+func (s *scoreIterator) Next() *rankedNode {
+	r := s.src.Next()
+	if r != nil {
+		r.final = (r.fit + r.anti + r.affinity + r.spread) / s.terms
+	}
+	return r
+}
+
+func (s *scoreIterator) Reset() { s.src.Reset() }
+
+// limitIterator stops after limit candidates, passing over up to maxSkip
+// candidates with a negative score while better ones may follow.
+type limitIterator struct {
+	src     rankIterator
+	limit   int
+	maxSkip int
+	seen    int
+	skipped []*rankedNode
+}
+
+func (l *limitIterator) Next() *rankedNode {
+	if l.seen >= l.limit {
+		return nil
+	}
+	for {
+		r := l.src.Next()
+		if r == nil {
+			if len(l.skipped) == 0 {
+				return nil
+			}
+			r, l.skipped = l.skipped[0], l.skipped[1:]
+			l.seen++
+			return r
+		}
+		if r.final < 0 && len(l.skipped) < l.maxSkip {
+			l.skipped = append(l.skipped, r)
+			continue
+		}
+		l.seen++
+		return r
+	}
+}
+
+func (l *limitIterator) Reset() {
+	l.seen = 0
+	l.skipped = l.skipped[:0]
+	l.src.Reset()
+}
+
+// maxScoreIterator drains its source and yields the best candidate once.
+type maxScoreIterator struct {
+	src  rankIterator
+	done bool
+}
+
+func (m *maxScoreIterator) Next() *rankedNode {
+	if m.done {
+		return nil
+	}
+	m.done = true
+	var best *rankedNode
+	for r := m.src.Next(); r != nil; r = m.src.Next() {
+		if best == nil || r.final > best.final {
+			best = r
+		}
+	}
+	return best
+}
+
+func (m *maxScoreIterator) Reset() {
+	m.done = false
+	m.src.Reset()
+}

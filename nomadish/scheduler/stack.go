@@ -1,0 +1,75 @@
+package scheduler
+
+import (
+	"math"
+)
+
+// stack is the placement chain for one evaluation.
+type stack struct {
+	ctx      *evalContext
+	source   *sourceIterator
+	static   *staticFeasibility
+	distinct *distinctFeasibility
+	binpack  *binPackIterator
+	anti     *antiAffinityIterator
+	affinity *affinityIterator
+	spread   *spreadIterator
+	score    *scoreIterator
+	limit    *limitIterator
+	max      *maxScoreIterator
+	ask      *groupAsk
+}
+
+// newStack wires the chain. shuffle spreads load across nodes between
+// evaluations; system jobs pass false and select node by node.
+func newStack(ctx *evalContext, shuffle bool) *stack {
+	s := &stack{ctx: ctx}
+	// Candidates: hot nodes first under bin-packing, then a shuffled walk.
+	s.source = newSourceIterator(ctx, ctx.nodes, shuffle)
+	// Drivers and constraints: cheap, cached per node and computed class.
+	s.static = &staticFeasibility{ctx: ctx, src: s.source}
+	// distinct_hosts / distinct_property: depend on the plan, never cached.
+	s.distinct = &distinctFeasibility{ctx: ctx, src: s.static}
+	// Resources and ports: drops full nodes, scores the fit.
+	s.binpack = &binPackIterator{ctx: ctx, src: s.distinct}
+	// Same-group collisions and failed-on nodes: pushes replicas apart.
+	s.anti = &antiAffinityIterator{ctx: ctx, src: s.binpack}
+	// User affinities: soft preferences.
+	s.affinity = &affinityIterator{ctx: ctx, src: s.anti}
+	// Spread blocks: even or targeted shares of an attribute.
+	s.spread = &spreadIterator{ctx: ctx, src: s.affinity}
+	// One score per node from the terms above.
+	s.score = &scoreIterator{src: s.spread}
+	// Look at a few good nodes, not all, unless a preference needs all.
+	s.limit = &limitIterator{src: s.score, maxSkip: 3}
+	// Take the best of what the limit let through.
+	s.max = &maxScoreIterator{src: s.limit}
+	return s
+}
+
+// setGroup prepares the chain for a group's placements.
+func (s *stack) setGroup(ask *groupAsk) {
+	s.ctx.newGroup()
+	s.ask = ask
+	s.static.ask, s.distinct.ask, s.binpack.ask, s.anti.ask, s.affinity.ask = ask, ask, ask, ask, ask
+	s.spread.setGroup(ask)
+	s.score.terms = ask.terms()
+	s.ctx.escaped = s.ctx.escaped || ask.escaped
+	n := len(s.source.nodes)
+	s.limit.limit = n
+	if len(ask.affinities) == 0 && len(ask.spreads) == 0 {
+		s.limit.limit = 2
+		if l := int(math.Ceil(math.Log2(float64(n)))); l > 2 {
+			s.limit.limit = l
+		}
+	}
+}
+
+// selectNode picks the best node for one placement of the current group;
+// penalty names nodes to avoid (where a rescheduled alloc failed).
+func (s *stack) selectNode(penalty map[string]bool) *rankedNode {
+	s.ctx.ranks.reset()
+	s.anti.penalty = penalty
+	s.max.Reset()
+	return s.max.Next()
+}
