@@ -40,8 +40,10 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 		job.Namespace = namespaceOf(args.Namespace)
 	}
 	job.Canonicalize()
-	if err := job.Validate(); err != nil {
-		return NewCodedError(400, err.Error())
+	if v, ok := interface{}(job).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return NewCodedError(400, err.Error())
+		}
 	}
 	st := e.srv.State()
 	existing, err := st.JobByID(nil, job.Namespace, job.ID)
