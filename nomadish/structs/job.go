@@ -205,6 +205,8 @@ type TaskGroup struct {
 	PreventRescheduleOnLost bool
 	// Consul is parsed and stored.
 	Consul *Consul `json:",omitempty"`
+	// MaxRunDuration is parsed and stored.
+	MaxRunDuration *time.Duration `json:",omitempty"`
 }
 
 // LookupTask finds a task by name, or nil.
@@ -288,6 +290,17 @@ type Task struct {
 	ScalingPolicies []*ScalingPolicy `json:",omitempty"`
 	// Schedule is parsed and stored.
 	Schedule *TaskSchedule `json:",omitempty"`
+	// CSIPluginConfig is parsed and stored.
+	CSIPluginConfig *TaskCSIPluginConfig `json:",omitempty"`
+}
+
+// TaskCSIPluginConfig is parsed and stored.
+type TaskCSIPluginConfig struct {
+	ID                  string
+	Type                string
+	MountDir            string
+	StagePublishBaseDir string
+	HealthTimeout       time.Duration
 }
 
 // TaskSchedule is parsed and stored.
@@ -313,6 +326,7 @@ type WorkloadIdentity struct {
 	Filepath     string
 	ServiceName  string
 	TTL          time.Duration
+	ExtraClaims  map[string]string `json:",omitempty"`
 }
 
 // Vault is parsed and stored.
