@@ -1,0 +1,65 @@
+package command
+
+import (
+	"github.com/mitchellh/cli"
+
+	"github.com/nomadish/nomadish/command/agent"
+)
+
+// HiddenCommands are aliases kept for scripts written for Nomad; they work
+// but are not listed in the help.
+var HiddenCommands = []string{"run", "stop", "validate", "inspect", "logs", "alloc-status", "node-status", "eval-status"}
+
+// Commands returns the factories of every command, keyed by the words that
+// invoke them. shutdownCh, when non-nil, stops a running agent.
+func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFactory {
+	meta := func() Meta { return Meta{Ui: ui} }
+	factory := func(c cli.Command) cli.CommandFactory {
+		return func() (cli.Command, error) { return c, nil }
+	}
+	jobRun := func() (cli.Command, error) { return &JobRunCommand{Meta: meta()}, nil }
+	jobStop := func() (cli.Command, error) { return &JobStopCommand{Meta: meta()}, nil }
+	jobValidate := func() (cli.Command, error) { return &JobValidateCommand{Meta: meta()}, nil }
+	jobInspect := func() (cli.Command, error) { return &JobInspectCommand{Meta: meta()}, nil }
+	allocLogs := func() (cli.Command, error) { return &AllocLogsCommand{Meta: meta()}, nil }
+	allocStatus := func() (cli.Command, error) { return &AllocStatusCommand{Meta: meta()}, nil }
+	nodeStatus := func() (cli.Command, error) { return &NodeStatusCommand{Meta: meta()}, nil }
+	evalStatus := func() (cli.Command, error) { return &EvalStatusCommand{Meta: meta()}, nil }
+
+	return map[string]cli.CommandFactory{
+		"agent": func() (cli.Command, error) {
+			return &agent.Command{Ui: ui, ShutdownCh: shutdownCh}, nil
+		},
+
+		"job":          factory(jobParent),
+		"job run":      jobRun,
+		"job validate": jobValidate,
+		"job inspect":  jobInspect,
+		"job status":   func() (cli.Command, error) { return &JobStatusCommand{Meta: meta()}, nil },
+		"job stop":     jobStop,
+
+		"alloc":        factory(allocParent),
+		"alloc status": allocStatus,
+		"alloc logs":   allocLogs,
+
+		"node":        factory(nodeParent),
+		"node status": nodeStatus,
+
+		"eval":        factory(evalParent),
+		"eval status": evalStatus,
+		"eval list":   func() (cli.Command, error) { return &EvalListCommand{Meta: meta()}, nil },
+
+		"status":  func() (cli.Command, error) { return &StatusCommand{Meta: meta()}, nil },
+		"fmt":     func() (cli.Command, error) { return &FormatCommand{Meta: meta()}, nil },
+		"version": func() (cli.Command, error) { return &VersionCommand{Meta: meta()}, nil },
+
+		"run":          jobRun,
+		"stop":         jobStop,
+		"validate":     jobValidate,
+		"inspect":      jobInspect,
+		"logs":         allocLogs,
+		"alloc-status": allocStatus,
+		"node-status":  nodeStatus,
+		"eval-status":  evalStatus,
+	}
+}
