@@ -132,7 +132,7 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 
 	if !countSet {
 		tg.Count = 1
-		if tg.Scaling != nil && tg.Scaling.Min > 0 {
+		if tg.Scaling != nil && minSet {
 			tg.Count = int(tg.Scaling.Min)
 		}
 	}

@@ -350,6 +350,7 @@ func templateFileFunc(baseDir string) function.Function {
 			}
 			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions(baseDir, true)}
 			delete(ctx.Functions, "templatefile")
+			limitFunctions(ctx.Functions)
 			if !vars.IsNull() {
 				for it := vars.ElementIterator(); it.Next(); {
 					k, v := it.Element()

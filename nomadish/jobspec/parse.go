@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/dynblock"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -108,8 +106,10 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 		return nil, d.diags
 	}
 
+	limitIterations(body, &budget{left: maxIterations})
 	baseDir := filepath.Dir(cfg.Path)
 	funcs := functions(baseDir, cfg.AllowFS)
+	limitFunctions(funcs)
 	funcCtx := &hcl.EvalContext{Functions: funcs}
 
 	vars := variables{}
@@ -228,8 +228,5 @@ func diagError(diags hcl.Diagnostics) error {
 			errs = append(errs, msg)
 		}
 	}
-	sort.SliceStable(errs, func(i, j int) bool { return false })
 	return errors.New(strings.Join(errs, "\n"))
 }
-
-var _ = cty.NilVal

@@ -308,6 +308,9 @@ func evalLocals(d *decoder, attrs []*hcl.Attribute, ctx *hcl.EvalContext) cty.Va
 			d.diags = append(d.diags, diags...)
 			if diags.HasErrors() {
 				v = cty.DynamicVal
+			} else if err := checkSize(v); err != nil {
+				d.errorf(a.Expr.Range().Ptr(), "Local value too large", "local.%s: %s.", a.Name, err)
+				v = cty.DynamicVal
 			}
 			vals[a.Name] = v
 		}
