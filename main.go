@@ -9,12 +9,13 @@ import (
 	"github.com/mitchellh/cli"
 
 	"github.com/nomadish/nomadish/command"
+	"github.com/nomadish/nomadish/drivers/catalog"
 )
 
 func main() {
 	// Driver plugins are this same binary started by the agent; when this
 	// process is one, MaybeServe serves the plugin and exits.
-	// catalog.MaybeServe()
+	catalog.MaybeServe()
 
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -133,11 +133,8 @@ func (c *JobRunCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error getting job struct: %s", err))
 		return 1
 	}
-	if err := validateJob(job); err != nil {
-		c.Ui.Error(fmt.Sprintf("Error validating job: %s", err))
-		return 1
-	}
-
+	// -output prints what the parser made, as Nomad's does, without the
+	// checks the servers apply on submission.
 	if output {
 		buf, err := json.MarshalIndent(struct{ Job *structs.Job }{job}, "", "    ")
 		if err != nil {
@@ -146,6 +143,10 @@ func (c *JobRunCommand) Run(args []string) int {
 		}
 		c.Ui.Output(string(buf))
 		return 0
+	}
+	if err := validateJob(job); err != nil {
+		c.Ui.Error(fmt.Sprintf("Job validation errors:\n%s", err))
+		return 1
 	}
 
 	var opts api.RegisterOptions

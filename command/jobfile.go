@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/nomadish/nomadish/nomadish/jobspec"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -36,29 +37,22 @@ func readJobFile(path string, stdin io.Reader, opts jobFileOptions) (*structs.Jo
 		}
 		return decodeJSONJob(src)
 	}
+	cfg := &jobspec.ParseConfig{
+		Path:     path,
+		ArgVars:  opts.Vars,
+		VarFiles: opts.VarFiles,
+		Envs:     os.Environ(),
+		AllowFS:  true,
+	}
 	if path == "-" {
 		src, err := io.ReadAll(stdin)
 		if err != nil {
 			return nil, fmt.Errorf("read standard input: %w", err)
 		}
-		tmp, err := os.CreateTemp("", "nomadish-job-*.nomad.hcl")
-		if err != nil {
-			return nil, err
-		}
-		defer os.Remove(tmp.Name())
-		if _, err := tmp.Write(src); err != nil {
-			tmp.Close()
-			return nil, err
-		}
-		if err := tmp.Close(); err != nil {
-			return nil, err
-		}
-		path = tmp.Name()
+		cfg.Path = "<stdin>"
+		cfg.Body = src
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("read job file: %w", err)
-	}
-	return parseHCLJob(path, opts.Vars, opts.VarFiles)
+	return jobspec.Parse(cfg)
 }
 
 // decodeJSONJob decodes {"Job": {...}} or a bare job object.
@@ -83,12 +77,8 @@ func decodeJSONJob(src []byte) (*structs.Job, error) {
 	return &job, nil
 }
 
-// parseHCLJob parses an HCL job file with the jobspec package.
-func parseHCLJob(path string, vars, varFiles []string) (*structs.Job, error) {
-	return nil, errors.New("HCL job files are not supported by this build; use -json")
-}
-
-// validateJob runs the job's own validation.
+// validateJob runs the job's own validation, which reports every problem
+// at once.
 func validateJob(job *structs.Job) error {
-	return nil
+	return job.Validate()
 }
