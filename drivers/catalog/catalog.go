@@ -17,6 +17,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/nomadish/nomadish/drivers"
+	execdriver "github.com/nomadish/nomadish/drivers/exec"
 	"github.com/nomadish/nomadish/drivers/executor"
 	driverplugin "github.com/nomadish/nomadish/drivers/plugin"
 	"github.com/nomadish/nomadish/drivers/rawexec"
@@ -35,6 +36,10 @@ type builtin struct {
 }
 
 var builtins = map[string]builtin{
+	execdriver.Name: {
+		new:        func(l hclog.Logger) drivers.DriverPlugin { return execdriver.New(l) },
+		taskSchema: execdriver.TaskConfigSchema,
+	},
 	rawexec.Name: {
 		new:        func(l hclog.Logger) drivers.DriverPlugin { return rawexec.New(l) },
 		taskSchema: rawexec.TaskConfigSchema,

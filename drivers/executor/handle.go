@@ -28,9 +28,11 @@ type State struct {
 	TaskPID           int       `json:"task_pid"`
 	TaskStartTick     uint64    `json:"task_start_tick"`
 	StartedAt         time.Time `json:"started_at"`
-	// Cgroup is set for isolated tasks; signals then go to the task's
-	// pid (init of its pid namespace) instead of its process group.
+	// Cgroup is set for isolated tasks.
 	Cgroup string `json:"cgroup,omitempty"`
+	// SignalPID sends signals to the task's pid, the init of its own pid
+	// namespace, instead of to its process group.
+	SignalPID bool `json:"signal_pid,omitempty"`
 }
 
 // LaunchConfig is what Launch needs.
@@ -126,6 +128,7 @@ func Launch(ctx context.Context, cfg *LaunchConfig) (*Handle, error) {
 	}
 	if cfg.Spec.Isolation != nil {
 		st.Cgroup = cfg.Spec.Isolation.Cgroup
+		st.SignalPID = !cfg.Spec.Isolation.HostPID
 	}
 	return newHandle(st, true), nil
 }
@@ -264,7 +267,7 @@ func (h *Handle) Signal(sig syscall.Signal) error {
 		return ErrExited
 	}
 	target := -h.state.TaskPID
-	if h.state.Cgroup != "" {
+	if h.state.SignalPID {
 		target = h.state.TaskPID
 	}
 	err := unix.Kill(target, sig)

@@ -120,6 +120,20 @@ func setupRoot(iso *Isolation) error {
 }
 
 func bindMount(src, dst string, ro bool) error {
+	// A symlinked system dir (/lib -> usr/lib) is recreated as the same link.
+	if li, err := os.Lstat(src); err == nil && li.Mode()&os.ModeSymlink != 0 {
+		target, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if cur, err := os.Readlink(dst); err == nil && cur == target {
+			return nil
+		}
+		return os.Symlink(target, dst)
+	}
 	fi, err := os.Stat(src)
 	if err != nil {
 		return err

@@ -154,6 +154,13 @@ func startIsolated(stateDir string, spec *Spec, stdout, stderr *os.File) (*os.Pr
 		return fail(err)
 	}
 	defer errR.Close()
+	flags := uintptr(syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS)
+	if spec.Isolation.HostPID {
+		flags &^= syscall.CLONE_NEWPID
+	}
+	if spec.Isolation.HostIPC {
+		flags &^= syscall.CLONE_NEWIPC
+	}
 	cmd := &exec.Cmd{
 		Path:       self,
 		Args:       []string{self},
@@ -162,7 +169,8 @@ func startIsolated(stateDir string, spec *Spec, stdout, stderr *os.File) (*os.Pr
 		Stderr:     stderr,
 		ExtraFiles: []*os.File{syncR, errW},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+			Cloneflags: flags,
+			Setpgid:    spec.Isolation.HostPID,
 		},
 	}
 	err = cmd.Start()

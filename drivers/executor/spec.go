@@ -50,6 +50,9 @@ type Isolation struct {
 	Mounts []Mount
 	// Caps are the capability names ("CAP_CHOWN") the task may keep.
 	Caps []string
+	// HostPID and HostIPC share the host's pid or ipc namespace.
+	HostPID bool
+	HostIPC bool
 	// NetworkNamespace is a netns path to join, if any.
 	NetworkNamespace string
 	// Cgroup is the cgroup path relative to each hierarchy's root.

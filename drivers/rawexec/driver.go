@@ -245,7 +245,7 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, time
 	}
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
-	res := runResult(c.Run(), c)
+	res := RunResult(c.Run(), c)
 	return &drivers.ExecTaskResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitResult: res}, nil
 }
 

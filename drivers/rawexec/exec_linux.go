@@ -13,8 +13,8 @@ func credential(spec *executor.Spec) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: spec.Groups}}
 }
 
-// runResult turns a finished command into an ExitResult.
-func runResult(err error, c *exec.Cmd) *drivers.ExitResult {
+// RunResult turns a finished command into an ExitResult.
+func RunResult(err error, c *exec.Cmd) *drivers.ExitResult {
 	res := &drivers.ExitResult{}
 	var ee *exec.ExitError
 	switch {

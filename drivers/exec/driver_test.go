@@ -1,0 +1,105 @@
+package exec_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/nomadish/nomadish/drivers"
+	"github.com/nomadish/nomadish/drivers/catalog"
+	"github.com/nomadish/nomadish/drivers/drivertest"
+	execdriver "github.com/nomadish/nomadish/drivers/exec"
+)
+
+func TestMain(m *testing.M) {
+	catalog.MaybeServe()
+	os.Exit(m.Run())
+}
+
+func launch(t *testing.T) (drivers.DriverPlugin, *goplugin.Client) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("exec driver needs root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logger := hclog.New(&hclog.LoggerOptions{Name: t.Name(), Level: hclog.Warn, Output: hclog.DefaultOutput})
+	d, client, err := catalog.Launch(ctx, execdriver.Name, logger)
+	if err != nil {
+		t.Fatalf("Launch(%s) = %v, want nil", execdriver.Name, err)
+	}
+	return d, client
+}
+
+func shellTask(script string) map[string]interface{} {
+	return map[string]interface{}{"command": "/bin/sh", "args": []string{"-c", script}}
+}
+
+func TestConformance(t *testing.T) {
+	drivertest.RunConformance(t, launch, drivertest.Config{
+		ShellTask:      shellTask,
+		EnforcesMemory: true,
+	})
+}
+
+// TestIsolation checks what the task sees: its own pid namespace, the
+// chroot layout, a read-only /usr, the shared alloc dir and reduced caps.
+func TestIsolation(t *testing.T) {
+	d, client := launch(t)
+	defer client.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	script := `echo "pid=$$"; ls / | tr '\n' ' '; echo; ` +
+		`touch /usr/nomadish-probe 2>/dev/null && echo usr-writable || echo usr-readonly; ` +
+		`echo shared > /alloc/data/probe; grep CapBnd /proc/self/status; hostname >/dev/null; echo done`
+	cfg := drivertest.NewTaskConfig(t, shellTask(script))
+	if _, err := d.StartTask(ctx, cfg); err != nil {
+		t.Fatalf("StartTask() = %v, want nil", err)
+	}
+	defer d.DestroyTask(context.Background(), cfg.ID, true)
+	ch, err := d.WaitTask(ctx, cfg.ID)
+	if err != nil {
+		t.Fatalf("WaitTask() = %v", err)
+	}
+	if res := <-ch; res == nil || !res.Successful() {
+		b, _ := os.ReadFile(cfg.StderrPath)
+		t.Fatalf("exit = %+v, want success; stderr %s", res, b)
+	}
+	out, _ := os.ReadFile(cfg.StdoutPath)
+	for _, want := range []string{"pid=1\n", "alloc", "local", "secrets", "usr-readonly", "CapBnd:\t00000000a80405fb", "done"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("task output = %q, want it to contain %q", out, want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(cfg.AllocDir, "alloc/data/probe")); err != nil || string(b) != "shared\n" {
+		t.Errorf("alloc/data/probe = %q, %v, want \"shared\"", b, err)
+	}
+}
+
+func TestUserAndBadCommand(t *testing.T) {
+	d, client := launch(t)
+	defer client.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := drivertest.NewTaskConfig(t, shellTask(`id -u`))
+	cfg.User = "nobody"
+	if _, err := d.StartTask(ctx, cfg); err != nil {
+		t.Fatalf("StartTask(user nobody) = %v, want nil", err)
+	}
+	defer d.DestroyTask(context.Background(), cfg.ID, true)
+	ch, _ := d.WaitTask(ctx, cfg.ID)
+	<-ch
+	if out, _ := os.ReadFile(cfg.StdoutPath); strings.TrimSpace(string(out)) != "65534" {
+		t.Errorf("id -u as nobody = %q, want 65534", out)
+	}
+	bad := drivertest.NewTaskConfig(t, map[string]interface{}{"command": "/no/such/binary"})
+	if _, err := d.StartTask(ctx, bad); err == nil || !strings.Contains(err.Error(), "/no/such/binary") {
+		t.Errorf("StartTask(missing binary) = %v, want error naming the command", err)
+	}
+}
