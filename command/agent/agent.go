@@ -1,0 +1,136 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nomadish/nomadish/nomadish/client"
+	"github.com/nomadish/nomadish/nomadish/server"
+)
+
+// Version of nomadish.
+const Version = "0.1.0"
+
+// Agent runs a server, a client, or both, and the HTTP API.
+type Agent struct {
+	config *Config
+	logger hclog.Logger
+
+	server *server.Server
+	client *client.Client
+	http   *HTTPServer
+
+	// tempDir is removed on shutdown (dev mode without -data-dir).
+	tempDir string
+}
+
+// NewAgent starts an agent from a validated config.
+func NewAgent(cfg *Config, logger hclog.Logger) (*Agent, error) {
+	a := &Agent{config: cfg, logger: logger}
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "nomadish-dev-")
+		if err != nil {
+			return nil, fmt.Errorf("create dev data dir: %w", err)
+		}
+		cfg.DataDir = dir
+		a.tempDir = dir
+	}
+	if cfg.Name == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "nomadish"
+		}
+		cfg.Name = host
+	}
+	if cfg.ServerEnabled() {
+		if err := a.setupServer(); err != nil {
+			a.Shutdown()
+			return nil, err
+		}
+	}
+	var err error
+	a.http, err = newHTTPServer(a, cfg.addr(cfg.Addresses.HTTP, cfg.Ports.HTTP))
+	if err != nil {
+		a.Shutdown()
+		return nil, err
+	}
+	if cfg.ClientEnabled() {
+		if err := a.setupClient(); err != nil {
+			a.Shutdown()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *Agent) setupServer() error {
+	c := a.config
+	sc := server.DefaultConfig()
+	sc.Logger = a.logger
+	sc.NodeName = c.Name + "." + c.Region
+	sc.Region = c.Region
+	sc.Datacenter = c.Datacenter
+	sc.DataDir = filepath.Join(c.DataDir, "server")
+	sc.RPCAddr = c.addr(c.Addresses.RPC, c.Ports.RPC)
+	if c.Advertise.RPC != "" {
+		sc.RPCAdvertise = c.Advertise.RPC
+	} else if c.BindAddr == "0.0.0.0" || c.BindAddr == "::" {
+		sc.RPCAdvertise = fmt.Sprintf("127.0.0.1:%d", c.Ports.RPC)
+	}
+	sc.DevMode = c.DevMode
+	if c.Server.BootstrapExpect > 0 {
+		sc.BootstrapExpect = c.Server.BootstrapExpect
+	}
+	if c.Server.NumSchedulers != nil {
+		sc.NumSchedulers = *c.Server.NumSchedulers
+	}
+	if d, err := time.ParseDuration(c.Server.HeartbeatGrace); err == nil && c.Server.HeartbeatGrace != "" {
+		sc.HeartbeatGrace = d
+	}
+	if d, err := time.ParseDuration(c.Server.MinHeartbeatTTL); err == nil && c.Server.MinHeartbeatTTL != "" {
+		sc.MinHeartbeatTTL = d
+	}
+	s, err := server.NewServer(sc)
+	if err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	a.server = s
+	return nil
+}
+
+// RPC sends a request to the cluster: to this agent's own server when it
+// runs one.
+func (a *Agent) RPC(method string, args, reply interface{}) error {
+	if a.server != nil {
+		return a.server.RPC(method, args, reply)
+	}
+	return errors.New("no servers: this agent runs no server and has no servers configured")
+}
+
+// HTTPAddr is the address the API listens on.
+func (a *Agent) HTTPAddr() string { return a.http.Addr() }
+
+// Shutdown stops the client (its tasks too in dev mode), the API and the server.
+func (a *Agent) Shutdown() {
+	if a.client != nil {
+		if err := a.client.Shutdown(); err != nil {
+			a.logger.Error("client shutdown", "error", err)
+		}
+	}
+	if a.http != nil {
+		a.http.Shutdown()
+	}
+	if a.server != nil {
+		if err := a.server.Shutdown(); err != nil {
+			a.logger.Error("server shutdown", "error", err)
+		}
+	}
+	if a.tempDir != "" {
+		_ = os.RemoveAll(a.tempDir)
+	}
+}
