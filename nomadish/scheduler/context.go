@@ -31,6 +31,17 @@ type nodeEntry struct {
 	filterBy string // constraint that filtered the node
 	affinity float64
 	affDone  bool
+	// fit is the group's fit score, valid while fitAt == changes.
+	fit   float64
+	fitAt uint32
+	fitOK bool
+	// tgCount caches tgOnNode for the group until the node changes.
+	tgCount   int
+	tgCountOK bool
+	// spreadIDs are the node's value ids for the group's spread blocks.
+	spreadIDs []int32
+	// changes counts plan changes on this node.
+	changes uint32
 	// exhausted is the dimension the group's ask did not fit, if any. Usage
 	// only grows while one group places, so the answer holds until the next.
 	exhausted string
@@ -57,6 +68,8 @@ type evalContext struct {
 	// nodes are the ready nodes in the job's datacenters and pool.
 	nodes []*nodeEntry
 	byID  map[string]*nodeEntry
+	// available counts candidates per datacenter, for metrics.
+	available map[string]int
 	// nodeCache holds nodes looked up outside the candidate set.
 	nodeCache map[string]*structs.Node
 
@@ -77,14 +90,17 @@ type evalContext struct {
 
 	// group is bumped for every group placed so per-node memos reset.
 	group uint32
-	// classMemo caches static feasibility per computed class for the group.
-	classMemo map[string]int8
+	// classMemo caches static feasibility per computed class for the
+	// group: "" when feasible, else the reason.
+	classMemo map[string]string
 	// classEligibility is reported on blocked evals.
 	classEligibility map[string]bool
 	escaped          bool
 
 	// stamp numbers selects so sources can mark visited nodes.
 	stamp uint32
+	// version counts plan changes, so derived scores know when to refresh.
+	version uint32
 	ranks rankSlab
 
 	metrics *structs.AllocMetric
@@ -111,7 +127,7 @@ func newEvalContext(state State, logger hclog.Logger, now time.Time, eval *struc
 		tgOnNode:         map[nodeTG]int{},
 		jobOnNode:        map[string]int{},
 		props:            map[propKey]*propertySet{},
-		classMemo:        map[string]int8{},
+		classMemo:        map[string]string{},
 		classEligibility: map[string]bool{},
 		metrics:          &structs.AllocMetric{},
 		rng:              rand.New(rand.NewSource(int64(h.Sum64()))),
@@ -140,14 +156,20 @@ func (c *evalContext) loadNodes() error {
 	if pool == "" {
 		pool = structs.DefaultNodePool
 	}
-	c.nodes = make([]*nodeEntry, 0, len(all))
+	// Entries live in one slice so walking candidates stays cache friendly.
+	entries := make([]nodeEntry, 0, len(all))
+	c.available = map[string]int{}
 	for _, n := range all {
 		if !n.Ready() || !inPool(n, pool) || !inDatacenters(n.Datacenter, dcs) {
 			continue
 		}
-		e := &nodeEntry{node: n, avail: *structs.NodeComparableResources(n)}
-		c.nodes = append(c.nodes, e)
-		c.byID[n.ID] = e
+		c.available[n.Datacenter]++
+		entries = append(entries, nodeEntry{node: n, avail: *structs.NodeComparableResources(n)})
+	}
+	c.nodes = make([]*nodeEntry, len(entries))
+	for i := range entries {
+		c.nodes[i] = &entries[i]
+		c.byID[entries[i].node.ID] = &entries[i]
 	}
 	return nil
 }
@@ -336,8 +358,13 @@ func (c *evalContext) stopAlloc(a *structs.Allocation, desc, clientStatus string
 }
 
 func (c *evalContext) count(a *structs.Allocation, d int) {
+	c.version++
 	c.tgOnNode[nodeTG{a.NodeID, a.TaskGroup}] += d
 	c.jobOnNode[a.NodeID] += d
+	if e, ok := c.byID[a.NodeID]; ok {
+		e.changes++
+		e.tgCountOK = false
+	}
 	if len(c.props) == 0 {
 		return
 	}
@@ -430,6 +457,9 @@ func (c *evalContext) memo(e *nodeEntry) *nodeEntry {
 		e.filterBy = ""
 		e.affDone = false
 		e.exhausted = ""
+		e.fitOK = false
+		e.tgCountOK = false
+		e.spreadIDs = e.spreadIDs[:0]
 	}
 	return e
 }

@@ -114,15 +114,13 @@ func (s *staticFeasibility) check(n *structs.Node) (bool, string) {
 	class := n.ComputedClass
 	cacheable := class != "" && !s.ask.escaped
 	if cacheable {
-		if r, ok := s.ctx.classMemo[class]; ok {
-			if r > 0 {
-				return true, ""
-			}
+		if reason, ok := s.ctx.classMemo[class]; ok {
+			return reason == "", reason
 		}
 	}
 	ok, reason := s.checkNode(n)
-	if cacheable && ok {
-		s.ctx.classMemo[class] = 1
+	if cacheable {
+		s.ctx.classMemo[class] = reason
 	}
 	if class != "" {
 		s.ctx.classEligibility[class] = s.ctx.classEligibility[class] || ok

@@ -201,7 +201,7 @@ func (s *genericScheduler) place(ctx *evalContext, reqs []placeRequest, out *out
 			out.queued[cur.Name]++
 			continue
 		}
-		ctx.metrics = &structs.AllocMetric{NodesInPool: len(ctx.nodes)}
+		ctx.metrics = &structs.AllocMetric{NodesInPool: len(ctx.nodes), NodesAvailable: ctx.available}
 		start := time.Now()
 		var penalty map[string]bool
 		if req.reschedule && req.previous != nil {

@@ -67,10 +67,13 @@ func (b *binPackIterator) Next() *rankedNode {
 			b.ctx.exhaust(e.node, m.exhausted)
 			continue
 		}
-		need := e.used
-		need.Add(&b.ask.res)
+		if !m.fitOK || m.fitAt != e.changes {
+			need := e.used
+			need.Add(&b.ask.res)
+			m.fit, m.fitAt, m.fitOK = fitScore(b.ctx.algo, &e.avail, &need), e.changes, true
+		}
 		r := b.ctx.ranks.get(e)
-		r.fit = fitScore(b.ctx.algo, &e.avail, &need)
+		r.fit = m.fit
 		return r
 	}
 }
@@ -138,11 +141,15 @@ func (a *antiAffinityIterator) Next() *rankedNode {
 		return nil
 	}
 	if n := a.ask.tg.Count; n > 1 {
-		if c := a.ctx.tgOnNode[nodeTG{r.e.node.ID, a.ask.tg.Name}]; c > 0 {
-			r.anti = -float64(c) / float64(n)
+		e := r.e
+		if !e.tgCountOK {
+			e.tgCount, e.tgCountOK = a.ctx.tgOnNode[nodeTG{e.node.ID, a.ask.tg.Name}], true
+		}
+		if e.tgCount > 0 {
+			r.anti = -float64(e.tgCount) / float64(n)
 		}
 	}
-	if a.penalty[r.e.node.ID] {
+	if len(a.penalty) > 0 && a.penalty[r.e.node.ID] {
 		r.anti--
 	}
 	r.anti = math.Max(-1, r.anti)
@@ -199,50 +206,81 @@ type spreadTargets struct {
 	// rest is the desired count shared by values not listed.
 	rest float64
 	ps   *propertySet
+	// values are the attribute values seen on candidates, by id, and
+	// scores their current score.
+	values []string
+	scores []float64
 }
 
 // spreadIterator boosts nodes whose attribute value has fewer allocs than
 // its desired share: (desired - used) / desired per block, clamped to
 // [-1, 1], weighted across blocks. Values with no share and nodes missing
-// the attribute score -1.
+// the attribute score -1. Scores are kept per value and refreshed when the
+// plan changes, so a candidate costs a slice lookup per block.
 type spreadIterator struct {
 	ctx    *evalContext
 	src    rankIterator
 	blocks []*spreadTargets
 	total  float64
+	at     uint32
+	fresh  bool
 }
 
 // setGroup resolves the group's spread blocks against the candidate nodes.
 func (s *spreadIterator) setGroup(ask *groupAsk) {
-	s.blocks, s.total = nil, 0
+	s.blocks, s.total, s.fresh = nil, 0, false
+	if len(ask.spreads) == 0 {
+		return
+	}
 	count := float64(ask.tg.Count)
 	for _, sp := range ask.spreads {
 		b := &spreadTargets{attr: sp.Attribute, weight: float64(sp.Weight), desired: map[string]float64{}}
 		if b.weight <= 0 {
 			b.weight = 50
 		}
-		if len(sp.SpreadTarget) == 0 {
-			values := map[string]bool{}
-			for _, e := range s.ctx.nodes {
-				if v, ok := resolveTarget(sp.Attribute, e.node); ok {
-					values[v] = true
-				}
-			}
-			for v := range values {
-				b.desired[v] = count / float64(len(values))
-			}
-		} else {
-			left := 100.0
-			for _, t := range sp.SpreadTarget {
-				b.desired[t.Value] = float64(t.Percent) / 100 * count
-				left -= float64(t.Percent)
-			}
-			b.rest = math.Max(0, left) / 100 * count
-		}
 		b.ps = s.ctx.property(sp.Attribute, ask.tg.Name)
 		s.blocks = append(s.blocks, b)
 		s.total += b.weight
 	}
+	for _, e := range s.ctx.nodes {
+		m := s.ctx.memo(e)
+		for _, b := range s.blocks {
+			id := int32(-1)
+			if v, ok := resolveTarget(b.attr, e.node); ok {
+				id = int32(slicesIndex(b.values, v))
+				if id < 0 {
+					id = int32(len(b.values))
+					b.values = append(b.values, v)
+				}
+			}
+			m.spreadIDs = append(m.spreadIDs, id)
+		}
+	}
+	for i, sp := range ask.spreads {
+		b := s.blocks[i]
+		if len(sp.SpreadTarget) == 0 {
+			for _, v := range b.values {
+				b.desired[v] = count / float64(len(b.values))
+			}
+			continue
+		}
+		left := 100.0
+		for _, t := range sp.SpreadTarget {
+			b.desired[t.Value] = float64(t.Percent) / 100 * count
+			left -= float64(t.Percent)
+		}
+		b.rest = math.Max(0, left) / 100 * count
+	}
+}
+
+// slicesIndex finds v in a short list; spread attributes have few values.
+func slicesIndex(list []string, v string) int {
+	for i, s := range list {
+		if s == v {
+			return i
+		}
+	}
+	return -1
 }
 
 func (s *spreadIterator) Next() *rankedNode {
@@ -250,34 +288,46 @@ func (s *spreadIterator) Next() *rankedNode {
 	if r == nil || len(s.blocks) == 0 {
 		return r
 	}
+	if !s.fresh || s.at != s.ctx.version {
+		for _, b := range s.blocks {
+			b.refresh()
+		}
+		s.at, s.fresh = s.ctx.version, true
+	}
+	ids := r.e.spreadIDs
 	var sum float64
-	for _, b := range s.blocks {
-		sum += b.weight * b.score(r.e.node)
+	for i, b := range s.blocks {
+		sc := -1.0
+		if i < len(ids) && ids[i] >= 0 {
+			sc = b.scores[ids[i]]
+		}
+		sum += b.weight * sc
 	}
 	r.spread = sum / s.total
 	return r
 }
 
-func (b *spreadTargets) score(n *structs.Node) float64 {
-	v, ok := resolveTarget(b.attr, n)
-	if !ok {
-		return -1
-	}
-	desired, listed := b.desired[v]
-	used := float64(b.ps.counts[v])
-	if !listed {
-		desired = b.rest
-		used = 0
-		for val, c := range b.ps.counts {
-			if _, l := b.desired[val]; !l {
-				used += float64(c)
-			}
+// refresh recomputes every value's score from the current counts.
+func (b *spreadTargets) refresh() {
+	restUsed := 0.0
+	for val, c := range b.ps.counts {
+		if _, listed := b.desired[val]; !listed {
+			restUsed += float64(c)
 		}
 	}
-	if desired <= 0 {
-		return -1
+	b.scores = b.scores[:0]
+	for _, v := range b.values {
+		desired, listed := b.desired[v]
+		used := float64(b.ps.counts[v])
+		if !listed {
+			desired, used = b.rest, restUsed
+		}
+		sc := -1.0
+		if desired > 0 {
+			sc = math.Max(-1, math.Min(1, (desired-used)/desired))
+		}
+		b.scores = append(b.scores, sc)
 	}
-	return math.Max(-1, math.Min(1, (desired-used)/desired))
 }
 
 func (s *spreadIterator) Reset() { s.src.Reset() }

@@ -114,7 +114,7 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 			if live[k] != nil || done[k] {
 				continue
 			}
-			ctx.metrics = &structs.AllocMetric{NodesInPool: len(ctx.nodes)}
+			ctx.metrics = &structs.AllocMetric{NodesInPool: len(ctx.nodes), NodesAvailable: ctx.available}
 			st.source.setNodes([]*nodeEntry{e})
 			r := st.selectNode(nil)
 			if r == nil {

@@ -1,0 +1,152 @@
+package scheduler
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"testing"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// benchCluster fills a harness with nodes split over two datacenters and
+// racks, sized like Nomad's scheduler benchmarks: 14,000 MHz and 32,000 MB.
+func benchCluster(tb testing.TB, nodes, racks int) *harness {
+	h := newHarness(tb)
+	h.noApply = true
+	for i := 0; i < nodes; i++ {
+		n := testNode(nodeName(i), 14000, 32000)
+		n.Datacenter = fmt.Sprintf("dc-%d", i%2+1)
+		n.Meta["rack"] = fmt.Sprintf("r%d", i%racks)
+		n.ComputedClass = "bench"
+		h.state.upsertNode(n)
+	}
+	return h
+}
+
+func benchJob(count int, spread bool) *structs.Job {
+	job := testJob("bench", count, 6000, 6000)
+	job.Datacenters = []string{"dc-1", "dc-2"}
+	if spread {
+		job.Spreads = []*structs.Spread{{Attribute: "${meta.rack}"}}
+	}
+	return job
+}
+
+// BenchmarkServiceScheduler runs one full evaluation per op: every alloc of
+// the job placed against an empty cluster.
+func BenchmarkServiceScheduler(b *testing.B) {
+	for _, nodes := range []int{1000, 5000, 10000} {
+		for _, allocs := range []int{300, 600, 900, 1200} {
+			for _, spread := range []bool{false, true} {
+				name := fmt.Sprintf("%d_nodes_%d_allocs_spread=%v", nodes, allocs, spread)
+				b.Run(name, func(b *testing.B) {
+					h := benchCluster(b, nodes, 25)
+					job := benchJob(allocs, spread)
+					h.state.upsertJob(job)
+					eval := &structs.Evaluation{ID: "bench-eval"}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						h.plans = h.plans[:0]
+						if err := h.process(job, eval); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StopTimer()
+					placed := 0
+					for _, as := range h.plans[len(h.plans)-1].NodeAllocation {
+						placed += len(as)
+					}
+					if placed != allocs {
+						b.Fatalf("placed = %d, want %d", placed, allocs)
+					}
+				})
+			}
+		}
+	}
+}
+
+// packingResult is how many nodes a placement used against the
+// first-fit-decreasing count for the same items.
+type packingResult struct {
+	used, ffd int
+}
+
+// packRandom places count randomly sized single-alloc groups (fixed seed)
+// on identical nodes and compares the nodes used with first-fit-decreasing.
+func packRandom(tb testing.TB, count, nodes int, seed int64) packingResult {
+	h := newHarness(tb)
+	const cpu, mem = 4000, 8192
+	for i := 0; i < nodes; i++ {
+		h.state.upsertNode(testNode(nodeName(i), cpu, mem))
+	}
+	rng := rand.New(rand.NewSource(seed))
+	job := testJob("pack", 1, 1, 1)
+	job.TaskGroups = nil
+	type item struct{ cpu, mem int }
+	var items []item
+	for i := 0; i < count; i++ {
+		it := item{cpu: 100 + rng.Intn(1900), mem: 128 + rng.Intn(3968)}
+		items = append(items, it)
+		job.TaskGroups = append(job.TaskGroups, &structs.TaskGroup{
+			Name:  fmt.Sprintf("g%03d", i),
+			Count: 1,
+			Tasks: []*structs.Task{{Name: "t", Driver: "exec", Resources: &structs.Resources{CPU: it.cpu, MemoryMB: it.mem}}},
+		})
+	}
+	h.state.upsertJob(job)
+	if err := h.process(job, &structs.Evaluation{ID: "pack-eval"}); err != nil {
+		tb.Fatal(err)
+	}
+	used := map[string]bool{}
+	placed := 0
+	for node, allocs := range h.plans[len(h.plans)-1].NodeAllocation {
+		used[node] = true
+		placed += len(allocs)
+	}
+	if placed != count {
+		tb.Fatalf("placed = %d, want %d", placed, count)
+	}
+	// First-fit-decreasing on the larger normalised dimension.
+	sort.Slice(items, func(i, j int) bool {
+		return max(float64(items[i].cpu)/cpu, float64(items[i].mem)/mem) > max(float64(items[j].cpu)/cpu, float64(items[j].mem)/mem)
+	})
+	var bins []item
+	for _, it := range items {
+		done := false
+		for k := range bins {
+			if bins[k].cpu+it.cpu <= cpu && bins[k].mem+it.mem <= mem {
+				bins[k].cpu += it.cpu
+				bins[k].mem += it.mem
+				done = true
+				break
+			}
+		}
+		if !done {
+			bins = append(bins, it)
+		}
+	}
+	return packingResult{used: len(used), ffd: len(bins)}
+}
+
+func TestPackingQuality(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := packRandom(t, 300, 400, seed)
+			t.Logf("nodes used = %d, first-fit-decreasing = %d (%.1f%% over)", r.used, r.ffd, 100*float64(r.used-r.ffd)/float64(r.ffd))
+			if limit := r.ffd + r.ffd/10; r.used > limit {
+				t.Errorf("nodes used = %d, want <= %d (first-fit-decreasing %d + 10%%)", r.used, limit, r.ffd)
+			}
+		})
+	}
+}
+
+func BenchmarkPacking(b *testing.B) {
+	var r packingResult
+	for i := 0; i < b.N; i++ {
+		r = packRandom(b, 300, 400, 1)
+	}
+	b.ReportMetric(float64(r.used), "nodes")
+	b.ReportMetric(float64(r.ffd), "ffd-nodes")
+}
