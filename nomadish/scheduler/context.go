@@ -101,7 +101,7 @@ type evalContext struct {
 	stamp uint32
 	// version counts plan changes, so derived scores know when to refresh.
 	version uint32
-	ranks rankSlab
+	ranks   rankSlab
 
 	metrics *structs.AllocMetric
 	rng     *rand.Rand
