@@ -3,22 +3,14 @@ package server
 import (
 	"bytes"
 	"fmt"
-	"reflect"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
+	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
-// msgpackHandle encodes Raft log entries, snapshots and RPC messages.
-// Maps decode as map[string]interface{} so task configs survive a round trip.
-var msgpackHandle = func() *codec.MsgpackHandle {
-	h := &codec.MsgpackHandle{}
-	h.RawToString = true
-	h.WriteExt = true
-	h.MapType = reflect.TypeOf(map[string]interface{}(nil))
-	return h
-}()
+var msgpackHandle = pool.MsgpackHandle
 
 // encodeMsg prefixes a message with its type for the Raft log.
 func encodeMsg(t structs.MessageType, msg interface{}) ([]byte, error) {

@@ -5,20 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/rpc"
 	"reflect"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
-)
 
-// Connection kinds on the RPC port: the first byte a dialer sends says
-// which protocol follows.
-const (
-	rpcNomadish byte = 0x01
-	rpcRaft     byte = 0x02
+	"github.com/nomadish/nomadish/nomadish/pool"
 )
 
 // ErrNoLeader is returned when a request needs the leader and none is known.
@@ -59,11 +52,11 @@ func (s *Server) handleConn(conn net.Conn) {
 	}
 	_ = conn.SetReadDeadline(time.Time{})
 	switch kind[0] {
-	case rpcNomadish:
+	case pool.RPCNomadish:
 		s.trackConn(conn, true)
-		s.rpcServer.ServeCodec(codec.GoRpc.ServerCodec(conn, msgpackHandle))
+		s.rpcServer.ServeCodec(pool.ServerCodec(conn))
 		s.trackConn(conn, false)
-	case rpcRaft:
+	case pool.RPCRaft:
 		select {
 		case s.raftLayer.connCh <- conn:
 		case <-s.shutdownCh:
@@ -119,84 +112,11 @@ func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Write([]byte{rpcRaft}); err != nil {
+	if _, err := conn.Write([]byte{pool.RPCRaft}); err != nil {
 		conn.Close()
 		return nil, err
 	}
 	return conn, nil
-}
-
-// connPool keeps one multiplexed net/rpc client per remote server.
-type connPool struct {
-	mu      sync.Mutex
-	clients map[string]*rpc.Client
-}
-
-func (p *connPool) get(addr string) (*rpc.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.clients[addr]; ok {
-		return c, nil
-	}
-	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	if _, err := conn.Write([]byte{rpcNomadish}); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	c := rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(conn, msgpackHandle))
-	if p.clients == nil {
-		p.clients = map[string]*rpc.Client{}
-	}
-	p.clients[addr] = c
-	return c, nil
-}
-
-func (p *connPool) drop(addr string, c *rpc.Client) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.clients[addr] == c {
-		delete(p.clients, addr)
-	}
-	c.Close()
-}
-
-func (p *connPool) closeAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for a, c := range p.clients {
-		c.Close()
-		delete(p.clients, a)
-	}
-}
-
-// Call makes an RPC to addr, dropping the connection on transport errors.
-func (p *connPool) Call(addr, method string, args, reply interface{}, timeout time.Duration) error {
-	c, err := p.get(addr)
-	if err != nil {
-		return err
-	}
-	call := c.Go(method, args, reply, make(chan *rpc.Call, 1))
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-call.Done:
-		if errors.Is(call.Error, rpc.ErrShutdown) || errors.Is(call.Error, io.ErrUnexpectedEOF) {
-			p.drop(addr, c)
-		}
-		if call.Error != nil {
-			var se rpc.ServerError
-			if errors.As(call.Error, &se) {
-				return errors.New(string(se))
-			}
-		}
-		return call.Error
-	case <-t.C:
-		p.drop(addr, c)
-		return fmt.Errorf("rpc %s to %s: timed out after %s", method, addr, timeout)
-	}
 }
 
 // inprocRPC dispatches "Service.Method" calls to endpoint methods directly,

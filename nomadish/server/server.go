@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/state"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -35,7 +36,7 @@ type Server struct {
 	rpcListener net.Listener
 	rpcServer   *rpc.Server
 	inproc      *inprocRPC
-	pool        *connPool
+	pool        *pool.ConnPool
 	connsMu     sync.Mutex
 	conns       map[net.Conn]struct{}
 
@@ -65,7 +66,7 @@ func NewServer(cfg *Config) (*Server, error) {
 	s := &Server{
 		config:     cfg,
 		logger:     cfg.Logger.Named("server"),
-		pool:       &connPool{},
+		pool:       &pool.ConnPool{},
 		conns:      map[net.Conn]struct{}{},
 		shutdownCh: make(chan struct{}),
 		ctx:        ctx,
@@ -306,7 +307,7 @@ func (s *Server) Shutdown() error {
 			c.Close()
 		}
 		s.connsMu.Unlock()
-		s.pool.closeAll()
+		s.pool.Close()
 		s.wg.Wait()
 		if s.raftStore != nil {
 			s.raftStore.Close()

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -242,8 +243,8 @@ func TestServer_StateSurvivesRestart(t *testing.T) {
 func TestServer_RPCOverTCP(t *testing.T) {
 	s := testServer(t, t.TempDir())
 	defer s.Shutdown()
-	p := &connPool{}
-	defer p.closeAll()
+	p := &pool.ConnPool{}
+	defer p.Close()
 	addr := s.rpcListener.Addr().String()
 
 	var reply structs.JobRegisterResponse
