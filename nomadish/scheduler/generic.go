@@ -202,13 +202,13 @@ func (s *genericScheduler) place(ctx *evalContext, reqs []placeRequest, out *out
 			continue
 		}
 		ctx.metrics = &structs.AllocMetric{NodesInPool: len(ctx.nodes), NodesAvailable: ctx.available}
-		start := time.Now()
+		start := s.now()
 		var penalty map[string]bool
 		if req.reschedule && req.previous != nil {
 			penalty = map[string]bool{req.previous.NodeID: true}
 		}
 		r := st.selectNode(penalty)
-		ctx.metrics.AllocationTime = time.Since(start)
+		ctx.metrics.AllocationTime = s.now().Sub(start)
 		if r == nil {
 			failed = ctx.metrics
 			if out.failed == nil {

@@ -76,7 +76,8 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 			ctx.stopAlloc(a, descNotNeeded, "")
 		case n == nil || n.Status == structs.NodeStatusDown || n.Status == structs.NodeStatusDisconnected:
 			ctx.stopAlloc(a, descLost, structs.AllocClientStatusLost)
-		case n.Drain && (n.DrainStrategy == nil || !n.DrainStrategy.IgnoreSystemJobs):
+		case a.DesiredTransition.Migrate != nil && *a.DesiredTransition.Migrate:
+			// The drainer marks system allocs last; stop them then.
 			ctx.stopAlloc(a, descMigrating, "")
 		case !candidate && n.Status == structs.NodeStatusReady && !n.Drain && n.SchedulingEligibility == structs.NodeSchedulingEligible:
 			// Ready but outside the job's datacenters or pool now.
@@ -116,7 +117,9 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 			}
 			ctx.metrics = &structs.AllocMetric{NodesInPool: len(ctx.nodes), NodesAvailable: ctx.available}
 			st.source.setNodes([]*nodeEntry{e})
+			start := s.now()
 			r := st.selectNode(nil)
+			ctx.metrics.AllocationTime = s.now().Sub(start)
 			if r == nil {
 				if ctx.metrics.NodesFiltered > 0 {
 					continue
