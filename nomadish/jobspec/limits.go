@@ -15,7 +15,7 @@ import (
 // memory: the elements iterated by all for expressions and dynamic blocks
 // together, and the size of any value a function returns.
 const (
-	maxIterations     = 1 << 20
+	maxIterations     = 1 << 17
 	maxValueBytes     = 8 << 20
 	maxValueElements  = 1 << 20
 	maxFormatWidth    = 10000
