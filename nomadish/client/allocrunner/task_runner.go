@@ -88,8 +88,9 @@ func (tr *taskRunner) killTimeout() time.Duration {
 // run is the task's life: start, wait, restart per policy, until it is dead,
 // killed, or ctx is cancelled (client shutdown: the task keeps running).
 func (tr *taskRunner) run(ctx context.Context) {
-	defer close(tr.doneCh)
+	// Deferred in this order so doneCh is closed before the wake-up.
 	defer tr.ar.wake()
+	defer close(tr.doneCh)
 
 	if h := tr.restore; h != nil {
 		tr.restore = nil
