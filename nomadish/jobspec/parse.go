@@ -76,8 +76,15 @@ func parseFile(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
 	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 }
 
+// recoverPanics turns a panic inside the parser into an error; the fuzz
+// test turns it off to see them.
+var recoverPanics = true
+
 func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostics) {
 	defer func() {
+		if !recoverPanics {
+			return
+		}
 		if r := recover(); r != nil {
 			job = nil
 			diags = append(diags, &hcl.Diagnostic{
