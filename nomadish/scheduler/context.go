@@ -85,6 +85,9 @@ type evalContext struct {
 	// props track value counts for distinct_property and spread.
 	props map[propKey]*propertySet
 
+	// preempted are other jobs' allocs this plan evicts.
+	preempted []*structs.Allocation
+
 	// hot lists nodes the plan placed on, most recent first (binpack only).
 	hot []*nodeEntry
 
@@ -340,6 +343,25 @@ func (c *evalContext) updateAlloc(a *structs.Allocation) {
 // stopAlloc adds a stop to the plan and frees the alloc's resources.
 func (c *evalContext) stopAlloc(a *structs.Allocation, desc, clientStatus string) {
 	c.plan.AppendStoppedAlloc(a, desc, clientStatus)
+	c.release(a)
+}
+
+// evict preempts another job's alloc for the new alloc by, keeping the
+// alloc's own job on the update so the applier does not replace it.
+func (c *evalContext) evict(a *structs.Allocation, by string) {
+	e := a.Copy()
+	e.DesiredStatus = structs.AllocDesiredStatusEvict
+	e.DesiredDescription = "Preempted by alloc ID " + by
+	if c.plan.NodeUpdate == nil {
+		c.plan.NodeUpdate = map[string][]*structs.Allocation{}
+	}
+	c.plan.NodeUpdate[a.NodeID] = append(c.plan.NodeUpdate[a.NodeID], e)
+	c.preempted = append(c.preempted, a)
+	c.release(a)
+}
+
+// release takes a stopped alloc out of proposed usage.
+func (c *evalContext) release(a *structs.Allocation) {
 	c.stopped[a.ID] = a
 	if a.TerminalStatus() {
 		return
@@ -353,11 +375,23 @@ func (c *evalContext) stopAlloc(a *structs.Allocation, desc, clientStatus string
 				c.freePort(e, p)
 			}
 		}
+		e.changes++
+		if e.group == c.group {
+			e.exhausted = ""
+		}
 	}
 	c.count(a, -1)
 }
 
+// ownAlloc reports whether the alloc belongs to the job being scheduled.
+func (c *evalContext) ownAlloc(a *structs.Allocation) bool {
+	return c.job != nil && a.JobID == c.job.ID && a.Namespace == c.job.Namespace
+}
+
 func (c *evalContext) count(a *structs.Allocation, d int) {
+	if !c.ownAlloc(a) {
+		return
+	}
 	c.version++
 	c.tgOnNode[nodeTG{a.NodeID, a.TaskGroup}] += d
 	c.jobOnNode[a.NodeID] += d

@@ -71,6 +71,11 @@ func process(logger hclog.Logger, state State, planner Planner, eval *structs.Ev
 		}
 		break
 	}
+	for _, e := range preemptionEvals(out.ctx) {
+		if err := planner.CreateEval(e); err != nil {
+			return fmt.Errorf("create preemption eval: %w", err)
+		}
+	}
 	return completeEval(planner, eval, out)
 }
 
@@ -188,6 +193,7 @@ func (s *genericScheduler) compute(state State, eval *structs.Evaluation) (*outc
 // usage only grows within an evaluation.
 func (s *genericScheduler) place(ctx *evalContext, reqs []placeRequest, out *outcome) {
 	st := newStack(ctx, true)
+	preempt := preemptionEnabled(ctx.state.SchedulerConfig(), s.typ)
 	var cur *structs.TaskGroup
 	var ask *groupAsk
 	var failed *structs.AllocMetric
@@ -208,6 +214,13 @@ func (s *genericScheduler) place(ctx *evalContext, reqs []placeRequest, out *out
 			penalty = map[string]bool{req.previous.NodeID: true}
 		}
 		r := st.selectNode(penalty)
+		if r == nil && preempt {
+			if opt := st.selectPreempt(); opt != nil {
+				a := st.placePreempting(opt, req.name)
+				s.finishAlloc(ctx, a, req, cur)
+				continue
+			}
+		}
 		ctx.metrics.AllocationTime = s.now().Sub(start)
 		if r == nil {
 			failed = ctx.metrics
@@ -218,15 +231,19 @@ func (s *genericScheduler) place(ctx *evalContext, reqs []placeRequest, out *out
 			out.queued[cur.Name]++
 			continue
 		}
-		a := ctx.newAlloc(ask, r, req.name)
-		if p := req.previous; p != nil {
-			a.PreviousAllocation = p.ID
-			if req.reschedule {
-				a.RescheduleTracker = nextTracker(p, ctx.now, reschedulePolicy(ctx.job.Type, cur))
-			}
-		}
-		ctx.placeAlloc(a)
+		s.finishAlloc(ctx, ctx.newAlloc(ask, r, req.name), req, cur)
 	}
+}
+
+// finishAlloc links a new alloc to the one it replaces and adds it to the plan.
+func (s *genericScheduler) finishAlloc(ctx *evalContext, a *structs.Allocation, req placeRequest, tg *structs.TaskGroup) {
+	if p := req.previous; p != nil {
+		a.PreviousAllocation = p.ID
+		if req.reschedule {
+			a.RescheduleTracker = nextTracker(p, ctx.now, reschedulePolicy(ctx.job.Type, tg))
+		}
+	}
+	ctx.placeAlloc(a)
 }
 
 // nextTracker carries the failed alloc's reschedule history forward.

@@ -67,8 +67,9 @@ type scenarioAlloc struct {
 	Reschedules int
 	Followup    string
 	Previous    string
-	// OtherJob makes the alloc belong to another job.
-	OtherJob bool
+	// OtherJob makes the alloc belong to another job, of OtherPriority.
+	OtherJob      bool
+	OtherPriority int
 }
 
 type scenarioExpect struct {
@@ -91,6 +92,8 @@ type scenarioExpect struct {
 	Queued     map[string]int
 	Blocked    bool
 	Followups  int
+	// Preempted counts evals created for jobs that lost allocs.
+	Preempted  int
 	EvalStatus string
 	Plans      int
 }
@@ -282,7 +285,7 @@ func buildAlloc(h *harness, job, old *structs.Job, sa scenarioAlloc) *structs.Al
 	}
 	if sa.OtherJob {
 		a.JobID = "other"
-		a.Job = &structs.Job{ID: "other", Namespace: job.Namespace, Type: job.Type}
+		a.Job = &structs.Job{ID: "other", Namespace: job.Namespace, Type: structs.JobTypeService, Priority: orDefaultInt(sa.OtherPriority, structs.DefaultJobPriority)}
 	}
 	for _, p := range sa.Ports {
 		a.AllocatedResources.Shared.Ports = append(a.AllocatedResources.Shared.Ports, structs.AllocatedPortMapping{Value: p})
@@ -305,6 +308,13 @@ func buildAlloc(h *harness, job, old *structs.Job, sa scenarioAlloc) *structs.Al
 		}
 	}
 	return a
+}
+
+func orDefaultInt(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
 }
 
 func orDefault(s, d string) string {
@@ -392,13 +402,14 @@ func checkExpect(t *testing.T, h *harness, sc *scenario) {
 	if ex.Queued != nil {
 		checkMap(t, "queued", ev.QueuedAllocations, ex.Queued)
 	}
-	blocked := 0
-	followups := 0
+	blocked, followups, preempted := 0, 0, 0
 	for _, e := range h.created {
-		switch e.Status {
-		case structs.EvalStatusBlocked:
+		switch {
+		case e.Status == structs.EvalStatusBlocked:
 			blocked++
-		case structs.EvalStatusPending:
+		case e.TriggeredBy == EvalTriggerPreemption:
+			preempted++
+		case e.Status == structs.EvalStatusPending:
 			followups++
 			if !e.WaitUntil.After(h.now) {
 				t.Errorf("follow-up WaitUntil = %v, want after %v", e.WaitUntil, h.now)
@@ -410,6 +421,9 @@ func checkExpect(t *testing.T, h *harness, sc *scenario) {
 	}
 	if got, want := followups, ex.Followups; got != want {
 		t.Errorf("follow-up evals = %d, want %d", got, want)
+	}
+	if got, want := preempted, ex.Preempted; got != want {
+		t.Errorf("preemption evals = %d, want %d", got, want)
 	}
 	if ex.Plans != 0 && len(h.plans) != ex.Plans {
 		t.Errorf("plans = %d, want %d", len(h.plans), ex.Plans)

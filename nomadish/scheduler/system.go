@@ -106,6 +106,7 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 	}
 
 	st := newStack(ctx, false)
+	preempt := preemptionEnabled(state.SchedulerConfig(), s.typ)
 	for _, tg := range job.TaskGroups {
 		out.queued[tg.Name] = 0
 		ask := newGroupAsk(job, tg)
@@ -120,6 +121,16 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 			start := s.now()
 			r := st.selectNode(nil)
 			ctx.metrics.AllocationTime = s.now().Sub(start)
+			if r == nil && preempt && ctx.metrics.NodesFiltered == 0 {
+				if opt := st.selectPreempt(); opt != nil {
+					a := st.placePreempting(opt, structs.AllocName(job.ID, tg.Name, 0))
+					if p := prev[k]; p != nil {
+						a.PreviousAllocation = p.ID
+					}
+					ctx.placeAlloc(a)
+					continue
+				}
+			}
 			if r == nil {
 				if ctx.metrics.NodesFiltered > 0 {
 					continue
