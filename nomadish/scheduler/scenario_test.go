@@ -88,10 +88,10 @@ type scenarioExpect struct {
 	// Previous maps new alloc name to the alloc it replaces.
 	Previous map[string]string
 	// Failed maps group to expected metric fields.
-	Failed     map[string]scenarioMetric
-	Queued     map[string]int
-	Blocked    bool
-	Followups  int
+	Failed    map[string]scenarioMetric
+	Queued    map[string]int
+	Blocked   bool
+	Followups int
 	// Preempted counts evals created for jobs that lost allocs.
 	Preempted  int
 	EvalStatus string
