@@ -17,7 +17,9 @@ type feasibleIterator interface {
 // continuing where the previous select stopped so successive placements
 // look at different nodes. Each node is yielded at most once per select.
 type sourceIterator struct {
-	ctx    *evalContext
+	ctx *evalContext
+	// base is the shuffled order; nodes the order for the current group.
+	base   []*nodeEntry
 	nodes  []*nodeEntry
 	hot    bool
 	hotPos int
@@ -32,13 +34,52 @@ func newSourceIterator(ctx *evalContext, nodes []*nodeEntry, shuffle bool) *sour
 		s.nodes = append([]*nodeEntry(nil), nodes...)
 		ctx.rng.Shuffle(len(s.nodes), func(i, j int) { s.nodes[i], s.nodes[j] = s.nodes[j], s.nodes[i] })
 	}
+	s.base = s.nodes
 	s.Reset()
 	return s
 }
 
+// interleave reorders the walk for a group so that every bucket (spread
+// value) shows up early: the first k*buckets nodes hold about k per bucket.
+// It returns the number of buckets.
+func (s *sourceIterator) interleave(bucket func(e *nodeEntry) string) int {
+	index := map[string]int{}
+	var lists [][]*nodeEntry
+	for _, e := range s.base {
+		k := bucket(e)
+		i, ok := index[k]
+		if !ok {
+			i = len(lists)
+			index[k] = i
+			lists = append(lists, nil)
+		}
+		lists[i] = append(lists[i], e)
+	}
+	order := make([]*nodeEntry, 0, len(s.base))
+	for round := 0; len(order) < len(s.base); round++ {
+		for _, l := range lists {
+			if round < len(l) {
+				order = append(order, l[round])
+			}
+		}
+	}
+	s.nodes, s.offset = order, 0
+	s.Reset()
+	return len(lists)
+}
+
+// restore goes back to the shuffled walk.
+func (s *sourceIterator) restore() {
+	if len(s.nodes) > 0 && len(s.base) > 0 && &s.nodes[0] == &s.base[0] {
+		return
+	}
+	s.nodes, s.offset = s.base, 0
+	s.Reset()
+}
+
 // setNodes replaces the candidates, for system jobs that look at one node.
 func (s *sourceIterator) setNodes(nodes []*nodeEntry) {
-	s.nodes, s.offset, s.hot = nodes, 0, false
+	s.base, s.nodes, s.offset, s.hot = nodes, nodes, 0, false
 	s.Reset()
 }
 

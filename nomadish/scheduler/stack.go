@@ -55,14 +55,39 @@ func (s *stack) setGroup(ask *groupAsk) {
 	s.spread.setGroup(ask)
 	s.score.terms = ask.terms()
 	s.ctx.escaped = s.ctx.escaped || ask.escaped
-	n := len(s.source.nodes)
-	s.limit.limit = n
-	if len(ask.affinities) == 0 && len(ask.spreads) == 0 {
-		s.limit.limit = 2
-		if l := int(math.Ceil(math.Log2(float64(n)))); l > 2 {
-			s.limit.limit = l
+	n := len(s.source.base)
+	logLimit := max(2, int(math.Ceil(math.Log2(float64(n)))))
+	switch {
+	case len(ask.affinities) > 0:
+		// Affinity matches can be rare: look at every node.
+		s.source.restore()
+		s.limit.limit = n
+	case len(ask.spreads) > 0:
+		// Spread scores depend only on a node's attribute values, so a
+		// walk that visits every value early needs only a few nodes per
+		// value to find the best one.
+		buckets := s.source.interleave(spreadBucket)
+		s.limit.limit = n
+		if per := spreadCandidatesPerValue * buckets; per < n {
+			s.limit.limit = max(logLimit, per)
 		}
+	default:
+		s.source.restore()
+		s.limit.limit = logLimit
 	}
+}
+
+// spreadCandidatesPerValue is how many nodes per spread value a placement
+// compares.
+const spreadCandidatesPerValue = 4
+
+// spreadBucket keys a node by its spread value ids.
+func spreadBucket(e *nodeEntry) string {
+	b := make([]byte, 0, 4*len(e.spreadIDs))
+	for _, id := range e.spreadIDs {
+		b = append(b, byte(id), byte(id>>8), byte(id>>16), byte(id>>24))
+	}
+	return string(b)
 }
 
 // selectNode picks the best node for one placement of the current group;
