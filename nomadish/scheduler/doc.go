@@ -2,22 +2,49 @@
 // State snapshot, decides, and hands a Plan to its Planner. It starts no
 // goroutines, does no I/O, and reads time only through the clock it is given.
 //
-// Service and batch jobs go through a reconciler (desired count against the
-// allocations that exist) and then a placement stack: a chain of small
-// iterators, feasibility checkers first, then rankers, then a limit and a
-// max-score pick. System and sysbatch jobs place one allocation per feasible
-// node through the same stack, one node at a time.
+// # Flow
 //
-// Scoring. Each candidate gets up to four terms:
+// Service and batch jobs go through a reconciler (desired count against the
+// allocations that exist: place missing names at the lowest free indexes,
+// stop extras from the highest index, replace lost, migrating and changed
+// allocations, reschedule failed ones per the group's reschedule policy)
+// and then a placement stack. System and sysbatch jobs place one alloc of
+// each group on every feasible node through the same stack, one node at a
+// time. A plan the leader commits only in part is recomputed against the
+// newer snapshot, up to five attempts.
+//
+// # Placement stack
+//
+// A chain of small iterators (see newStack): source → drivers and
+// constraints → distinct_hosts/distinct_property → resources and ports
+// (fit score) → job anti-affinity → affinity → spread → combined score →
+// limit → max score. Static feasibility is cached per node and per
+// Node.ComputedClass; a node out of room for a group stays out for the rest
+// of that group's placements, since usage only grows while a group places.
+//
+// The source walks the nodes in a shuffled order and continues where the
+// last placement stopped. Under bin-packing it first offers the nodes the
+// plan last placed on, so they fill before new ones open. The limit is
+// max(2, ceil(log2 n)) candidates; with spread blocks the walk is
+// interleaved by spread value and the limit is 4 per value, so every value
+// is compared without visiting every node; with affinities every node is
+// scored.
+//
+// # Scoring
+//
+// Each candidate gets up to four terms:
 //
 //	fit        in [0, 1]   bin-pack or spread fit of CPU and memory (always)
-//	anti       in [-1, 0]  -collisions/count for allocs of the same group on the node (count > 1)
-//	affinity   in [-1, 1]  sum of matching affinity weights / sum of |weights| (if affinities)
-//	spread     in [-1, 1]  weighted spread boost (if spread blocks)
+//	anti       in [-1, 0]  -(allocs of the group on the node)/count (count > 1),
+//	                       minus 1 on the node a rescheduled alloc failed on
+//	affinity   in [-1, 1]  sum of matching affinity weights / sum of |weights|
+//	spread     in [-1, 1]  per block (desired - used)/desired for the node's
+//	                       value, -1 for values with no share or nodes without
+//	                       the attribute, weighted across blocks
 //
 // The final score is the sum of the terms divided by the number of term
-// kinds configured for the group. The divisor is the same for every node, so
-// a node that matches a positive affinity always scores higher than an
+// kinds configured for the group. The divisor is the same for every node,
+// so a node that matches a positive affinity always scores higher than an
 // otherwise equal node that does not. (Nomad divides by the number of terms
 // present on each node, which lets a weak matching affinity pull a well
 // packed node below one with no match.)
@@ -26,4 +53,17 @@
 // after the placement, bin-pack scores (20 - (10^fc + 10^fm)) / 18 and spread
 // scores (10^fc + 10^fm - 2) / 18, both clamped to [0, 1]. A full node scores
 // 1 under bin-pack; an empty one 1 under spread.
+//
+// Spread targets: a value listed with percent p wants p% of the group's
+// count; values not listed share what is left of 100%. Without targets
+// every value seen on a candidate node wants an equal share.
+//
+// # Preemption
+//
+// When nothing fits and the job type may preempt (system by default, the
+// others when SchedulerConfiguration.PreemptionConfig says so), the stack
+// looks for the feasible node where evicting allocs of jobs at least 10
+// priority below frees enough room, preferring the lowest evicted priority,
+// then the fewest evictions. Evicted allocs go in Plan.NodeUpdate with
+// DesiredStatus "evict", and each affected job gets a "preemption" eval.
 package scheduler
