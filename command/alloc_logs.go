@@ -115,7 +115,7 @@ func (c *AllocLogsCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error initializing client: %s", err))
 		return 1
 	}
-	alloc, msg := lookupAlloc(client, args[0], length)
+	alloc, msg := lookupAlloc(client, args[0], length, time.Now())
 	if alloc == nil {
 		c.Ui.Error(msg)
 		return 1

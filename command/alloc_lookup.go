@@ -10,7 +10,7 @@ import (
 
 // lookupAlloc finds the one allocation whose ID is id or starts with it and
 // reads it. On failure it returns a message for the user.
-func lookupAlloc(client *api.Client, id string, length int) (*api.Allocation, string) {
+func lookupAlloc(client *api.Client, id string, length int, now time.Time) (*api.Allocation, string) {
 	id = strings.TrimSpace(id)
 	if len(id) == 1 {
 		return nil, "Identifier must contain at least two characters."
@@ -31,7 +31,7 @@ func lookupAlloc(client *api.Client, id string, length int) (*api.Allocation, st
 	if match == "" && len(stubs) > 1 {
 		sortAllocStubs(stubs)
 		return nil, fmt.Sprintf("Prefix matched multiple allocations\n\n%s",
-			formatAllocListStubs(stubs, length == fullID, length, time.Now()))
+			formatAllocListStubs(stubs, length == fullID, length, now))
 	}
 	if match == "" {
 		match = stubs[0].ID

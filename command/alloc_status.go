@@ -86,7 +86,11 @@ func (c *AllocStatusCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error initializing client: %s", err))
 		return 1
 	}
-	alloc, msg := lookupAlloc(client, args[0], length)
+	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
+	alloc, msg := lookupAlloc(client, args[0], length, now)
 	if alloc == nil {
 		c.Ui.Error(msg)
 		return 1
@@ -99,10 +103,6 @@ func (c *AllocStatusCommand) Run(args []string) int {
 		}
 		c.Ui.Output(out)
 		return 0
-	}
-	now := time.Now()
-	if c.now != nil {
-		now = c.now()
 	}
 	c.Ui.Output(formatAllocStatus(alloc, short, verbose, length, now))
 	return 0
