@@ -150,3 +150,29 @@ func BenchmarkPacking(b *testing.B) {
 	b.ReportMetric(float64(r.used), "nodes")
 	b.ReportMetric(float64(r.ffd), "ffd-nodes")
 }
+
+// BenchmarkSystemScheduler places a system job on every node of the cluster.
+func BenchmarkSystemScheduler(b *testing.B) {
+	for _, nodes := range []int{1000, 5000, 10000} {
+		b.Run(fmt.Sprintf("%d_nodes", nodes), func(b *testing.B) {
+			h := benchCluster(b, nodes, 25)
+			job := benchJob(1, false)
+			job.Type = structs.JobTypeSystem
+			job.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 128}
+			h.state.upsertJob(job)
+			eval := &structs.Evaluation{ID: "bench-system"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				h.plans = h.plans[:0]
+				if err := h.process(job, eval); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if got := len(h.plans[len(h.plans)-1].NodeAllocation); got != nodes {
+				b.Fatalf("nodes placed on = %d, want %d", got, nodes)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -60,3 +62,58 @@ func TestServiceSkeleton(t *testing.T) {
 		t.Errorf("blocked eval = %q, created %d, want one blocked eval", ev.BlockedEval, len(h.created))
 	}
 }
+
+func TestDynamicPortsExhaust(t *testing.T) {
+	h := newHarness(t)
+	n := testNode("small-range", 4000, 8192)
+	n.NodeResources.MinDynamicPort, n.NodeResources.MaxDynamicPort = 20000, 20003
+	n.ReservedResources = &structs.NodeReservedResources{Networks: structs.NodeReservedNetworkResources{ReservedHostPorts: "20001"}}
+	h.state.upsertNode(n)
+	job := testJob("web", 4, 10, 10)
+	job.TaskGroups[0].Networks = []*structs.NetworkResource{{DynamicPorts: []structs.Port{{Label: "http"}}}}
+	h.state.upsertJob(job)
+	if err := h.process(job, &structs.Evaluation{}); err != nil {
+		t.Fatalf("Process() = %v, want nil", err)
+	}
+	seen := map[int]bool{}
+	for _, a := range h.placed() {
+		p := a.AllocatedResources.Shared.Ports[0].Value
+		if seen[p] || p == 20001 || p < 20000 || p > 20003 {
+			t.Errorf("port = %d, want a free port in 20000-20003 other than 20001, used once", p)
+		}
+		seen[p] = true
+		if got := a.AllocatedResources.Shared.Networks[0].DynamicPorts[0].Value; got != p {
+			t.Errorf("network port = %d, want %d", got, p)
+		}
+	}
+	if got, want := len(seen), 3; got != want {
+		t.Errorf("placed = %d, want %d", got, want)
+	}
+	m := h.lastEval().FailedTGAllocs["web"]
+	if m == nil || m.DimensionExhausted[structs.DimensionDynamicPorts] != 1 {
+		t.Errorf("FailedTGAllocs[web] = %+v, want dynamic port exhaustion", m)
+	}
+}
+
+func TestNewSchedulerTypes(t *testing.T) {
+	cases := []struct {
+		typ     string
+		wantErr bool
+	}{
+		{structs.JobTypeService, false},
+		{structs.JobTypeBatch, false},
+		{structs.JobTypeSystem, false},
+		{structs.JobTypeSysBatch, false},
+		{"cron", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.typ, func(t *testing.T) {
+			_, err := NewScheduler(tc.typ, nil, newMemState(), newHarness(t), h0)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("NewScheduler(%q) error = %v, want error %v", tc.typ, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func h0() time.Time { return time.Unix(0, 0) }
