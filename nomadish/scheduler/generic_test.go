@@ -1,9 +1,8 @@
 package scheduler
 
 import (
-	"time"
-
 	"testing"
+	"time"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
