@@ -163,6 +163,10 @@ func TestParseVariables(t *testing.T) {
 	if err := os.WriteFile(varFile, []byte("region = \"from-file\"\nn = 4\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	jsonFile := filepath.Join(dir, "vars.json")
+	if err := os.WriteFile(jsonFile, []byte(`{"region": "json", "dcs": ["j1", "j2"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		edit func(*ParseConfig)
@@ -186,6 +190,7 @@ func TestParseVariables(t *testing.T) {
 		}, func(j *structs.Job) any { return j.Region }, "r-arg"},
 		{"number from var file", func(c *ParseConfig) { c.VarFiles = []string{varFile} }, func(j *structs.Job) any { return j.TaskGroups[0].Count }, 4},
 		{"number from -var", func(c *ParseConfig) { c.ArgVars = []string{"n=2"} }, func(j *structs.Job) any { return j.TaskGroups[0].Count }, 2},
+		{"json var file", func(c *ParseConfig) { c.VarFiles = []string{jsonFile} }, func(j *structs.Job) any { return []any{j.Region, j.Datacenters} }, []any{"r-json", []string{"j1", "j2"}}},
 		{"list from -var", func(c *ParseConfig) { c.ArgVars = []string{`dcs=["a","b"]`} }, func(j *structs.Job) any { return j.Datacenters }, []string{"a", "b"}},
 	}
 	for _, tc := range tests {

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -176,7 +177,13 @@ func (vs variables) loadVarFile(d *decoder, path string) {
 		d.diags = append(d.diags, err)
 		return
 	}
-	f, diags := parseFile(src, path)
+	var f *hcl.File
+	var diags hcl.Diagnostics
+	if strings.HasSuffix(path, ".json") {
+		f, diags = hcljson.Parse(src, path)
+	} else {
+		f, diags = parseFile(src, path)
+	}
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {
 		return
