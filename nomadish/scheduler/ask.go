@@ -34,8 +34,12 @@ type groupAsk struct {
 
 	drivers     []string
 	constraints []*structs.Constraint
-	// escaped is true when some check reads per-node unique values.
+	// escaped is true when some static check reads per-node unique values,
+	// so static feasibility cannot be cached per computed class.
 	escaped bool
+	// distinct is true for distinct_hosts or distinct_property: capacity
+	// anywhere may unblock the group, whatever the class.
+	distinct bool
 
 	distinctHostsJob bool
 	distinctHostsTG  bool
@@ -81,7 +85,6 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 					limit = n
 				}
 				a.distinctProps = append(a.distinctProps, distinctProp{target: c.LTarget, limit: limit, tg: tgScope, desc: constraintString(c)})
-				a.escaped = true
 			default:
 				a.constraints = append(a.constraints, c)
 				if escapesClass(c.LTarget) || escapesClass(c.RTarget) {
@@ -107,9 +110,7 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 			addPorts(t.Name, r.Networks)
 		}
 	}
-	if a.distinctHostsJob || a.distinctHostsTG {
-		a.escaped = true
-	}
+	a.distinct = a.distinctHostsJob || a.distinctHostsTG || len(a.distinctProps) > 0
 	return a
 }
 

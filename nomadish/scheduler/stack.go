@@ -54,7 +54,7 @@ func (s *stack) setGroup(ask *groupAsk) {
 	s.static.ask, s.distinct.ask, s.binpack.ask, s.anti.ask, s.affinity.ask = ask, ask, ask, ask, ask
 	s.spread.setGroup(ask)
 	s.score.terms = ask.terms()
-	s.ctx.escaped = s.ctx.escaped || ask.escaped
+	s.ctx.escaped = s.ctx.escaped || ask.escaped || ask.distinct
 	n := len(s.source.base)
 	logLimit := max(2, int(math.Ceil(math.Log2(float64(n)))))
 	switch {
