@@ -82,7 +82,7 @@ func (r *reconciler) compute() *reconcileResult {
 			replaced[a.PreviousAllocation] = true
 		}
 	}
-	stopped := r.job == nil || r.job.Stop
+	stopped := !runnable(r.job)
 	// Groups the job no longer has, or every group of a stopped job.
 	names := make([]string, 0, len(byTG))
 	for name := range byTG {
@@ -114,6 +114,13 @@ func (r *reconciler) compute() *reconcileResult {
 	}
 	r.batchFollowups(later, laterAt, res)
 	return res
+}
+
+// runnable reports whether the job should have allocations: it exists, is
+// not stopped, and is not a periodic or parameterized template (those run
+// only through their children).
+func runnable(j *structs.Job) bool {
+	return j != nil && !j.Stop && !j.IsPeriodic() && !j.IsParameterized()
 }
 
 // computeGroup reconciles one group and returns allocs to reschedule later.

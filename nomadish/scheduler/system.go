@@ -39,7 +39,7 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 	ctx := newEvalContext(state, s.logger, now, eval, job)
 	out := &outcome{ctx: ctx, queued: map[string]int{}}
 	ctx.loadJobAllocs(allocs)
-	if job == nil || job.Stop {
+	if !runnable(job) {
 		desc := descJobStopped
 		if job == nil {
 			ctx.job = &structs.Job{ID: eval.JobID, Namespace: eval.Namespace}
