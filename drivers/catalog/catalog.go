@@ -17,6 +17,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/nomadish/nomadish/drivers"
+	"github.com/nomadish/nomadish/drivers/docker"
 	execdriver "github.com/nomadish/nomadish/drivers/exec"
 	"github.com/nomadish/nomadish/drivers/executor"
 	driverplugin "github.com/nomadish/nomadish/drivers/plugin"
@@ -36,6 +37,10 @@ type builtin struct {
 }
 
 var builtins = map[string]builtin{
+	docker.Name: {
+		new:        func(l hclog.Logger) drivers.DriverPlugin { return docker.New(l) },
+		taskSchema: docker.TaskConfigSchema,
+	},
 	execdriver.Name: {
 		new:        func(l hclog.Logger) drivers.DriverPlugin { return execdriver.New(l) },
 		taskSchema: execdriver.TaskConfigSchema,
@@ -48,10 +53,12 @@ var builtins = map[string]builtin{
 
 // MaybeServe serves a driver plugin and exits the process if this process
 // was launched as one (env NOMADISH_DRIVER_PLUGIN=<name>), or runs a task
-// executor and exits if launched as that; otherwise it returns. main() and
+// executor or a docker log copier and exits if launched as one of those;
+// otherwise it returns. main() and
 // TestMain call it first.
 func MaybeServe() {
 	executor.Main()
+	docker.LoggerMain()
 	name := os.Getenv(EnvPlugin)
 	if name == "" {
 		return

@@ -33,6 +33,10 @@ type Config struct {
 	EnforcesMemory bool
 	// Timeout bounds each step; zero means 30s.
 	Timeout time.Duration
+	// AllocDirInTask is where the task sees the shared alloc dir ("/alloc");
+	// empty means the host path, as for raw_exec. It is passed to the task
+	// as NOMAD_ALLOC_DIR.
+	AllocDirInTask string
 }
 
 var taskSeq atomic.Int64
@@ -120,6 +124,10 @@ func NewTaskConfig(t *testing.T, driverConfig map[string]interface{}) *drivers.T
 func (s *suite) startTask(t *testing.T, d drivers.DriverPlugin, script string, mutate ...func(*drivers.TaskConfig)) (*drivers.TaskConfig, *drivers.TaskHandle) {
 	t.Helper()
 	cfg := NewTaskConfig(t, s.cfg.ShellTask(script))
+	cfg.Env["NOMAD_ALLOC_DIR"] = filepath.Join(cfg.AllocDir, "alloc")
+	if s.cfg.AllocDirInTask != "" {
+		cfg.Env["NOMAD_ALLOC_DIR"] = s.cfg.AllocDirInTask
+	}
 	for _, m := range mutate {
 		m(cfg)
 	}
@@ -310,7 +318,7 @@ func (s *suite) testUnknownTask(t *testing.T) {
 
 func (s *suite) testRecover(t *testing.T) {
 	d, client := s.start(t)
-	cfg, h := s.startTask(t, d, `echo ready; while [ ! -f release ]; do sleep 0.1; done; echo released; exit 5`)
+	cfg, h := s.startTask(t, d, `echo ready; while [ ! -f "$NOMAD_ALLOC_DIR/data/release" ]; do sleep 0.1; done; echo released; exit 5`)
 	s.waitForFile(t, cfg.StdoutPath, "ready")
 
 	// Crash the plugin: SIGKILL, no graceful shutdown.
@@ -336,7 +344,7 @@ func (s *suite) testRecover(t *testing.T) {
 		t.Fatalf("InspectTask() after recover = %+v, %v, want running", st, err)
 	}
 	t.Cleanup(func() { _ = d2.DestroyTask(context.Background(), cfg.ID, true) })
-	if err := os.WriteFile(filepath.Join(cfg.TaskDir, "release"), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(cfg.AllocDir, "alloc/data/release"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res := s.wait(t, d2, cfg.ID)

@@ -1,0 +1,575 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/hashicorp/go-hclog"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/nomadish/nomadish/drivers"
+)
+
+const (
+	fingerprintPeriod = 30 * time.Second
+	handleVersion     = 1
+	// logDrainTimeout bounds how long an exit waits for the log copier.
+	logDrainTimeout = 5 * time.Second
+)
+
+// Labels set on every container.
+const (
+	LabelTaskID  = "io.nomadish.task_id"
+	LabelAllocID = "io.nomadish.alloc_id"
+	LabelTask    = "io.nomadish.task_name"
+)
+
+// driverState is the handle's DriverState.
+type driverState struct {
+	ContainerID string      `json:"container_id"`
+	ImageID     string      `json:"image_id"`
+	StartedAt   time.Time   `json:"started_at"`
+	Logger      loggerState `json:"logger"`
+}
+
+// Driver is the docker driver.
+type Driver struct {
+	logger hclog.Logger
+	events *broadcaster
+
+	mu     sync.Mutex
+	config Config
+	cli    *client.Client
+	tasks  map[string]*task
+}
+
+var _ drivers.DriverPlugin = (*Driver)(nil)
+
+// New returns the driver; it connects on first use.
+func New(logger hclog.Logger) *Driver {
+	return &Driver{logger: logger.Named(Name), events: newBroadcaster(), tasks: map[string]*task{}}
+}
+
+func newClient(endpoint string) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if endpoint != "" {
+		opts = append(opts, client.WithHost(endpoint))
+	}
+	return client.New(opts...)
+}
+
+func (d *Driver) Name() string                      { return Name }
+func (d *Driver) ConfigSchema() *drivers.Schema     { return ConfigSchema() }
+func (d *Driver) TaskConfigSchema() *drivers.Schema { return TaskConfigSchema() }
+
+func (d *Driver) SetConfig(_ context.Context, config []byte) error {
+	var c Config
+	if len(bytes.TrimSpace(config)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(config))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return fmt.Errorf("docker plugin config: %w", err)
+		}
+	}
+	cli, err := newClient(c.Endpoint)
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	d.mu.Lock()
+	old := d.cli
+	d.config, d.cli = c, cli
+	d.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+func (d *Driver) client() (*client.Client, string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cli == nil {
+		cli, err := newClient(d.config.Endpoint)
+		if err != nil {
+			return nil, "", fmt.Errorf("docker client: %w", err)
+		}
+		d.cli = cli
+	}
+	return d.cli, d.cli.DaemonHost(), nil
+}
+
+func (d *Driver) Capabilities(context.Context) (*drivers.Capabilities, error) {
+	return &drivers.Capabilities{
+		SendSignals:       true,
+		Exec:              true,
+		FSIsolation:       "image",
+		NetIsolationModes: []string{"host", "group", "task"},
+	}, nil
+}
+
+func (d *Driver) fingerprint(ctx context.Context) *drivers.Fingerprint {
+	cli, _, err := d.client()
+	if err != nil {
+		return &drivers.Fingerprint{Health: drivers.HealthStateUndetected, HealthDescription: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return &drivers.Fingerprint{Health: drivers.HealthStateUnhealthy, HealthDescription: "docker engine unreachable: " + err.Error()}
+	}
+	return &drivers.Fingerprint{
+		Health:            drivers.HealthStateHealthy,
+		HealthDescription: "healthy",
+		Attributes: map[string]string{
+			"driver.docker":         "1",
+			"driver.docker.version": v.Version,
+			"driver.docker.api":     v.APIVersion,
+		},
+	}
+}
+
+// Fingerprint sends the health now and every 30s.
+func (d *Driver) Fingerprint(ctx context.Context) (<-chan *drivers.Fingerprint, error) {
+	ch := make(chan *drivers.Fingerprint)
+	go func() {
+		defer close(ch)
+		t := time.NewTicker(fingerprintPeriod)
+		defer t.Stop()
+		for {
+			select {
+			case ch <- d.fingerprint(ctx):
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return ch, nil
+}
+
+func (d *Driver) emit(cfg *drivers.TaskConfig, msg string, ann map[string]string) {
+	d.events.publish(&drivers.TaskEvent{
+		TaskID: cfg.ID, AllocID: cfg.AllocID, TaskName: cfg.Name,
+		Timestamp: time.Now(), Message: msg, Annotations: ann,
+	})
+}
+
+// ensureImage returns the image's ID, pulling it when absent or forced.
+func (d *Driver) ensureImage(ctx context.Context, cli *client.Client, cfg *drivers.TaskConfig, tc *TaskConfig) (string, error) {
+	if !tc.ForcePull {
+		if img, err := cli.ImageInspect(ctx, tc.Image); err == nil {
+			return img.ID, nil
+		} else if !cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("inspect image %s: %w", tc.Image, err)
+		}
+	}
+	d.emit(cfg, "Downloading image", map[string]string{"image": tc.Image})
+	resp, err := cli.ImagePull(ctx, tc.Image, client.ImagePullOptions{})
+	if err != nil {
+		return "", fmt.Errorf("pull image %s: %w", tc.Image, err)
+	}
+	err = resp.Wait(ctx)
+	resp.Close()
+	if err != nil {
+		return "", fmt.Errorf("pull image %s: %w", tc.Image, err)
+	}
+	img, err := cli.ImageInspect(ctx, tc.Image)
+	if err != nil {
+		return "", fmt.Errorf("inspect pulled image %s: %w", tc.Image, err)
+	}
+	return img.ID, nil
+}
+
+func containerName(cfg *drivers.TaskConfig) string {
+	n := cfg.Name + "-" + cfg.AllocID
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
+			return r
+		}
+		return '-'
+	}, n)
+}
+
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig) (*container.Config, *container.HostConfig, error) {
+	labels := map[string]string{LabelTaskID: cfg.ID, LabelAllocID: cfg.AllocID, LabelTask: cfg.Name}
+	for k, v := range tc.Labels {
+		labels[k] = v
+	}
+	cc := &container.Config{
+		Image:      tc.Image,
+		Env:        envList(cfg.Env),
+		User:       cfg.User,
+		WorkingDir: tc.WorkDir,
+		Labels:     labels,
+		Entrypoint: tc.Entrypoint,
+	}
+	if tc.Command != "" {
+		cc.Cmd = append([]string{tc.Command}, tc.Args...)
+	} else if len(tc.Args) > 0 {
+		cc.Cmd = tc.Args
+	}
+	hc := &container.HostConfig{
+		CapAdd:     tc.CapAdd,
+		CapDrop:    tc.CapDrop,
+		Privileged: tc.Privileged,
+	}
+	switch {
+	case tc.NetworkMode != "":
+		hc.NetworkMode = container.NetworkMode(tc.NetworkMode)
+	case cfg.NetworkNamespace != "":
+		// The group's namespace is made by the client; docker cannot join
+		// a path, so the task shares the host's view of it.
+		hc.NetworkMode = "host"
+	}
+	if r := cfg.Resources; r != nil {
+		hc.Resources.CPUShares = r.CPUShares
+		limit := r.MemoryMB << 20
+		if r.MemoryMaxMB > 0 {
+			limit = r.MemoryMaxMB << 20
+			hc.Resources.MemoryReservation = r.MemoryMB << 20
+		}
+		hc.Resources.Memory = limit
+		hc.Resources.MemorySwap = limit
+	}
+	binds := map[string]string{
+		filepath.Join(cfg.AllocDir, "alloc"):  "/alloc",
+		filepath.Join(cfg.TaskDir, "local"):   "/local",
+		filepath.Join(cfg.TaskDir, "secrets"): "/secrets",
+	}
+	for src, dst := range binds {
+		if err := os.MkdirAll(src, 0o777); err != nil {
+			return nil, nil, err
+		}
+		hc.Binds = append(hc.Binds, src+":"+dst)
+	}
+	sort.Strings(hc.Binds)
+	if len(cfg.Ports) > 0 && hc.NetworkMode != "host" {
+		cc.ExposedPorts = network.PortSet{}
+		hc.PortBindings = network.PortMap{}
+		for _, p := range cfg.Ports {
+			to := p.To
+			if to == 0 {
+				to = p.Value
+			}
+			port, err := network.ParsePort(fmt.Sprintf("%d/tcp", to))
+			if err != nil {
+				return nil, nil, fmt.Errorf("port %s: %w", p.Label, err)
+			}
+			b := network.PortBinding{HostPort: strconv.Itoa(p.Value)}
+			if p.HostIP != "" {
+				ip, err := netip.ParseAddr(p.HostIP)
+				if err != nil {
+					return nil, nil, fmt.Errorf("port %s host ip: %w", p.Label, err)
+				}
+				b.HostIP = ip
+			}
+			cc.ExposedPorts[port] = struct{}{}
+			hc.PortBindings[port] = append(hc.PortBindings[port], b)
+		}
+	}
+	return cc, hc, nil
+}
+
+func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
+	tc, err := DecodeTaskConfig(cfg.DriverConfig)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	_, dup := d.tasks[cfg.ID]
+	d.mu.Unlock()
+	if dup {
+		return nil, fmt.Errorf("task %s already started", cfg.ID)
+	}
+	cli, host, err := d.client()
+	if err != nil {
+		return nil, err
+	}
+	imageID, err := d.ensureImage(ctx, cli, cfg, tc)
+	if err != nil {
+		return nil, err
+	}
+	cc, hc, err := d.containerConfig(cfg, tc)
+	if err != nil {
+		return nil, err
+	}
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cc, HostConfig: hc, Name: containerName(cfg)})
+	if err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	id := created.ID
+	fail := func(err error) (*drivers.TaskHandle, error) {
+		_, rerr := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		return nil, errors.Join(err, rerr)
+	}
+	ls, logProc, err := startLogger(&loggerSpec{Endpoint: host, ContainerID: id, Stdout: cfg.StdoutPath, Stderr: cfg.StderrPath})
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		_ = logProc.Kill()
+		_, _ = logProc.Wait()
+		return fail(fmt.Errorf("start container: %w", err))
+	}
+	st := driverState{ContainerID: id, ImageID: imageID, StartedAt: time.Now(), Logger: ls}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	t := newTask(cli, cfg, st, logProc)
+	d.mu.Lock()
+	d.tasks[cfg.ID] = t
+	d.mu.Unlock()
+	d.logger.Debug("started container", "task_id", cfg.ID, "container_id", id)
+	return &drivers.TaskHandle{Version: handleVersion, Config: cfg, State: drivers.TaskStateRunning, DriverState: raw}, nil
+}
+
+func (d *Driver) RecoverTask(ctx context.Context, handle *drivers.TaskHandle) error {
+	if handle == nil || handle.Config == nil {
+		return errors.New("recover task: handle without config")
+	}
+	if handle.Version != handleVersion {
+		return fmt.Errorf("recover task: handle version %d, want %d", handle.Version, handleVersion)
+	}
+	d.mu.Lock()
+	_, known := d.tasks[handle.Config.ID]
+	d.mu.Unlock()
+	if known {
+		return nil
+	}
+	var st driverState
+	if err := json.Unmarshal(handle.DriverState, &st); err != nil {
+		return fmt.Errorf("recover task: decode driver state: %w", err)
+	}
+	cli, host, err := d.client()
+	if err != nil {
+		return err
+	}
+	ins, err := cli.ContainerInspect(ctx, st.ContainerID, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("recover task: inspect container %s: %w", st.ContainerID, err)
+	}
+	var logProc = (*os.Process)(nil)
+	if ins.Container.State != nil && ins.Container.State.Running && !processAlive(st.Logger.PID, st.Logger.Tick) {
+		cfg := handle.Config
+		ls, p, err := startLogger(&loggerSpec{Endpoint: host, ContainerID: st.ContainerID, Stdout: cfg.StdoutPath, Stderr: cfg.StderrPath, Since: fmt.Sprint(time.Now().Unix())})
+		if err != nil {
+			return fmt.Errorf("recover task: %w", err)
+		}
+		st.Logger, logProc = ls, p
+	}
+	t := newTask(cli, handle.Config, st, logProc)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.tasks[handle.Config.ID]; ok {
+		t.close()
+		return nil
+	}
+	d.tasks[handle.Config.ID] = t
+	return nil
+}
+
+func (d *Driver) get(id string) (*task, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.tasks[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", drivers.ErrTaskNotFound, id)
+	}
+	return t, nil
+}
+
+func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.ExitResult, error) {
+	t, err := d.get(taskID)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *drivers.ExitResult, 1)
+	go func() {
+		defer close(ch)
+		select {
+		case <-t.done:
+			res, _ := t.exit()
+			ch <- res
+		case <-t.closed:
+		case <-ctx.Done():
+		}
+	}()
+	return ch, nil
+}
+
+// StopTask runs docker stop with the signal and timeout (rounded up to
+// whole seconds, as the Engine takes them), which kills after the timeout.
+func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Duration, signal string) error {
+	t, err := d.get(taskID)
+	if err != nil {
+		return err
+	}
+	if signal == "" {
+		signal = t.cfg.KillSignal
+	}
+	secs := int(math.Ceil(timeout.Seconds()))
+	opts := client.ContainerStopOptions{Signal: signal, Timeout: &secs}
+	if _, err := t.cli.ContainerStop(ctx, t.state.ContainerID, opts); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container: %w", err)
+	}
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) error {
+	t, err := d.get(taskID)
+	if err != nil {
+		return err
+	}
+	if t.running() && !force {
+		return fmt.Errorf("task %s is still running", taskID)
+	}
+	_, err = t.cli.ContainerRemove(ctx, t.state.ContainerID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container: %w", err)
+	}
+	t.close()
+	d.mu.Lock()
+	delete(d.tasks, taskID)
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *Driver) InspectTask(_ context.Context, taskID string) (*drivers.TaskStatus, error) {
+	t, err := d.get(taskID)
+	if err != nil {
+		return nil, err
+	}
+	st := &drivers.TaskStatus{
+		ID:         t.cfg.ID,
+		Name:       t.cfg.Name,
+		State:      drivers.TaskStateRunning,
+		StartedAt:  t.state.StartedAt,
+		Attributes: map[string]string{"container_id": t.state.ContainerID, "image_id": t.state.ImageID},
+	}
+	if res, at := t.exit(); res != nil {
+		st.State, st.ExitResult, st.CompletedAt = drivers.TaskStateExited, res, at
+	}
+	return st, nil
+}
+
+func (d *Driver) SignalTask(ctx context.Context, taskID string, signal string) error {
+	t, err := d.get(taskID)
+	if err != nil {
+		return err
+	}
+	if _, err := parseSignal(signal); err != nil {
+		return err
+	}
+	if _, err := t.cli.ContainerKill(ctx, t.state.ContainerID, client.ContainerKillOptions{Signal: signal}); err != nil {
+		return fmt.Errorf("signal container: %w", err)
+	}
+	return nil
+}
+
+// ExecTask runs cmd in the container and collects its output.
+func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, timeout time.Duration) (*drivers.ExecTaskResult, error) {
+	t, err := d.get(taskID)
+	if err != nil {
+		return nil, err
+	}
+	if len(cmd) == 0 {
+		return nil, errors.New("exec: empty command")
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	ex, err := t.cli.ExecCreate(ctx, t.state.ContainerID, client.ExecCreateOptions{
+		Cmd: cmd, AttachStdout: true, AttachStderr: true, User: t.cfg.User,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("exec create: %w", err)
+	}
+	att, err := t.cli.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("exec attach: %w", err)
+	}
+	defer att.Close()
+	var stdout, stderr bytes.Buffer
+	copied := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader)
+		copied <- err
+	}()
+	select {
+	case err := <-copied:
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("exec output: %w", err)
+		}
+	case <-ctx.Done():
+		att.Close()
+		<-copied
+		return nil, ctx.Err()
+	}
+	ins, err := t.cli.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("exec inspect: %w", err)
+	}
+	return &drivers.ExecTaskResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitResult: &drivers.ExitResult{ExitCode: ins.ExitCode}}, nil
+}
+
+// TaskEvents streams image pulls and other driver events until ctx is done.
+func (d *Driver) TaskEvents(ctx context.Context) (<-chan *drivers.TaskEvent, error) {
+	return d.events.subscribe(ctx), nil
+}
+
+// Shutdown stops watching containers and closes the Engine client; the
+// containers keep running.
+func (d *Driver) Shutdown() {
+	d.mu.Lock()
+	tasks := d.tasks
+	d.tasks = map[string]*task{}
+	cli := d.cli
+	d.cli = nil
+	d.mu.Unlock()
+	for _, t := range tasks {
+		t.close()
+	}
+	if cli != nil {
+		cli.Close()
+	}
+}
