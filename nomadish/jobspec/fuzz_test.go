@@ -4,7 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
+
+// fuzzTimeout is how long one input may take on a busy machine.
+const fuzzTimeout = 20 * time.Second
 
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
@@ -25,11 +29,19 @@ func FuzzParse(f *testing.F) {
 	}
 	recoverPanics = false
 	f.Fuzz(func(t *testing.T, src []byte) {
-		job, err := Parse(&ParseConfig{Path: "fuzz.hcl", Body: src})
-		if err != nil {
-			return
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			job, err := Parse(&ParseConfig{Path: "fuzz.hcl", Body: src})
+			if err == nil {
+				_ = job.Validate()
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(fuzzTimeout):
+			t.Fatalf("Parse(%q) did not return within %s", src, fuzzTimeout)
 		}
-		_ = job.Validate()
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -21,6 +22,8 @@ const (
 	maxFormatWidth    = 10000
 	maxIndent         = 1000
 	maxSetProductSize = 100000
+	maxBcryptCost     = 12
+	maxYAMLAliases    = 100
 )
 
 var errExpansion = fmt.Errorf("the job file expands to more than %d iterations", maxIterations)
@@ -143,6 +146,16 @@ func checkArgs(name string, args []cty.Value) error {
 			if f, _ := args[0].AsBigFloat().Float64(); f > maxIndent {
 				return fmt.Errorf("indent above %d spaces", maxIndent)
 			}
+		}
+	case "bcrypt":
+		if known(1) && args[1].Type() == cty.Number {
+			if f, _ := args[1].AsBigFloat().Float64(); f > maxBcryptCost {
+				return fmt.Errorf("bcrypt cost above %d", maxBcryptCost)
+			}
+		}
+	case "yamldecode":
+		if known(0) && args[0].Type() == cty.String && strings.Count(args[0].AsString(), "*") > maxYAMLAliases {
+			return fmt.Errorf("YAML with more than %d aliases", maxYAMLAliases)
 		}
 	case "setproduct":
 		total := 1

@@ -483,6 +483,7 @@ func TestParseErrors(t *testing.T) {
 		{"too deep", "job \"e\" { region = " + strings.Repeat("[", 300) + " }", nil, `Nesting too deep`},
 		{"too many iterations", "job \"e\" {\n  region = length([for a in range(1000) : [for b in range(1000) : [for c in range(1000) : c]]])\n}", nil, `Too many iterations`},
 		{"huge format width", "job \"e\" {\n  region = format(\"%099999999d\", 1)\n}", nil, `format width`},
+		{"bcrypt cost", "job \"e\" {\n  region = bcrypt(\"x\", 31)\n}", nil, `bcrypt cost above 12`},
 		{"scaling label", "job \"e\" {\n  group \"g\" {\n    task \"t\" {\n      scaling \"disk\" {\n        max = 1\n      }\n    }\n  }\n}", nil, `job.hcl:4:15: Invalid scaling policy name`},
 	}
 	for _, tc := range tests {
