@@ -185,6 +185,16 @@ func (s *genericScheduler) compute(state State, eval *structs.Evaluation) (*outc
 	if ctx.err != nil {
 		return nil, ctx.err
 	}
+	if job.AllAtOnce && len(out.failed) > 0 {
+		// All or nothing: keep the world as it is and queue every placement.
+		ctx.plan.NodeAllocation, ctx.plan.NodeUpdate = nil, nil
+		for tg := range out.queued {
+			out.queued[tg] = 0
+		}
+		for _, req := range res.place {
+			out.queued[req.tg.Name]++
+		}
+	}
 	return out, nil
 }
 
@@ -211,7 +221,7 @@ func (s *genericScheduler) place(ctx *evalContext, reqs []placeRequest, out *out
 		start := s.now()
 		var penalty map[string]bool
 		if req.reschedule && req.previous != nil {
-			penalty = map[string]bool{req.previous.NodeID: true}
+			penalty = rescheduledFrom(req.previous)
 		}
 		r := st.selectNode(penalty)
 		if r == nil && preempt {
@@ -244,6 +254,17 @@ func (s *genericScheduler) finishAlloc(ctx *evalContext, a *structs.Allocation, 
 		}
 	}
 	ctx.placeAlloc(a)
+}
+
+// rescheduledFrom lists the nodes a rescheduled alloc's line has failed on.
+func rescheduledFrom(prev *structs.Allocation) map[string]bool {
+	nodes := map[string]bool{prev.NodeID: true}
+	if prev.RescheduleTracker != nil {
+		for _, ev := range prev.RescheduleTracker.Events {
+			nodes[ev.PrevNodeID] = true
+		}
+	}
+	return nodes
 }
 
 // nextTracker carries the failed alloc's reschedule history forward.

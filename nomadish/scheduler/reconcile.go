@@ -161,11 +161,12 @@ func (r *reconciler) computeGroup(tg *structs.TaskGroup, allocs []*structs.Alloc
 		// Live allocation: is its node still there?
 		n := r.node(a.NodeID)
 		switch {
+		case (n == nil || n.Status == structs.NodeStatusDown || n.Status == structs.NodeStatusDisconnected) && tg.PreventRescheduleOnLost:
+			// Left in place, holding its index, until the node returns.
+			slots = append(slots, &slot{alloc: a})
 		case n == nil || n.Status == structs.NodeStatusDown || n.Status == structs.NodeStatusDisconnected:
 			res.stop = append(res.stop, stopRequest{alloc: a, desc: descLost, clientStatus: structs.AllocClientStatusLost})
-			if !tg.PreventRescheduleOnLost {
-				slots = append(slots, &slot{alloc: a, replace: true})
-			}
+			slots = append(slots, &slot{alloc: a, replace: true})
 		case a.DesiredTransition.Migrate != nil && *a.DesiredTransition.Migrate:
 			res.stop = append(res.stop, stopRequest{alloc: a, desc: descMigrating})
 			slots = append(slots, &slot{alloc: a, replace: true, live: false})
