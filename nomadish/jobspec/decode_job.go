@@ -33,7 +33,7 @@ var (
 
 func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 	n := d.content(b, jobSpec)
-	j := &structs.Job{ID: label(b)}
+	j := &structs.Job{ID: label(b), Name: label(b)}
 	n.str("id", &j.ID)
 	n.str("name", &j.Name)
 	n.str("region", &j.Region)
