@@ -205,37 +205,22 @@ func (h *harness) lastEval() *structs.Evaluation {
 	return h.updates[len(h.updates)-1]
 }
 
-// placed lists the allocations the last plan placed (new IDs only).
+// placed lists the allocations the last plan placed: new ones carry the
+// plan's eval ID and placement metrics; in-place updates do not.
 func (h *harness) placed() []*structs.Allocation {
 	if len(h.plans) == 0 {
 		return nil
 	}
+	p := h.plans[len(h.plans)-1]
 	var out []*structs.Allocation
-	for _, allocs := range h.plans[len(h.plans)-1].NodeAllocation {
+	for _, allocs := range p.NodeAllocation {
 		for _, a := range allocs {
-			if a.CreateTime == h.now.UnixNano() && a.EvalID == h.plans[len(h.plans)-1].EvalID && !a.TerminalStatus() && a.ModifyTime == a.CreateTime && isNewAlloc(a) {
+			if a.EvalID == p.EvalID && a.Metrics != nil {
 				out = append(out, a)
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func isNewAlloc(a *structs.Allocation) bool { return a.Metrics != nil }
-
-// stopped lists the alloc IDs the last plan stopped.
-func (h *harness) stopped() []string {
-	if len(h.plans) == 0 {
-		return nil
-	}
-	var out []string
-	for _, allocs := range h.plans[len(h.plans)-1].NodeUpdate {
-		for _, a := range allocs {
-			out = append(out, a.ID)
-		}
-	}
-	sort.Strings(out)
 	return out
 }
 
