@@ -120,4 +120,3 @@ func startLogger(spec *loggerSpec) (loggerState, *os.Process, error) {
 	}
 	return loggerState{PID: cmd.Process.Pid, Tick: procStartTick(cmd.Process.Pid)}, cmd.Process, nil
 }
-

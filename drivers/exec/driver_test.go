@@ -45,6 +45,7 @@ func TestConformance(t *testing.T) {
 	drivertest.RunConformance(t, launch, drivertest.Config{
 		ShellTask:      shellTask,
 		EnforcesMemory: true,
+		AllocDirInTask: "/alloc",
 	})
 }
 
