@@ -269,6 +269,10 @@ func TestParseFunctions(t *testing.T) {
 		{"fileexists", `tostring(fileexists("data.txt"))`, "true"},
 		{"fileset", `join(",", fileset(".", "*.txt"))`, "data.txt"},
 		{"templatefile", `templatefile("greeting.tpl", { name = "nomad" })`, "hello nomad\n"},
+		{"tostring", `tostring(5)`, "5"},
+		{"tolist", `join(",", tolist(toset(["b", "a"])))`, "a,b"},
+		{"tonumber", `tostring(tonumber("7") + 1)`, "8"},
+		{"convert", `join(",", convert(["x"], list(string)))`, "x"},
 		{"formatdate", `formatdate("YYYY", "2024-01-02T00:00:00Z")`, "2024"},
 	}
 	for _, tc := range tests {
