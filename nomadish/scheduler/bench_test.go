@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand"
 	"sort"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -33,6 +35,16 @@ func benchJob(count int, spread bool) *structs.Job {
 	return job
 }
 
+// cpuTime is the process's user plus system CPU time. Benchmarks report it
+// per op next to wall time because the machine they run on is shared.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkServiceScheduler runs one full evaluation per op: every alloc of
 // the job placed against an empty cluster.
 func BenchmarkServiceScheduler(b *testing.B) {
@@ -47,6 +59,7 @@ func BenchmarkServiceScheduler(b *testing.B) {
 					eval := &structs.Evaluation{ID: "bench-eval"}
 					b.ReportAllocs()
 					b.ResetTimer()
+					cpu0 := cpuTime()
 					for i := 0; i < b.N; i++ {
 						h.plans = h.plans[:0]
 						if err := h.process(job, eval); err != nil {
@@ -54,6 +67,7 @@ func BenchmarkServiceScheduler(b *testing.B) {
 						}
 					}
 					b.StopTimer()
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 					placed := 0
 					for _, as := range h.plans[len(h.plans)-1].NodeAllocation {
 						placed += len(as)
@@ -163,6 +177,7 @@ func BenchmarkSystemScheduler(b *testing.B) {
 			eval := &structs.Evaluation{ID: "bench-system"}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				h.plans = h.plans[:0]
 				if err := h.process(job, eval); err != nil {
@@ -170,6 +185,7 @@ func BenchmarkSystemScheduler(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 			if got := len(h.plans[len(h.plans)-1].NodeAllocation); got != nodes {
 				b.Fatalf("nodes placed on = %d, want %d", got, nodes)
 			}

@@ -170,6 +170,7 @@ func (c *evalContext) loadNodes() error {
 		entries = append(entries, nodeEntry{node: n, avail: *structs.NodeComparableResources(n)})
 	}
 	c.nodes = make([]*nodeEntry, len(entries))
+	c.byID = make(map[string]*nodeEntry, len(entries))
 	for i := range entries {
 		c.nodes[i] = &entries[i]
 		c.byID[entries[i].node.ID] = &entries[i]
