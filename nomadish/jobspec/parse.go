@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/dynblock"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -72,6 +74,19 @@ func Parse(cfg *ParseConfig) (*structs.Job, error) {
 	return job, nil
 }
 
+// isJSON reports whether a job file is in HCL's JSON syntax: its first
+// non-blank character is "{".
+func isJSON(src []byte) bool {
+	for _, c := range src {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
 func parseFile(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
 	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 }
@@ -98,13 +113,31 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 	if d := checkNesting(src, cfg.Path); d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
-	f, diags := parseFile(src, cfg.Path)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
-		return nil, diags
+	var (
+		f     *hcl.File
+		refs  map[string]cty.Value
+		jdiag *hcl.Diagnostic
+	)
+	if isJSON(src) {
+		f, diags = hcljson.Parse(src, cfg.Path)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		refs, jdiag = jsonRuntimeRefs(src, cfg.Path)
+		if jdiag != nil {
+			return nil, hcl.Diagnostics{jdiag}
+		}
+	} else {
+		f, diags = parseFile(src, cfg.Path)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		body, ok := f.Body.(*hclsyntax.Body)
+		if !ok {
+			return nil, diags
+		}
+		limitIterations(body, &budget{left: maxIterations})
+		refs = runtimeRefs(body, src)
 	}
 	d := &decoder{}
 	content, cdiags := f.Body.Content(fileSpec.schema)
@@ -113,7 +146,6 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 		return nil, d.diags
 	}
 
-	limitIterations(body, &budget{left: maxIterations})
 	baseDir := filepath.Dir(cfg.Path)
 	funcs := functions(baseDir, cfg.AllowFS)
 	limitFunctions(funcs)
@@ -156,7 +188,7 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 		return nil, d.diags
 	}
 
-	ctx := &hcl.EvalContext{Functions: funcs, Variables: runtimeRefs(body, src)}
+	ctx := &hcl.EvalContext{Functions: funcs, Variables: refs}
 	ctx.Variables["var"] = varVal
 	evalLocals(d, localAttrs, ctx)
 	if d.diags.HasErrors() {
@@ -165,8 +197,7 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 	d.ctx = ctx
 
 	if len(jobBlocks) == 0 {
-		r := body.SrcRange
-		d.errorf(&hcl.Range{Filename: r.Filename, Start: r.Start, End: r.Start}, "Missing job block", "A job file needs one job block.")
+		d.errorf(&hcl.Range{Filename: cfg.Path, Start: hcl.InitialPos, End: hcl.InitialPos}, "Missing job block", "A job file needs one job block.")
 		return nil, d.diags
 	}
 	for _, b := range jobBlocks[1:] {

@@ -488,6 +488,8 @@ func TestParseErrors(t *testing.T) {
 		{"too many iterations", "job \"e\" {\n  region = length([for a in range(1000) : [for b in range(1000) : [for c in range(1000) : c]]])\n}", nil, `Too many iterations`},
 		{"huge format width", "job \"e\" {\n  region = format(\"%099999999d\", 1)\n}", nil, `format width`},
 		{"bcrypt cost", "job \"e\" {\n  region = bcrypt(\"x\", 31)\n}", nil, `bcrypt cost above 12`},
+		{"json nesting", `{"job": {"e": {"region": "${length([for a in range(9) : [for b in range(9) : [for c in range(9) : c]]])}"}}}`, nil, `job.hcl:1:1: Nesting too deep`},
+		{"json syntax", "{\"job\": {\"e\": {\"region\": }}}", nil, `job.hcl:1:`},
 		{"scaling label", "job \"e\" {\n  group \"g\" {\n    task \"t\" {\n      scaling \"disk\" {\n        max = 1\n      }\n    }\n  }\n}", nil, `job.hcl:4:15: Invalid scaling policy name`},
 	}
 	for _, tc := range tests {
@@ -525,5 +527,50 @@ func TestParseReadsPath(t *testing.T) {
 	}
 	if job.ID != "p" {
 		t.Errorf("Parse(%s).ID = %q, want %q", path, job.ID, "p")
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	job := mustParse(t, `{
+  "variable": { "image": { "default": "redis:7" } },
+  "job": {
+    "cache": {
+      "datacenters": ["dc1"],
+      "meta": { "team": "db" },
+      "group": {
+        "cache": {
+          "count": 2,
+          "task": {
+            "redis": {
+              "driver": "docker",
+              "env": { "HOST": "${attr.unique.hostname}" },
+              "config": { "image": "${var.image}", "ports": ["db"] },
+              "resources": { "cpu": 200, "memory": 128 }
+            }
+          }
+        }
+      }
+    }
+  }
+}`, nil)
+	task := firstTask(job)
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"id", job.ID, "cache"},
+		{"meta", job.Meta["team"], "db"},
+		{"count", job.TaskGroups[0].Count, 2},
+		{"image", task.Config["image"], "redis:7"},
+		{"runtime reference", task.Env["HOST"], "${attr.unique.hostname}"},
+		{"memory", task.Resources.MemoryMB, 128},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tc.got, tc.want) {
+				t.Errorf("Parse(json) %s = %v, want %v", tc.name, tc.got, tc.want)
+			}
+		})
 	}
 }
