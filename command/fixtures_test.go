@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mitchellh/cli"
+	"go.uber.org/goleak"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -22,10 +23,11 @@ const (
 
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// TestMain prints times in UTC, so that expected output holds anywhere.
+// TestMain prints times in UTC, so that expected output holds anywhere,
+// and fails the run if a command leaves a goroutine behind.
 func TestMain(m *testing.M) {
 	time.Local = time.UTC
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 const exampleHCL = `job "example" {
