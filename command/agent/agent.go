@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -110,6 +111,14 @@ func (a *Agent) RPC(method string, args, reply interface{}) error {
 		return a.server.RPC(method, args, reply)
 	}
 	return errors.New("no servers: this agent runs no server and has no servers configured")
+}
+
+// RPCContext is RPC that stops waiting when ctx ends.
+func (a *Agent) RPCContext(ctx context.Context, method string, args, reply interface{}) error {
+	if a.server != nil {
+		return a.server.RPCContext(ctx, method, args, reply)
+	}
+	return a.RPC(method, args, reply)
 }
 
 // HTTPAddr is the address the API listens on.

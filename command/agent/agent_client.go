@@ -9,12 +9,19 @@ import (
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/drivers/catalog"
 	"github.com/nomadish/nomadish/nomadish/client"
+	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
-// rpcFunc adapts the agent's RPC method to the client's RPCer.
-type rpcFunc func(method string, args, reply interface{}) error
+// agentRPC adapts the agent's RPC methods to the client's RPCer.
+type agentRPC struct{ a *Agent }
 
-func (f rpcFunc) RPC(method string, args, reply interface{}) error { return f(method, args, reply) }
+func (r agentRPC) RPC(method string, args, reply interface{}) error {
+	return r.a.RPC(method, args, reply)
+}
+
+func (r agentRPC) RPCContext(ctx context.Context, method string, args, reply interface{}) error {
+	return r.a.RPCContext(ctx, method, args, reply)
+}
 
 func (a *Agent) setupClient() error {
 	c := a.config
@@ -46,14 +53,16 @@ func (a *Agent) setupClient() error {
 			d, _, err := catalog.Launch(ctx, name, a.logger.Named("driver").With("driver", name))
 			return d, err
 		},
-		RPC:     rpcFunc(a.RPC),
+		RPC:     agentRPC{a},
 		DevMode: c.DevMode,
 	}
 	if r := c.Client.Reserved; r != nil {
-		cc.ReservedCPU = r.CPU
-		cc.ReservedMemoryMB = r.Memory
-		cc.ReservedDiskMB = r.Disk
-		cc.ReservedPorts = r.ReservedPorts
+		cc.Reserved = &structs.NodeReservedResources{
+			Cpu:      structs.NodeReservedCpuResources{CpuShares: uint64(r.CPU)},
+			Memory:   structs.NodeReservedMemoryResources{MemoryMB: uint64(r.Memory)},
+			Disk:     structs.NodeReservedDiskResources{DiskMB: uint64(r.Disk)},
+			Networks: structs.NodeReservedNetworkResources{ReservedHostPorts: r.ReservedPorts},
+		}
 	}
 	cl, err := client.NewClient(cc)
 	if err != nil {

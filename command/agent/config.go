@@ -18,22 +18,22 @@ import (
 
 // Config is the agent configuration, in Nomad's agent config syntax.
 type Config struct {
-	Name       string            `hcl:"name,optional"`
-	Region     string            `hcl:"region,optional"`
-	Datacenter string            `hcl:"datacenter,optional"`
-	DataDir    string            `hcl:"data_dir,optional"`
-	BindAddr   string            `hcl:"bind_addr,optional"`
-	LogLevel   string            `hcl:"log_level,optional"`
-	PluginDir  string            `hcl:"plugin_dir,optional"`
-	Ports      *Ports            `hcl:"ports,block"`
-	Addresses  *Addresses        `hcl:"addresses,block"`
-	Advertise  *Addresses        `hcl:"advertise,block"`
-	Server     *ServerConfig     `hcl:"server,block"`
-	Client     *ClientConfig     `hcl:"client,block"`
-	Plugins    []*PluginConfig   `hcl:"plugin,block"`
-	Remain     hcl.Body          `hcl:",remain"`
-	DevMode    bool              `hcl:"-"`
-	Unused     map[string]string `hcl:"-"`
+	Name       string          `hcl:"name,optional"`
+	Region     string          `hcl:"region,optional"`
+	Datacenter string          `hcl:"datacenter,optional"`
+	DataDir    string          `hcl:"data_dir,optional"`
+	BindAddr   string          `hcl:"bind_addr,optional"`
+	LogLevel   string          `hcl:"log_level,optional"`
+	PluginDir  string          `hcl:"plugin_dir,optional"`
+	Ports      *Ports          `hcl:"ports,block"`
+	Addresses  *Addresses      `hcl:"addresses,block"`
+	Advertise  *Addresses      `hcl:"advertise,block"`
+	Server     *ServerConfig   `hcl:"server,block"`
+	Client     *ClientConfig   `hcl:"client,block"`
+	Plugins    []*PluginConfig `hcl:"plugin,block"`
+	Remain     hcl.Body        `hcl:",remain"`
+	DevMode    bool
+	Unused     map[string]string
 }
 
 // Ports are the agent's listening ports.
@@ -94,9 +94,9 @@ type ClientConfig struct {
 
 // PluginConfig is a `plugin "NAME" { config { ... } }` block.
 type PluginConfig struct {
-	Name   string                 `hcl:"name,label"`
-	Body   hcl.Body               `hcl:",remain"`
-	Config map[string]interface{} `hcl:"-"`
+	Name   string   `hcl:"name,label"`
+	Body   hcl.Body `hcl:",remain"`
+	Config map[string]interface{}
 }
 
 // DefaultConfig is the configuration of an agent with no files or flags.
@@ -375,10 +375,14 @@ func setInt(dst *int, v int) {
 }
 
 // ServerEnabled reports whether the agent runs a server.
-func (c *Config) ServerEnabled() bool { return c.Server != nil && c.Server.Enabled != nil && *c.Server.Enabled }
+func (c *Config) ServerEnabled() bool {
+	return c.Server != nil && c.Server.Enabled != nil && *c.Server.Enabled
+}
 
 // ClientEnabled reports whether the agent runs a client.
-func (c *Config) ClientEnabled() bool { return c.Client != nil && c.Client.Enabled != nil && *c.Client.Enabled }
+func (c *Config) ClientEnabled() bool {
+	return c.Client != nil && c.Client.Enabled != nil && *c.Client.Enabled
+}
 
 // Validate checks the merged configuration.
 func (c *Config) Validate() error {

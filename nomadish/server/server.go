@@ -315,3 +315,17 @@ func (s *Server) Shutdown() error {
 	})
 	return err
 }
+
+// RPCContext is RPC that gives up waiting when ctx ends. The call itself
+// finishes in the background (a blocking query ends at its wait time or
+// at server shutdown).
+func (s *Server) RPCContext(ctx context.Context, method string, args, reply interface{}) error {
+	done := make(chan error, 1)
+	go func() { done <- s.inproc.call(method, args, reply) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
