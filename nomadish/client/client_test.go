@@ -12,12 +12,14 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nomadish/nomadish/drivers"
+	"github.com/nomadish/nomadish/drivers/catalog"
 	"github.com/nomadish/nomadish/nomadish/client/internal/testdriver"
 	"github.com/nomadish/nomadish/nomadish/structs"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
+	catalog.MaybeServe()
 	goleak.VerifyTestMain(m)
 }
 

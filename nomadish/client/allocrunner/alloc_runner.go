@@ -45,6 +45,8 @@ type AllocRunner struct {
 	logger   hclog.Logger
 	allocDir *allocdir.AllocDir
 
+	// allocSaved is closed once the allocation is in the state store.
+	allocSaved chan struct{}
 	// wakeCh nudges the coordinator after any state change.
 	wakeCh chan struct{}
 	waitCh chan struct{}
@@ -78,15 +80,16 @@ func New(cfg *Config) (*AllocRunner, error) {
 		return nil, fmt.Errorf("alloc %s: task group %q not in job", a.ID, a.TaskGroup)
 	}
 	ar := &AllocRunner{
-		cfg:      cfg,
-		logger:   cfg.Logger.With("alloc_id", a.ID),
-		allocDir: allocdir.New(cfg.AllocRoot, a.ID),
-		wakeCh:   make(chan struct{}, 1),
-		waitCh:   make(chan struct{}),
-		alloc:    a,
-		states:   map[string]*structs.TaskState{},
-		tasks:    map[string]*taskRunner{},
-		started:  map[string]bool{},
+		cfg:        cfg,
+		logger:     cfg.Logger.With("alloc_id", a.ID),
+		allocDir:   allocdir.New(cfg.AllocRoot, a.ID),
+		wakeCh:     make(chan struct{}, 1),
+		allocSaved: make(chan struct{}),
+		waitCh:     make(chan struct{}),
+		alloc:      a,
+		states:     map[string]*structs.TaskState{},
+		tasks:      map[string]*taskRunner{},
+		started:    map[string]bool{},
 	}
 	for _, t := range tg.Tasks {
 		policy := tg.RestartPolicy
@@ -196,10 +199,20 @@ func (ar *AllocRunner) wake() {
 // cancelled, in which case tasks are left running.
 func (ar *AllocRunner) Run(ctx context.Context) {
 	defer close(ar.waitCh)
-	if !ar.cfg.Restore {
-		if err := ar.cfg.State.PutAlloc(ar.cfg.Alloc); err != nil {
-			ar.logger.Error("persist alloc", "error", err)
-		}
+	// Every path out of Run waits for the goroutines it started.
+	defer ar.wg.Wait()
+	if ar.cfg.Restore {
+		close(ar.allocSaved)
+	} else {
+		// Persisted alongside the task starts; task writes wait for it.
+		ar.wg.Add(1)
+		go func() {
+			defer ar.wg.Done()
+			defer close(ar.allocSaved)
+			if err := ar.cfg.State.PutAlloc(ar.cfg.Alloc); err != nil {
+				ar.logger.Error("persist alloc", "error", err)
+			}
+		}()
 	}
 	ar.mu.Lock()
 	terminal := ar.alloc.DesiredStatus != structs.AllocDesiredStatusRun && ar.alloc.DesiredStatus != ""
@@ -497,12 +510,13 @@ func (ar *AllocRunner) updateTask(name string, persist bool, mutate func(*struct
 		saved = copyTaskState(ts)
 	}
 	ar.mu.Unlock()
+	ar.wake()
 	if saved != nil {
+		<-ar.allocSaved
 		if err := ar.cfg.State.PutTask(ar.cfg.Alloc.ID, name, saved, nil, false); err != nil {
 			ar.logger.Error("persist task state", "task", name, "error", err)
 		}
 	}
-	ar.wake()
 }
 
 func (ar *AllocRunner) appendEvent(name string, ev *structs.TaskEvent) {
@@ -514,6 +528,7 @@ func (ar *AllocRunner) persistTask(name string, h *drivers.TaskHandle, clear boo
 	ar.mu.Lock()
 	ts := copyTaskState(ar.states[name])
 	ar.mu.Unlock()
+	<-ar.allocSaved
 	if err := ar.cfg.State.PutTask(ar.cfg.Alloc.ID, name, ts, h, clear); err != nil {
 		ar.logger.Error("persist task handle", "task", name, "error", err)
 	}

@@ -144,7 +144,7 @@ func (tr *taskRunner) run(ctx context.Context) {
 // afterStart marks the task running, waits for it, and decides what next.
 // It returns true when the task runner is done.
 func (tr *taskRunner) afterStart(ctx context.Context, drv drivers.DriverPlugin, h *drivers.TaskHandle) bool {
-	res, outcome := tr.wait(ctx, drv, h)
+	res, outcome, drv := tr.wait(ctx, drv, h)
 	switch outcome {
 	case outcomeShutdown:
 		return true
@@ -259,12 +259,14 @@ func (tr *taskRunner) start(ctx context.Context) (drivers.DriverPlugin, *drivers
 		h.Config = cfg
 	}
 	now := time.Now()
-	tr.ar.persistTask(tr.task.Name, h, false)
-	tr.ar.updateTask(tr.task.Name, true, func(ts *structs.TaskState) {
+	// Report running first; the handle and state are then written in one
+	// transaction, off the path of the status update.
+	tr.ar.updateTask(tr.task.Name, false, func(ts *structs.TaskState) {
 		ts.State = structs.TaskStateRunning
 		ts.StartedAt = now
 		ts.FinishedAt = time.Time{}
 	}, event(structs.TaskStarted, "Task started by client"))
+	tr.ar.persistTask(tr.task.Name, h, false)
 	return drv, h, nil
 }
 
@@ -336,50 +338,68 @@ func (tr *taskRunner) buildConfig() (*drivers.TaskConfig, error) {
 }
 
 // wait waits for the task to exit, to be killed, or for ctx to end. When
-// the plugin dies under it, it re-attaches through a freshly loaded plugin.
-func (tr *taskRunner) wait(ctx context.Context, drv drivers.DriverPlugin, h *drivers.TaskHandle) (*drivers.ExitResult, exitOutcome) {
+// the plugin dies under it (the wait channel closes, or yields a result with
+// Err set), it re-attaches through a freshly loaded plugin; the task itself
+// keeps running.
+//
+// It returns the plugin it ended with, for the caller's DestroyTask.
+func (tr *taskRunner) wait(ctx context.Context, drv drivers.DriverPlugin, h *drivers.TaskHandle) (*drivers.ExitResult, exitOutcome, drivers.DriverPlugin) {
 	id := h.Config.ID
 	ch, err := drv.WaitTask(ctx, id)
 	attempts := 0
+	var lost *drivers.ExitResult
+	// reattachedAt is when the last re-attach succeeded: a wait error right
+	// after one is the task's real result, not another lost plugin.
+	var reattachedAt time.Time
 	for {
 		if err != nil || ch == nil {
 			if ctx.Err() != nil {
-				return nil, outcomeShutdown
+				return nil, outcomeShutdown, drv
 			}
 			if errors.Is(err, drivers.ErrTaskNotFound) || attempts >= reattachAttempts {
-				return &drivers.ExitResult{ExitCode: -1, Err: fmt.Sprintf("lost task: %v", err)}, outcomeExited
+				if lost == nil {
+					lost = &drivers.ExitResult{ExitCode: -1, Err: fmt.Sprintf("lost task: %v", err)}
+				}
+				return lost, outcomeExited, drv
 			}
 			attempts++
 			tr.logger.Warn("lost contact with task, re-attaching", "error", err, "attempt", attempts)
-			if !sleepCtx(ctx, tr.killCh, time.Duration(attempts)*200*time.Millisecond) {
-				if ctx.Err() != nil {
-					return nil, outcomeShutdown
-				}
+			if !sleepCtx(ctx, tr.killCh, time.Duration(attempts)*200*time.Millisecond) && ctx.Err() != nil {
+				return nil, outcomeShutdown, drv
 			}
 			drv, ch, err = tr.reattach(ctx, h)
+			if err == nil {
+				tr.logger.Info("re-attached to task", "task_id", id)
+				reattachedAt = time.Now()
+			}
 			continue
 		}
 		select {
 		case res, ok := <-ch:
 			if ctx.Err() != nil {
-				return nil, outcomeShutdown
+				return nil, outcomeShutdown, drv
 			}
 			if !ok || res == nil {
 				ch, err = nil, errors.New("wait channel closed")
 				continue
 			}
-			return res, outcomeExited
+			if res.Err != "" && time.Since(reattachedAt) > time.Second {
+				lost = res
+				ch, err = nil, errors.New(res.Err)
+				continue
+			}
+			return res, outcomeExited, drv
 		case <-tr.killCh:
 			killErr := tr.stop(ctx, drv, id, ch)
 			if ctx.Err() != nil {
-				return nil, outcomeShutdown
+				return nil, outcomeShutdown, drv
 			}
 			if killErr != "" {
 				tr.ar.appendEvent(tr.task.Name, killedEvent(killErr))
 			}
-			return nil, outcomeKilled
+			return nil, outcomeKilled, drv
 		case <-ctx.Done():
-			return nil, outcomeShutdown
+			return nil, outcomeShutdown, drv
 		}
 	}
 }
