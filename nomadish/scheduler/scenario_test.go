@@ -92,6 +92,8 @@ type scenarioExpect struct {
 	Queued    map[string]int
 	Blocked   bool
 	Followups int
+	// FollowupAllocs lists allocs marked with a created follow-up eval.
+	FollowupAllocs []string
 	// Preempted counts evals created for jobs that lost allocs.
 	Preempted  int
 	EvalStatus string
@@ -419,6 +421,22 @@ func checkExpect(t *testing.T, h *harness, sc *scenario) {
 	if got, want := blocked > 0 || len(h.reblock) > 0, ex.Blocked; got != want {
 		t.Errorf("blocked = %v, want %v", got, want)
 	}
+	created := map[string]bool{}
+	for _, e := range h.created {
+		created[e.ID] = true
+	}
+	var marked []string
+	for _, p := range h.plans[max(0, len(h.plans)-1):] {
+		for _, allocs := range p.NodeAllocation {
+			for _, a := range allocs {
+				if a.FollowupEvalID != "" && created[a.FollowupEvalID] {
+					marked = append(marked, a.ID)
+				}
+			}
+		}
+	}
+	sort.Strings(marked)
+	checkList(t, "follow-up allocs", marked, ex.FollowupAllocs)
 	if got, want := followups, ex.Followups; got != want {
 		t.Errorf("follow-up evals = %d, want %d", got, want)
 	}
