@@ -425,3 +425,11 @@ func goValue(v cty.Value) interface{} {
 	}
 	return nil
 }
+
+// labelRange is where the block's first label is, or the block itself.
+func labelRange(b *hcl.Block) *hcl.Range {
+	if len(b.LabelRanges) > 0 {
+		return b.LabelRanges[0].Ptr()
+	}
+	return b.DefRange.Ptr()
+}

@@ -118,7 +118,7 @@ func (d *decoder) decodeTask(b *hcl.Block, groupRestart *structs.RestartPolicy) 
 		name := label(sb)
 		typ := scalingType(name)
 		if typ == "" {
-			d.errorf(sb.LabelRanges[0].Ptr(), "Invalid scaling policy name", `scaling policy name must be "cpu" or "mem"`)
+			d.errorf(labelRange(sb), "Invalid scaling policy name", `scaling policy name must be "cpu" or "mem"`)
 			continue
 		}
 		if prev, dup := seen[typ]; dup {

@@ -54,7 +54,7 @@ func (vs variables) declare(d *decoder, v *variable) {
 func (vs variables) decodeVariableBlock(d *decoder, b *hcl.Block) {
 	name := label(b)
 	if !hclsyntax.ValidIdentifier(name) {
-		d.errorf(b.LabelRanges[0].Ptr(), "Invalid variable name", "%q is not a valid identifier.", name)
+		d.errorf(labelRange(b), "Invalid variable name", "%q is not a valid identifier.", name)
 		return
 	}
 	v := &variable{name: name, typ: cty.DynamicPseudoType, declRange: b.DefRange}
