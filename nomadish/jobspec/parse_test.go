@@ -214,6 +214,10 @@ func TestParseVariableForms(t *testing.T) {
 job "j" { region = var.r }`, nil, "x"},
 		{"untyped -var is a string", `variable "r" {}
 job "j" { region = var.r }`, []string{"r=[1]"}, "[1]"},
+		{"untyped number default", `variable "n" { default = 1 }
+job "j" { region = tostring(var.n + 1) }`, []string{"n=41"}, "42"},
+		{"untyped list default", `variables { l = ["a"] }
+job "j" { region = join(",", var.l) }`, []string{`l=["x","y"]`}, "x,y"},
 		{"object attribute", `variable "o" {
   type    = object({ name = string, size = number })
   default = { name = "obj", size = 3 }

@@ -27,6 +27,19 @@ type variable struct {
 	set         bool
 	declRange   hcl.Range
 	validations []*validation
+	// typed is set when the declaration gave a type.
+	typed bool
+}
+
+// inferType gives an untyped variable its default's type when that is a
+// primitive, so "-var n=5" is a number if the default is one.
+func (v *variable) inferType() {
+	if v.typed || !v.hasDefault || v.def.IsNull() {
+		return
+	}
+	if t := v.def.Type(); t.IsPrimitiveType() {
+		v.typ = t
+	}
 }
 
 type validation struct {
@@ -67,7 +80,7 @@ func (vs variables) decodeVariableBlock(d *decoder, b *hcl.Block) {
 		t, diags := typeexpr.TypeConstraint(a.Expr)
 		d.diags = append(d.diags, diags...)
 		if !diags.HasErrors() {
-			v.typ = t
+			v.typ, v.typed = t, true
 		}
 	}
 	if a, ok := c.Attributes["default"]; ok {
@@ -94,6 +107,7 @@ func (vs variables) decodeVariableBlock(d *decoder, b *hcl.Block) {
 		}
 		v.validations = append(v.validations, &validation{condition: cond.Expr, message: msg.Expr, rng: vb.DefRange})
 	}
+	v.inferType()
 	vs.declare(d, v)
 }
 
@@ -104,11 +118,13 @@ func (vs variables) decodeVariablesBlock(d *decoder, b *hcl.Block) {
 	for _, a := range sortedAttrs(attrs) {
 		val, diags := a.Expr.Value(nil)
 		d.diags = append(d.diags, diags...)
-		vs.declare(d, &variable{
+		v := &variable{
 			name: a.Name, typ: cty.DynamicPseudoType,
 			def: val, hasDefault: !diags.HasErrors(),
 			declRange: a.Range,
-		})
+		}
+		v.inferType()
+		vs.declare(d, v)
 	}
 }
 
@@ -124,7 +140,8 @@ func (vs variables) assignRaw(d *decoder, name, raw, src string, mustExist bool)
 		}
 		return
 	}
-	if v.typ == cty.DynamicPseudoType || v.typ.IsPrimitiveType() {
+	untypedScalar := v.typ == cty.DynamicPseudoType && (!v.hasDefault || v.def.IsNull() || v.def.Type().IsPrimitiveType())
+	if untypedScalar || v.typ.IsPrimitiveType() {
 		val, err := convert.Convert(cty.StringVal(raw), v.typ)
 		if err != nil {
 			d.errorf(v.declRange.Ptr(), "Invalid value for variable",
