@@ -133,6 +133,7 @@ func (c *JobRunCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error getting job struct: %s", err))
 		return 1
 	}
+	c.warnJobFile(job)
 	// -output prints what the parser made, as Nomad's does, without the
 	// checks the servers apply on submission.
 	if output {

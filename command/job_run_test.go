@@ -179,6 +179,7 @@ func TestJobRunSendsJob(t *testing.T) {
 func TestJobValidate(t *testing.T) {
 	valid := writeFile(t, "example.nomad.hcl", exampleHCL)
 	invalid := writeFile(t, "invalid.nomad.hcl", "job \"x\" {\n  type = \"nope\"\n}\n")
+	deprecated := writeFile(t, "old.nomad.hcl", strings.Replace(exampleHCL, "datacenters", "consul_token = \"abc\"\n  datacenters", 1))
 	tests := []struct {
 		name     string
 		args     []string
@@ -187,6 +188,8 @@ func TestJobValidate(t *testing.T) {
 		wantErr  string
 	}{
 		{"valid", []string{valid}, 0, "Job validation successful\n", ""},
+		{"deprecated field warns", []string{deprecated}, 0, "Job validation successful\n",
+			"Warning: \"consul_token\" is deprecated: Nomad removed it from the job specification in 1.10"},
 		{"invalid", []string{invalid}, 1, "", "Job validation errors:\n"},
 		{"missing file", []string{valid + ".nope"}, 1, "", "Error getting job struct"},
 		{"no args", nil, 1, "", "This command takes one argument: <path>"},

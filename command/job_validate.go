@@ -68,6 +68,7 @@ func (c *JobValidateCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error getting job struct: %s", err))
 		return 1
 	}
+	c.warnJobFile(job)
 	if err := validateJob(job); err != nil {
 		c.Ui.Error(fmt.Sprintf("Job validation errors:\n%s", err))
 		return 1
