@@ -339,7 +339,7 @@ func (d *decoder) consul(b *hcl.Block) *structs.Consul {
 	return c
 }
 
-// scalingName maps a task scaling block label to its policy type.
+// scalingType maps a task scaling block label to its policy type.
 func scalingType(l string) string {
 	switch strings.ToLower(l) {
 	case "cpu":
