@@ -8,7 +8,9 @@
 // allocations that exist: place missing names at the lowest free indexes,
 // stop extras from the highest index, replace lost, migrating and changed
 // allocations, reschedule failed ones per the group's reschedule policy)
-// and then a placement stack. System and sysbatch jobs place one alloc of
+// and then a placement stack. Replacements of groups with a sticky
+// ephemeral disk try the old node first; rescheduled allocs avoid the
+// nodes their predecessors failed on. System and sysbatch jobs place one alloc of
 // each group on every feasible node through the same stack, one node at a
 // time. A plan the leader commits only in part is recomputed against the
 // newer snapshot, up to five attempts.

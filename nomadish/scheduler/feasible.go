@@ -23,6 +23,8 @@ type sourceIterator struct {
 	nodes  []*nodeEntry
 	hot    bool
 	hotPos int
+	// only, when set, is the single candidate of the next selects.
+	only *nodeEntry
 	offset int
 	left   int
 	stamp  uint32
@@ -84,6 +86,13 @@ func (s *sourceIterator) setNodes(nodes []*nodeEntry) {
 }
 
 func (s *sourceIterator) Next() *nodeEntry {
+	if s.only != nil {
+		if s.only.seen == s.stamp {
+			return nil
+		}
+		s.only.seen = s.stamp
+		return s.only
+	}
 	if s.hot {
 		for s.hotPos < len(s.ctx.hot) {
 			e := s.ctx.hot[s.hotPos]

@@ -223,7 +223,13 @@ func (s *genericScheduler) place(ctx *evalContext, reqs []placeRequest, out *out
 		if req.reschedule && req.previous != nil {
 			penalty = rescheduledFrom(req.previous)
 		}
-		r := st.selectNode(penalty)
+		var r *rankedNode
+		if e := stickyNode(ctx, req); e != nil {
+			r = st.selectOn(e, penalty)
+		}
+		if r == nil {
+			r = st.selectNode(penalty)
+		}
 		if r == nil && preempt {
 			if opt := st.selectPreempt(); opt != nil {
 				a := st.placePreempting(opt, req.name)
@@ -254,6 +260,17 @@ func (s *genericScheduler) finishAlloc(ctx *evalContext, a *structs.Allocation, 
 		}
 	}
 	ctx.placeAlloc(a)
+}
+
+// stickyNode is the node a replacement should try first: where the alloc
+// it replaces ran, when the group keeps a sticky disk and the replacement
+// is not fleeing a failure.
+func stickyNode(ctx *evalContext, req placeRequest) *nodeEntry {
+	d := req.tg.EphemeralDisk
+	if req.previous == nil || req.reschedule || d == nil || !d.Sticky {
+		return nil
+	}
+	return ctx.byID[req.previous.NodeID]
 }
 
 // rescheduledFrom lists the nodes a rescheduled alloc's line has failed on.

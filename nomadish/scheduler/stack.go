@@ -98,3 +98,10 @@ func (s *stack) selectNode(penalty map[string]bool) *rankedNode {
 	s.max.Reset()
 	return s.max.Next()
 }
+
+// selectOn tries one node only, for allocs that prefer to stay put.
+func (s *stack) selectOn(e *nodeEntry, penalty map[string]bool) *rankedNode {
+	s.source.only = e
+	defer func() { s.source.only = nil }()
+	return s.selectNode(penalty)
+}
