@@ -24,7 +24,7 @@ type sourceIterator struct {
 	hot    bool
 	hotPos int
 	// only, when set, is the single candidate of the next selects.
-	only *nodeEntry
+	only   *nodeEntry
 	offset int
 	left   int
 	stamp  uint32
