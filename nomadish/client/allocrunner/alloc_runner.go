@@ -49,8 +49,10 @@ type AllocRunner struct {
 	allocSaved chan struct{}
 	// wakeCh nudges the coordinator after any state change.
 	wakeCh chan struct{}
-	waitCh chan struct{}
-	wg     sync.WaitGroup
+	// healthCh nudges the deployment health watcher.
+	healthCh chan struct{}
+	waitCh   chan struct{}
+	wg       sync.WaitGroup
 
 	mu      sync.Mutex
 	alloc   *structs.Allocation
@@ -84,6 +86,7 @@ func New(cfg *Config) (*AllocRunner, error) {
 		logger:     cfg.Logger.With("alloc_id", a.ID),
 		allocDir:   allocdir.New(cfg.AllocRoot, a.ID),
 		wakeCh:     make(chan struct{}, 1),
+		healthCh:   make(chan struct{}, 1),
 		allocSaved: make(chan struct{}),
 		waitCh:     make(chan struct{}),
 		alloc:      a,
@@ -193,6 +196,10 @@ func (ar *AllocRunner) wake() {
 	case ar.wakeCh <- struct{}{}:
 	default:
 	}
+	select {
+	case ar.healthCh <- struct{}{}:
+	default:
+	}
 }
 
 // Run runs the allocation until every task is dead, or until ctx is
@@ -246,6 +253,21 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 		return
 	}
 
+	ar.mu.Lock()
+	minHealthy, deadline, judge := healthParams(ar.alloc)
+	ar.mu.Unlock()
+	stopHealth := func() {}
+	if judge {
+		hctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stopHealth = cancel
+		ar.wg.Add(1)
+		go func() {
+			defer ar.wg.Done()
+			ar.watchHealth(hctx, minHealthy, deadline)
+		}()
+	}
+
 	// Restored tasks: dead ones stay dead, ones with a handle re-attach now.
 	ar.mu.Lock()
 	for _, name := range ar.order {
@@ -272,6 +294,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 			return
 		}
 	}
+	stopHealth()
 	ar.wg.Wait()
 	ar.sendUpdate()
 }

@@ -335,3 +335,32 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+func TestDeploymentHealth(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script string
+		want   bool
+	}{
+		{"healthy after min healthy time", "sleep 60", true},
+		{"unhealthy when a task fails", "exit 1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			a := testAlloc(structs.JobTypeService, &structs.Task{Name: "web", Config: sh(tc.script), KillTimeout: time.Second})
+			a.DeploymentID = "d1"
+			a.Job.Update = structs.UpdateStrategy{MinHealthyTime: 200 * time.Millisecond, HealthyDeadline: 5 * time.Second}
+			ar := h.runner(a, false)
+			start(t, ar)
+			waitFor(t, "health", func() bool {
+				u := h.rec.last()
+				return u != nil && u.DeploymentStatus != nil && u.DeploymentStatus.Healthy != nil
+			})
+			if got := *h.rec.last().DeploymentStatus.Healthy; got != tc.want {
+				t.Errorf("Healthy = %v, want %v", got, tc.want)
+			}
+			ar.Kill()
+			waitDone(t, ar)
+		})
+	}
+}
