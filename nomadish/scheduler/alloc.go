@@ -17,7 +17,9 @@ func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *struc
 		if t.Resources != nil {
 			tr.Cpu.CpuShares = int64(t.Resources.CPU)
 			tr.Memory.MemoryMB = int64(t.Resources.MemoryMB)
-			tr.Memory.MemoryMaxMB = int64(t.Resources.MemoryMaxMB)
+			if c.oversub {
+				tr.Memory.MemoryMaxMB = int64(t.Resources.MemoryMaxMB)
+			}
 			tr.Networks = copyNetworks(t.Resources.Networks)
 		}
 		ar.Tasks[t.Name] = tr

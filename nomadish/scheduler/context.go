@@ -64,6 +64,8 @@ type evalContext struct {
 	job    *structs.Job
 	plan   *structs.Plan
 	algo   string
+	// oversub allows MemoryMaxMB above MemoryMB.
+	oversub bool
 
 	// nodes are the ready nodes in the job's datacenters and pool.
 	nodes []*nodeEntry
@@ -134,6 +136,9 @@ func newEvalContext(state State, logger hclog.Logger, now time.Time, eval *struc
 		classEligibility: map[string]bool{},
 		metrics:          &structs.AllocMetric{},
 		rng:              rand.New(rand.NewSource(int64(h.Sum64()))),
+	}
+	if cfg := state.SchedulerConfig(); cfg != nil {
+		c.oversub = cfg.MemoryOversubscriptionEnabled
 	}
 	c.plan = &structs.Plan{EvalID: eval.ID, Priority: eval.Priority, SnapshotIndex: state.LatestIndex()}
 	if job != nil {
