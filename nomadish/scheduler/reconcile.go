@@ -148,7 +148,9 @@ func (r *reconciler) computeGroup(tg *structs.TaskGroup, allocs []*structs.Alloc
 			switch {
 			case !ok:
 				slots = append(slots, &slot{alloc: a})
-			case !at.After(r.now.Add(rescheduleWindow)):
+			case !at.After(r.now.Add(rescheduleWindow)) || !r.nodeUp(a.NodeID):
+				// Due now, or its node is gone: waiting out the delay buys
+				// nothing, and a plan may not touch a node that is not ready.
 				slots = append(slots, &slot{alloc: a, replace: true, reschedule: true})
 			default:
 				slots = append(slots, &slot{alloc: a})
@@ -213,6 +215,12 @@ func (r *reconciler) computeGroup(tg *structs.TaskGroup, allocs []*structs.Alloc
 		missing--
 	}
 	return later, laterAt
+}
+
+// nodeUp reports whether the node exists and is ready.
+func (r *reconciler) nodeUp(id string) bool {
+	n := r.node(id)
+	return n != nil && n.Status == structs.NodeStatusReady
 }
 
 // outdated reports whether the alloc runs an older version of the job.
