@@ -80,6 +80,14 @@ func (c *Client) watchAllocs(ctx context.Context) {
 				c.applyAlloc(ctx, a)
 				seen[a.ID] = resp.Allocs[a.ID]
 			}
+			if len(allocs) < len(pull) {
+				// A stale server has not caught up with the listing yet:
+				// ask again shortly rather than wait for the next change.
+				if !sleepCtx(ctx, 20*time.Millisecond) {
+					return
+				}
+				continue
+			}
 		}
 		c.allocMu.Lock()
 		var gone []string

@@ -29,6 +29,7 @@ type Result struct {
 	MemoryMB      int64
 	DiskFreeMB    int64
 	NetworkIP     string
+	NetworkDevice string
 	HostnameValue string
 }
 
@@ -99,6 +100,7 @@ func Host(dataDir string) *Result {
 		attr["unique.hostname"] = h
 	}
 	r.NetworkIP = localIP()
+	r.NetworkDevice = deviceOf(r.NetworkIP)
 	attr["unique.network.ip-address"] = r.NetworkIP
 	return r
 }
@@ -179,6 +181,26 @@ func localIP() string {
 	return "127.0.0.1"
 }
 
+// deviceOf names the interface holding ip, or "" if none does.
+func deviceOf(ip string) string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, ifc := range ifaces {
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.String() == ip {
+				return ifc.Name
+			}
+		}
+	}
+	return ""
+}
+
 // Resources builds NodeResources from a host fingerprint and operator
 // overrides (zero means "use the fingerprint").
 func (r *Result) Resources(cpuOverride int, memOverrideMB int) *structs.NodeResources {
@@ -191,9 +213,16 @@ func (r *Result) Resources(cpuOverride int, memOverrideMB int) *structs.NodeReso
 		mem = int64(memOverrideMB)
 	}
 	return &structs.NodeResources{
-		Cpu:            structs.NodeCpuResources{CpuShares: cpu, TotalCpuCores: uint16(r.Cores)},
-		Memory:         structs.NodeMemoryResources{MemoryMB: mem},
-		Disk:           structs.NodeDiskResources{DiskMB: r.DiskFreeMB},
+		Cpu:    structs.NodeCpuResources{CpuShares: cpu, TotalCpuCores: uint16(r.Cores)},
+		Memory: structs.NodeMemoryResources{MemoryMB: mem},
+		Disk:   structs.NodeDiskResources{DiskMB: r.DiskFreeMB},
+		Networks: []*structs.NetworkResource{{
+			Mode:   "host",
+			Device: r.NetworkDevice,
+			IP:     r.NetworkIP,
+			CIDR:   r.NetworkIP + "/32",
+			MBits:  1000,
+		}},
 		MinDynamicPort: 20000,
 		MaxDynamicPort: 32000,
 	}
