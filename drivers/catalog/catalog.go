@@ -17,6 +17,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/nomadish/nomadish/drivers"
+	"github.com/nomadish/nomadish/drivers/containerd"
 	"github.com/nomadish/nomadish/drivers/docker"
 	execdriver "github.com/nomadish/nomadish/drivers/exec"
 	"github.com/nomadish/nomadish/drivers/executor"
@@ -37,6 +38,10 @@ type builtin struct {
 }
 
 var builtins = map[string]builtin{
+	containerd.Name: {
+		new:        func(l hclog.Logger) drivers.DriverPlugin { return containerd.New(l) },
+		taskSchema: containerd.TaskConfigSchema,
+	},
 	docker.Name: {
 		new:        func(l hclog.Logger) drivers.DriverPlugin { return docker.New(l) },
 		taskSchema: docker.TaskConfigSchema,
@@ -53,12 +58,13 @@ var builtins = map[string]builtin{
 
 // MaybeServe serves a driver plugin and exits the process if this process
 // was launched as one (env NOMADISH_DRIVER_PLUGIN=<name>), or runs a task
-// executor or a docker log copier and exits if launched as one of those;
+// executor or a docker or containerd log copier and exits if launched as one of those;
 // otherwise it returns. main() and
 // TestMain call it first.
 func MaybeServe() {
 	executor.Main()
 	docker.LoggerMain()
+	containerd.LoggerMain()
 	name := os.Getenv(EnvPlugin)
 	if name == "" {
 		return
