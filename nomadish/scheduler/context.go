@@ -495,7 +495,7 @@ func (c *evalContext) memo(e *nodeEntry) *nodeEntry {
 		e.group = c.group
 		e.feasible = 0
 		e.filterBy = ""
-		e.affDone = false
+		e.affDone, e.affinity = false, 0
 		e.exhausted = ""
 		e.fitOK = false
 		e.tgCountOK = false

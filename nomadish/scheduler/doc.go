@@ -27,10 +27,10 @@
 // The source walks the nodes in a shuffled order and continues where the
 // last placement stopped. Under bin-packing it first offers the nodes the
 // plan last placed on, so they fill before new ones open. The limit is
-// max(2, ceil(log2 n)) candidates; with spread blocks the walk is
-// interleaved by spread value and the limit is 4 per value, so every value
-// is compared without visiting every node; with affinities every node is
-// scored.
+// max(2, ceil(log2 n)) candidates. With affinities or spread blocks the
+// walk is interleaved by (affinity score, spread values) and the limit is 4
+// nodes per combination, so every combination is compared without visiting
+// every node (Nomad scores every node then).
 //
 // # Scoring
 //

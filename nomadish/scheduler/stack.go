@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/binary"
 	"math"
 )
 
@@ -57,35 +58,37 @@ func (s *stack) setGroup(ask *groupAsk) {
 	s.ctx.escaped = s.ctx.escaped || ask.escaped || ask.distinct
 	n := len(s.source.base)
 	logLimit := max(2, int(math.Ceil(math.Log2(float64(n)))))
-	switch {
-	case len(ask.affinities) > 0:
-		// Affinity matches can be rare: look at every node.
-		s.source.restore()
-		s.limit.limit = n
-	case len(ask.spreads) > 0:
-		// Spread scores depend only on a node's attribute values, so a
-		// walk that visits every value early needs only a few nodes per
-		// value to find the best one.
-		buckets := s.source.interleave(spreadBucket)
-		s.limit.limit = n
-		if per := spreadCandidatesPerValue * buckets; per < n {
-			s.limit.limit = max(logLimit, per)
-		}
-	default:
+	if len(ask.affinities) == 0 && len(ask.spreads) == 0 {
 		s.source.restore()
 		s.limit.limit = logLimit
+		return
+	}
+	// Affinity and spread scores depend only on a node's attribute values,
+	// so a walk that visits every combination early needs only a few nodes
+	// per combination to find the best one.
+	if len(ask.affinities) > 0 {
+		for _, e := range s.ctx.nodes {
+			m := s.ctx.memo(e)
+			m.affDone, m.affinity = true, s.affinity.score(e.node)
+		}
+	}
+	buckets := s.source.interleave(preferenceBucket)
+	s.limit.limit = n
+	if per := candidatesPerBucket * buckets; per < n {
+		s.limit.limit = max(logLimit, per)
 	}
 }
 
-// spreadCandidatesPerValue is how many nodes per spread value a placement
-// compares.
-const spreadCandidatesPerValue = 4
+// candidatesPerBucket is how many nodes per combination of affinity score
+// and spread values a placement compares.
+const candidatesPerBucket = 4
 
-// spreadBucket keys a node by its spread value ids.
-func spreadBucket(e *nodeEntry) string {
-	b := make([]byte, 0, 4*len(e.spreadIDs))
+// preferenceBucket keys a node by its affinity score and spread value ids.
+func preferenceBucket(e *nodeEntry) string {
+	b := make([]byte, 0, 8+4*len(e.spreadIDs))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.affinity))
 	for _, id := range e.spreadIDs {
-		b = append(b, byte(id), byte(id>>8), byte(id>>16), byte(id>>24))
+		b = binary.LittleEndian.AppendUint32(b, uint32(id))
 	}
 	return string(b)
 }
