@@ -279,7 +279,9 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, time
 	if err != nil {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
-	defer func() { _, _ = p.Delete(namespaces.WithNamespace(context.WithoutCancel(ctx), t.ns), containerd.WithProcessKill) }()
+	defer func() {
+		_, _ = p.Delete(namespaces.WithNamespace(context.WithoutCancel(ctx), t.ns), containerd.WithProcessKill)
+	}()
 	statusC, err := p.Wait(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("exec wait: %w", err)
