@@ -13,6 +13,9 @@ func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *struc
 	ar := &structs.AllocatedResources{Tasks: make(map[string]*structs.AllocatedTaskResources, len(ask.tg.Tasks))}
 	ar.Shared.DiskMB = ask.res.DiskMB
 	for _, t := range ask.tg.Tasks {
+		if t == nil {
+			continue
+		}
 		tr := &structs.AllocatedTaskResources{}
 		if t.Resources != nil {
 			tr.Cpu.CpuShares = int64(t.Resources.CPU)
@@ -66,6 +69,10 @@ func copyNetworks(nets []*structs.NetworkResource) []*structs.NetworkResource {
 	}
 	out := make([]*structs.NetworkResource, len(nets))
 	for i, n := range nets {
+		if n == nil {
+			out[i] = &structs.NetworkResource{}
+			continue
+		}
 		c := *n
 		c.ReservedPorts = append([]structs.Port(nil), n.ReservedPorts...)
 		c.DynamicPorts = append([]structs.Port(nil), n.DynamicPorts...)

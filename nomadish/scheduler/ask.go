@@ -56,6 +56,9 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 	}
 	addPorts := func(task string, nets []*structs.NetworkResource) {
 		for i, n := range nets {
+			if n == nil {
+				continue
+			}
 			for _, p := range n.ReservedPorts {
 				a.ports = append(a.ports, portAsk{port: p, task: task, net: i})
 				a.static = append(a.static, p.Value)
@@ -70,6 +73,9 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 	seenDriver := map[string]bool{}
 	addConstraints := func(cons []*structs.Constraint, tgScope string) {
 		for _, c := range cons {
+			if c == nil {
+				continue
+			}
 			switch c.Operand {
 			case ConstraintDistinctHosts:
 				if c.RTarget == "" || c.RTarget == "true" {
@@ -95,15 +101,18 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 	}
 	addConstraints(job.Constraints, "")
 	addConstraints(tg.Constraints, tg.Name)
-	a.affinities = append(append(a.affinities, job.Affinities...), tg.Affinities...)
-	a.spreads = append(append(a.spreads, job.Spreads...), tg.Spreads...)
+	a.affinities = appendNonNil(appendNonNil(a.affinities, job.Affinities), tg.Affinities)
+	a.spreads = appendNonNil(appendNonNil(a.spreads, job.Spreads), tg.Spreads)
 	for _, t := range tg.Tasks {
+		if t == nil {
+			continue
+		}
 		if t.Driver != "" && !seenDriver[t.Driver] {
 			seenDriver[t.Driver] = true
 			a.drivers = append(a.drivers, t.Driver)
 		}
 		addConstraints(t.Constraints, tg.Name)
-		a.affinities = append(a.affinities, t.Affinities...)
+		a.affinities = appendNonNil(a.affinities, t.Affinities)
 		if r := t.Resources; r != nil {
 			a.res.CpuShares += int64(r.CPU)
 			a.res.MemoryMB += int64(r.MemoryMB)
@@ -112,6 +121,16 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 	}
 	a.distinct = a.distinctHostsJob || a.distinctHostsTG || len(a.distinctProps) > 0
 	return a
+}
+
+// appendNonNil appends the non-nil entries of from.
+func appendNonNil[T any](to []*T, from []*T) []*T {
+	for _, v := range from {
+		if v != nil {
+			to = append(to, v)
+		}
+	}
+	return to
 }
 
 // terms is how many score terms the group configures; it is the same for

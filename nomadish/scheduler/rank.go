@@ -266,6 +266,9 @@ func (s *spreadIterator) setGroup(ask *groupAsk) {
 		}
 		left := 100.0
 		for _, t := range sp.SpreadTarget {
+			if t == nil {
+				continue
+			}
 			b.desired[t.Value] = float64(t.Percent) / 100 * count
 			left -= float64(t.Percent)
 		}

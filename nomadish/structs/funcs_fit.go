@@ -92,6 +92,9 @@ func AllocComparableResources(a *Allocation) *ComparableResources {
 		return c
 	}
 	for _, t := range a.AllocatedResources.Tasks {
+		if t == nil {
+			continue
+		}
 		c.CpuShares += t.Cpu.CpuShares
 		c.MemoryMB += t.Memory.MemoryMB
 	}
@@ -112,6 +115,9 @@ func AllocHostPorts(a *Allocation) []int {
 	}
 	addNets := func(nets []*NetworkResource) {
 		for _, n := range nets {
+			if n == nil {
+				continue
+			}
 			for _, p := range n.ReservedPorts {
 				ports = append(ports, p.Value)
 			}
@@ -122,7 +128,9 @@ func AllocHostPorts(a *Allocation) []int {
 	}
 	addNets(ar.Shared.Networks)
 	for _, t := range ar.Tasks {
-		addNets(t.Networks)
+		if t != nil {
+			addNets(t.Networks)
+		}
 	}
 	if len(ports) < 2 {
 		return ports
