@@ -211,8 +211,14 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 }
 
 // checkNesting rejects files whose brackets nest deeper than maxNesting,
-// which would only make the parser recurse without bound.
+// which would only make the parser recurse without bound. For a file in
+// native syntax it counts tokens, so brackets in strings and comments do
+// not count; a JSON file is scanned byte by byte.
 func checkNesting(src []byte, name string) *hcl.Diagnostic {
+	if !isJSON(src) {
+		tokens, _ := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+		return checkTokens(tokens)
+	}
 	depth, line, col := 0, 1, 1
 	for _, c := range src {
 		switch c {
@@ -220,12 +226,7 @@ func checkNesting(src []byte, name string) *hcl.Diagnostic {
 			depth++
 			if depth > maxNesting {
 				pos := hcl.Pos{Line: line, Column: col}
-				return &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Nesting too deep",
-					Detail:   fmt.Sprintf("Brackets nest more than %d levels deep.", maxNesting),
-					Subject:  &hcl.Range{Filename: name, Start: pos, End: pos},
-				}
+				return nestingDiag(&hcl.Range{Filename: name, Start: pos, End: pos})
 			}
 		case '}', ']', ')':
 			if depth > 0 {
@@ -238,6 +239,53 @@ func checkNesting(src []byte, name string) *hcl.Diagnostic {
 		col++
 	}
 	return nil
+}
+
+// maxOperators bounds the unary and conditional operators in one file or
+// template: the parser recurses once for each.
+const maxOperators = 10000
+
+// checkTokens bounds bracket depth and the number of operators that make
+// the parser recurse.
+func checkTokens(tokens hclsyntax.Tokens) *hcl.Diagnostic {
+	depth, ops := 0, 0
+	for i := range tokens {
+		tok := &tokens[i]
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl,
+			hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc:
+			depth++
+			if depth > maxNesting {
+				return nestingDiag(&tok.Range)
+			}
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
+			hclsyntax.TokenTemplateSeqEnd, hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc:
+			if depth > 0 {
+				depth--
+			}
+		case hclsyntax.TokenBang, hclsyntax.TokenMinus, hclsyntax.TokenQuestion:
+			ops++
+			if ops > maxOperators {
+				return &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Too many operators",
+					Detail:   fmt.Sprintf("The file has more than %d unary or conditional operators.", maxOperators),
+					Subject:  &tok.Range,
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func nestingDiag(rng *hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Nesting too deep",
+		Detail:   fmt.Sprintf("Brackets nest more than %d levels deep.", maxNesting),
+		Subject:  rng,
+	}
 }
 
 // diagError renders error diagnostics as one error, each line

@@ -138,6 +138,14 @@ func jsonRuntimeRefs(src []byte, filename string) (map[string]cty.Value, *hcl.Di
 			if !strings.Contains(v, "${") && !strings.Contains(v, "%{") {
 				return
 			}
+			tokens, _ := hclsyntax.LexTemplate([]byte(v), filename, hcl.InitialPos)
+			if d := checkTokens(tokens); d != nil {
+				if diag == nil {
+					diag = d
+					diag.Subject = &hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos}
+				}
+				return
+			}
 			expr, diags := hclsyntax.ParseTemplate([]byte(v), filename, hcl.InitialPos)
 			if diags.HasErrors() {
 				return
