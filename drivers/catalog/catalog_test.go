@@ -2,11 +2,14 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,9 +18,52 @@ import (
 	"github.com/nomadish/nomadish/drivers"
 )
 
+// envOrphaner makes the test binary launch a plugin, print its pid and
+// exit without killing it.
+const envOrphaner = "CATALOG_TEST_ORPHANER"
+
 func TestMain(m *testing.M) {
 	MaybeServe()
+	if os.Getenv(envOrphaner) != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, client, err := Launch(ctx, "raw_exec", nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(client.ReattachConfig().Pid)
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
+}
+
+// TestPluginExitsWithClient checks that a plugin whose client died does
+// not linger.
+func TestPluginExitsWithClient(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), envOrphaner+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("orphaner: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("orphaner output %q: %v", out, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(pid, 0); err != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("plugin %d still runs 10s after its client exited", pid)
 }
 
 func TestBuiltin(t *testing.T) {

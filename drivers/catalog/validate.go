@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 
 	"github.com/nomadish/nomadish/drivers"
@@ -132,7 +133,7 @@ func validateValue(path string, f *drivers.SchemaField, v interface{}, errs *[]e
 
 func isNumber(v interface{}) bool {
 	switch v.(type) {
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number, *big.Float, *big.Int:
 		return true
 	}
 	return false

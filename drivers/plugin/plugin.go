@@ -7,6 +7,7 @@ package plugin
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -57,10 +58,15 @@ func (p *GRPCDriverPlugin) GRPCClient(ctx context.Context, _ *goplugin.GRPCBroke
 // Serve serves impl as a driver plugin on stdin/stdout as go-plugin
 // expects. It returns when the client kills or disconnects the plugin.
 // Third-party driver binaries call it from main.
+//
+// A plugin whose client died is of no use and would linger: the client's
+// successor launches its own plugins and recovers the tasks. So Serve
+// exits the process when its parent goes away.
 func Serve(impl drivers.DriverPlugin, logger hclog.Logger) {
 	if logger == nil {
 		logger = NewPluginLogger(impl.Name())
 	}
+	go exitWithParent(logger, os.Getppid())
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         PluginMap(impl),
@@ -78,4 +84,16 @@ func NewPluginLogger(name string) hclog.Logger {
 		Output:     os.Stderr,
 		JSONFormat: true,
 	})
+}
+
+// exitWithParent ends the process once it is reparented. It runs for the
+// life of the plugin process.
+func exitWithParent(logger hclog.Logger, ppid int) {
+	for {
+		time.Sleep(time.Second)
+		if os.Getppid() != ppid {
+			logger.Info("client process exited, stopping plugin", "parent_pid", ppid)
+			os.Exit(0)
+		}
+	}
 }
