@@ -12,6 +12,10 @@ func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *struc
 	now := c.now.UnixNano()
 	ar := &structs.AllocatedResources{Tasks: make(map[string]*structs.AllocatedTaskResources, len(ask.tg.Tasks))}
 	ar.Shared.DiskMB = ask.res.DiskMB
+	var cores []uint16
+	if ask.cores > 0 {
+		cores = c.freeCores(e, ask.cores)
+	}
 	for _, t := range ask.tg.Tasks {
 		if t == nil {
 			continue
@@ -19,6 +23,10 @@ func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *struc
 		tr := &structs.AllocatedTaskResources{}
 		if t.Resources != nil {
 			tr.Cpu.CpuShares = int64(t.Resources.CPU)
+			if k := t.Resources.Cores; k > 0 && k <= len(cores) {
+				tr.Cpu.ReservedCores, cores = append([]uint16(nil), cores[:k]...), cores[k:]
+				tr.Cpu.CpuShares = int64(k) * mhzPerCore(n)
+			}
 			tr.Memory.MemoryMB = int64(t.Resources.MemoryMB)
 			if c.oversub {
 				tr.Memory.MemoryMaxMB = int64(t.Resources.MemoryMaxMB)

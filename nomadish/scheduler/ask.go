@@ -28,6 +28,9 @@ type groupAsk struct {
 	tg  *structs.TaskGroup
 	res structs.ComparableResources
 
+	// cores is the number of whole CPU cores the tasks reserve.
+	cores int
+
 	ports   []portAsk
 	static  []int
 	dynamic int
@@ -114,13 +117,52 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 		addConstraints(t.Constraints, tg.Name)
 		a.affinities = appendNonNil(a.affinities, t.Affinities)
 		if r := t.Resources; r != nil {
-			a.res.CpuShares += int64(r.CPU)
+			if r.Cores > 0 {
+				// Whole cores replace the MHz ask; their MHz depend on the node.
+				a.cores += r.Cores
+			} else {
+				a.res.CpuShares += int64(r.CPU)
+			}
 			a.res.MemoryMB += int64(r.MemoryMB)
 			addPorts(t.Name, r.Networks)
 		}
 	}
 	a.distinct = a.distinctHostsJob || a.distinctHostsTG || len(a.distinctProps) > 0
 	return a
+}
+
+// need is what the group asks of a node: its fixed resources plus the MHz
+// of its reserved cores on that node.
+func (a *groupAsk) need(e *nodeEntry) structs.ComparableResources {
+	r := a.res
+	if a.cores > 0 {
+		r.CpuShares += int64(a.cores) * mhzPerCore(e.node)
+	}
+	return r
+}
+
+// mhzPerCore is a node's CPU shares per core, or 0 if it reports no cores.
+func mhzPerCore(n *structs.Node) int64 {
+	if n.NodeResources == nil || n.NodeResources.Cpu.TotalCpuCores == 0 {
+		return 0
+	}
+	return n.NodeResources.Cpu.CpuShares / int64(n.NodeResources.Cpu.TotalCpuCores)
+}
+
+// reservableCores lists the cores a node lets tasks reserve.
+func reservableCores(n *structs.Node) []uint16 {
+	if n.NodeResources == nil {
+		return nil
+	}
+	c := n.NodeResources.Cpu
+	if len(c.ReservableCpuCores) > 0 {
+		return c.ReservableCpuCores
+	}
+	out := make([]uint16, c.TotalCpuCores)
+	for i := range out {
+		out[i] = uint16(i)
+	}
+	return out
 }
 
 // appendNonNil appends the non-nil entries of from.

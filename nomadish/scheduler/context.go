@@ -24,6 +24,9 @@ type nodeEntry struct {
 	portsLoaded bool
 	// dynUsed counts taken ports inside the dynamic range.
 	dynUsed int
+	// cores holds reserved core IDs, loaded on demand.
+	cores       map[uint16]struct{}
+	coresLoaded bool
 
 	// Per-group memos, valid while group == ctx.group.
 	group    uint32
@@ -320,6 +323,35 @@ func (c *evalContext) freePort(e *nodeEntry, p int) {
 	}
 }
 
+// loadCores fills the node's reserved cores on first use.
+func (c *evalContext) loadCores(e *nodeEntry) {
+	if e.coresLoaded {
+		return
+	}
+	e.coresLoaded = true
+	e.cores = map[uint16]struct{}{}
+	c.proposedOnNode(e, func(a *structs.Allocation) {
+		for _, id := range structs.AllocReservedCores(a) {
+			e.cores[id] = struct{}{}
+		}
+	})
+}
+
+// freeCores returns up to n free reservable cores of the node, lowest first.
+func (c *evalContext) freeCores(e *nodeEntry, n int) []uint16 {
+	c.loadCores(e)
+	var out []uint16
+	for _, id := range reservableCores(e.node) {
+		if len(out) == n {
+			break
+		}
+		if _, taken := e.cores[id]; !taken {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // placeAlloc adds a new allocation to the plan and to proposed usage.
 func (c *evalContext) placeAlloc(a *structs.Allocation) {
 	c.plan.AppendAlloc(a)
@@ -330,6 +362,11 @@ func (c *evalContext) placeAlloc(a *structs.Allocation) {
 		if e.portsLoaded {
 			for _, p := range structs.AllocHostPorts(a) {
 				c.takePort(e, p)
+			}
+		}
+		if e.coresLoaded {
+			for _, id := range structs.AllocReservedCores(a) {
+				e.cores[id] = struct{}{}
 			}
 		}
 		if c.algo == SchedulerAlgorithmBinpack {
@@ -379,6 +416,11 @@ func (c *evalContext) release(a *structs.Allocation) {
 		if e.portsLoaded {
 			for _, p := range structs.AllocHostPorts(a) {
 				c.freePort(e, p)
+			}
+		}
+		if e.coresLoaded {
+			for _, id := range structs.AllocReservedCores(a) {
+				delete(e.cores, id)
 			}
 		}
 		e.changes++

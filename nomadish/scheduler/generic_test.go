@@ -116,3 +116,37 @@ func TestNewSchedulerTypes(t *testing.T) {
 }
 
 func h0() time.Time { return time.Unix(0, 0) }
+
+func TestReservedCores(t *testing.T) {
+	h := newHarness(t)
+	n := testNode("cores", 4000, 8192)
+	n.NodeResources.Cpu.TotalCpuCores = 4
+	n.NodeResources.Cpu.ReservableCpuCores = []uint16{0, 1, 2, 3}
+	h.state.upsertNode(n)
+	job := testJob("web", 3, 0, 100)
+	job.TaskGroups[0].Tasks[0].Resources.Cores = 2
+	h.state.upsertJob(job)
+	if err := h.process(job, &structs.Evaluation{}); err != nil {
+		t.Fatalf("Process() = %v, want nil", err)
+	}
+	placed := h.placed()
+	if got, want := len(placed), 2; got != want {
+		t.Fatalf("placed = %d, want %d", got, want)
+	}
+	seen := map[uint16]bool{}
+	for _, a := range placed {
+		cpu := a.AllocatedResources.Tasks["server"].Cpu
+		if got, want := cpu.CpuShares, int64(2000); got != want || len(cpu.ReservedCores) != 2 {
+			t.Errorf("cpu = %+v, want 2 cores and %d MHz", cpu, want)
+		}
+		for _, id := range cpu.ReservedCores {
+			if seen[id] {
+				t.Errorf("core %d reserved twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if h.lastEval().FailedTGAllocs["web"] == nil {
+		t.Errorf("FailedTGAllocs[web] = nil, want the third alloc to fail")
+	}
+}

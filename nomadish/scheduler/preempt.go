@@ -70,6 +70,9 @@ func (s *stack) selectPreempt() *preemptOption {
 // enough CPU, memory, disk and the static ports the group needs.
 func (s *stack) preemptOn(e *nodeEntry) *preemptOption {
 	ctx, ask := s.ctx, s.ask
+	if ask.cores > 0 {
+		return nil // evicting for whole cores is not worked out
+	}
 	ctx.load(e)
 	need := e.used
 	need.Add(&ask.res)

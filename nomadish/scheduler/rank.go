@@ -68,8 +68,8 @@ func (b *binPackIterator) Next() *rankedNode {
 			continue
 		}
 		if !m.fitOK || m.fitAt != e.changes {
-			need := e.used
-			need.Add(&b.ask.res)
+			need, ask := e.used, b.ask.need(e)
+			need.Add(&ask)
 			m.fit, m.fitAt, m.fitOK = fitScore(b.ctx.algo, &e.avail, &need), e.changes, true
 		}
 		r := b.ctx.ranks.get(e)
@@ -81,10 +81,15 @@ func (b *binPackIterator) Next() *rankedNode {
 // fits returns the dimension the ask does not fit in, or "".
 func (b *binPackIterator) fits(e *nodeEntry) string {
 	b.ctx.load(e)
-	need := e.used
-	need.Add(&b.ask.res)
+	need, ask := e.used, b.ask.need(e)
+	need.Add(&ask)
 	if ok, dim := e.avail.Superset(&need); !ok {
 		return dim
+	}
+	if b.ask.cores > 0 {
+		if mhzPerCore(e.node) == 0 || len(b.ctx.freeCores(e, b.ask.cores)) < b.ask.cores {
+			return structs.DimensionCores
+		}
 	}
 	if len(b.ask.static) == 0 && b.ask.dynamic == 0 {
 		return ""

@@ -15,6 +15,7 @@ const (
 	DimensionDisk         = "disk"
 	DimensionPortCollides = "network: port collision"
 	DimensionDynamicPorts = "network: dynamic port selection failed"
+	DimensionCores        = "cores"
 )
 
 // Default dynamic port range when a node does not report one.
@@ -145,6 +146,20 @@ func AllocHostPorts(a *Allocation) []int {
 	return out
 }
 
+// AllocReservedCores returns the CPU cores an allocation's tasks reserve.
+func AllocReservedCores(a *Allocation) []uint16 {
+	if a == nil || a.AllocatedResources == nil {
+		return nil
+	}
+	var out []uint16
+	for _, t := range a.AllocatedResources.Tasks {
+		if t != nil {
+			out = append(out, t.Cpu.ReservedCores...)
+		}
+	}
+	return out
+}
+
 // ParsePortRanges parses a list such as "22,80,8000-8010" into ports.
 func ParsePortRanges(spec string) ([]int, error) {
 	var ports []int
@@ -183,9 +198,10 @@ func NodeReservedPorts(n *Node) ([]int, error) {
 }
 
 // AllocsFit checks that the non-terminal allocations fit on the node: CPU,
-// memory and disk within the node's totals minus its reserved resources, and
-// no host port held twice or colliding with a reserved port. It returns the
-// first dimension exhausted and the resources used.
+// memory and disk within the node's totals minus its reserved resources, no
+// host port held twice or colliding with a reserved port, and no CPU core
+// reserved twice. It returns the first dimension exhausted and the
+// resources used.
 func AllocsFit(node *Node, allocs []*Allocation) (bool, string, *ComparableResources, error) {
 	used := &ComparableResources{}
 	reserved, err := NodeReservedPorts(node)
@@ -196,12 +212,19 @@ func AllocsFit(node *Node, allocs []*Allocation) (bool, string, *ComparableResou
 	for _, p := range reserved {
 		taken[p] = struct{}{}
 	}
-	collision := false
+	collision, coreTwice := false, false
+	cores := map[uint16]struct{}{}
 	for _, a := range allocs {
 		if a.TerminalStatus() {
 			continue
 		}
 		used.Add(AllocComparableResources(a))
+		for _, id := range AllocReservedCores(a) {
+			if _, dup := cores[id]; dup {
+				coreTwice = true
+			}
+			cores[id] = struct{}{}
+		}
 		for _, p := range AllocHostPorts(a) {
 			if _, dup := taken[p]; dup {
 				collision = true
@@ -214,6 +237,9 @@ func AllocsFit(node *Node, allocs []*Allocation) (bool, string, *ComparableResou
 	}
 	if collision {
 		return false, DimensionPortCollides, used, nil
+	}
+	if coreTwice {
+		return false, DimensionCores, used, nil
 	}
 	return true, "", used, nil
 }

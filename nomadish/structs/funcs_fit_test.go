@@ -36,6 +36,11 @@ func fitAlloc(cpu, mem, disk int64, ports ...int) *Allocation {
 	return a
 }
 
+func withCores(a *Allocation, ids ...uint16) *Allocation {
+	a.AllocatedResources.Tasks["t"].Cpu.ReservedCores = ids
+	return a
+}
+
 func TestAllocsFit(t *testing.T) {
 	stopped := fitAlloc(5000, 5000, 5000, 22)
 	stopped.DesiredStatus = AllocDesiredStatusStop
@@ -55,6 +60,8 @@ func TestAllocsFit(t *testing.T) {
 		{"reserved port", []*Allocation{fitAlloc(1, 1, 1, 81)}, false, DimensionPortCollides, 1},
 		{"two allocs one port", []*Allocation{fitAlloc(1, 1, 1, 8080), fitAlloc(1, 1, 1, 8080)}, false, DimensionPortCollides, 2},
 		{"distinct ports", []*Allocation{fitAlloc(1, 1, 1, 8080), fitAlloc(1, 1, 1, 8081)}, true, "", 2},
+		{"core twice", []*Allocation{withCores(fitAlloc(1, 1, 1), 0, 1), withCores(fitAlloc(1, 1, 1), 1)}, false, DimensionCores, 2},
+		{"distinct cores", []*Allocation{withCores(fitAlloc(1, 1, 1), 0, 1), withCores(fitAlloc(1, 1, 1), 2)}, true, "", 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
