@@ -42,7 +42,7 @@ func (m *Meta) FlagSet(name string) *flag.FlagSet {
 	f.StringVar(&m.token, "token", "", "")
 	f.BoolVar(&m.noColor, "no-color", false, "")
 	f.SetOutput(&uiErrorWriter{ui: m.Ui})
-	f.Usage = func() {}
+	f.Usage = func() { m.Ui.Error(helpHint(name)) }
 	return f
 }
 
