@@ -235,9 +235,13 @@ func (r *reconciler) destructive(tg *structs.TaskGroup, a *structs.Allocation) b
 	if old == nil {
 		return true
 	}
+	// Fields only servers read never need a new allocation.
 	o, n := *old, *tg
 	o.Count, n.Count = 0, 0
 	o.Scaling, n.Scaling = nil, nil
+	o.Update, n.Update = nil, nil
+	o.Migrate, n.Migrate = nil, nil
+	o.ReschedulePolicy, n.ReschedulePolicy = nil, nil
 	if !reflect.DeepEqual(o, n) {
 		return true
 	}
