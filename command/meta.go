@@ -1,5 +1,3 @@
-// Package command holds the nomadish CLI: one file per command, wired into
-// mitchellh/cli by main.go through Commands.
 package command
 
 import (
