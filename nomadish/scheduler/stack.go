@@ -41,7 +41,7 @@ func newStack(ctx *evalContext, shuffle bool) *stack {
 	s.spread = &spreadIterator{ctx: ctx, src: s.affinity}
 	// One score per node from the terms above.
 	s.score = &scoreIterator{src: s.spread}
-	// Look at a few good nodes, not all, unless a preference needs all.
+	// Look at a few nodes: log2(n), or a few per preference combination.
 	s.limit = &limitIterator{src: s.score, maxSkip: 3}
 	// Take the best of what the limit let through.
 	s.max = &maxScoreIterator{src: s.limit}
