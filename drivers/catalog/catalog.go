@@ -21,6 +21,7 @@ import (
 	"github.com/nomadish/nomadish/drivers/docker"
 	execdriver "github.com/nomadish/nomadish/drivers/exec"
 	"github.com/nomadish/nomadish/drivers/executor"
+	"github.com/nomadish/nomadish/drivers/mock"
 	driverplugin "github.com/nomadish/nomadish/drivers/plugin"
 	"github.com/nomadish/nomadish/drivers/rawexec"
 )
@@ -56,6 +57,23 @@ var builtins = map[string]builtin{
 	},
 }
 
+// testOnly are drivers Launch and TaskConfigSchema know but Builtin does
+// not list: an agent does not offer them unless configured to.
+var testOnly = map[string]builtin{
+	mock.Name: {
+		new:        func(l hclog.Logger) drivers.DriverPlugin { return mock.New(l) },
+		taskSchema: mock.TaskConfigSchema,
+	},
+}
+
+func lookup(name string) (builtin, bool) {
+	if b, ok := builtins[name]; ok {
+		return b, true
+	}
+	b, ok := testOnly[name]
+	return b, ok
+}
+
 // MaybeServe serves a driver plugin and exits the process if this process
 // was launched as one (env NOMADISH_DRIVER_PLUGIN=<name>), or runs a task
 // executor or a docker or containerd log copier and exits if launched as one of those;
@@ -69,7 +87,7 @@ func MaybeServe() {
 	if name == "" {
 		return
 	}
-	b, ok := builtins[name]
+	b, ok := lookup(name)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "unknown built-in driver %q\n", name)
 		os.Exit(1)
@@ -89,11 +107,11 @@ func Builtin() []string {
 	return out
 }
 
-// Launch starts built-in driver name as a child process of this binary via
+// Launch starts built-in driver name (or mock_driver) as a child process of this binary via
 // go-plugin and returns the gRPC-backed driver and the go-plugin client,
 // with which the caller kills the plugin or notices it exited.
 func Launch(ctx context.Context, name string, logger hclog.Logger) (drivers.DriverPlugin, *goplugin.Client, error) {
-	if _, ok := builtins[name]; !ok {
+	if _, ok := lookup(name); !ok {
 		return nil, nil, fmt.Errorf("unknown built-in driver %q", name)
 	}
 	self, err := os.Executable()
@@ -155,7 +173,7 @@ func launch(ctx context.Context, cmd *exec.Cmd, name string, logger hclog.Logger
 // TaskConfigSchema returns the task config schema of a built-in driver
 // without launching it (for offline `job validate`).
 func TaskConfigSchema(name string) (*drivers.Schema, bool) {
-	b, ok := builtins[name]
+	b, ok := lookup(name)
 	if !ok {
 		return nil, false
 	}
