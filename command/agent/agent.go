@@ -2,15 +2,17 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nomadish/nomadish/nomadish/client"
+	"github.com/nomadish/nomadish/nomadish/gossip"
+	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/server"
 )
 
@@ -25,6 +27,12 @@ type Agent struct {
 	server *server.Server
 	client *client.Client
 	http   *HTTPServer
+	remote *remoteServers
+
+	gossip       *gossip.Pool
+	gossipEvents chan gossip.Event
+	gossipCancel context.CancelFunc
+	wg           sync.WaitGroup
 
 	// tempDir is removed on shutdown (dev mode without -data-dir).
 	tempDir string
@@ -60,10 +68,18 @@ func NewAgent(cfg *Config, logger hclog.Logger) (*Agent, error) {
 		a.Shutdown()
 		return nil, err
 	}
+	a.remote = &remoteServers{static: withDefaultPort(cfg.Client.Servers, cfg.Ports.RPC), gossip: a.gossipServers, pool: &pool.ConnPool{}}
+	if err := a.setupGossip(); err != nil {
+		a.Shutdown()
+		return nil, err
+	}
 	if cfg.ClientEnabled() {
 		if err := a.setupClient(); err != nil {
 			a.Shutdown()
 			return nil, err
+		}
+		if err := a.gossip.SetTags(a.gossipTags()); err != nil {
+			a.logger.Warn("publish client gossip tags", "error", err)
 		}
 	}
 	return a, nil
@@ -107,10 +123,7 @@ func (a *Agent) setupServer() error {
 // RPC sends a request to the cluster: to this agent's own server when it
 // runs one.
 func (a *Agent) RPC(method string, args, reply interface{}) error {
-	if a.server != nil {
-		return a.server.RPC(method, args, reply)
-	}
-	return errors.New("no servers: this agent runs no server and has no servers configured")
+	return a.RPCContext(context.Background(), method, args, reply)
 }
 
 // RPCContext is RPC that stops waiting when ctx ends.
@@ -118,7 +131,11 @@ func (a *Agent) RPCContext(ctx context.Context, method string, args, reply inter
 	if a.server != nil {
 		return a.server.RPCContext(ctx, method, args, reply)
 	}
-	return a.RPC(method, args, reply)
+	timeout := rpcCallTimeout
+	if q, ok := args.(interface{ TimeToBlock() time.Duration }); ok {
+		timeout += q.TimeToBlock()
+	}
+	return a.remote.call(ctx, method, args, reply, timeout)
 }
 
 // HTTPAddr is the address the API listens on.
@@ -130,6 +147,18 @@ func (a *Agent) Shutdown() {
 		if err := a.client.Shutdown(); err != nil {
 			a.logger.Error("client shutdown", "error", err)
 		}
+	}
+	if a.gossip != nil {
+		if err := a.gossip.Leave(5 * time.Second); err != nil {
+			a.logger.Warn("leave gossip pool", "error", err)
+		}
+	}
+	if a.gossipCancel != nil {
+		a.gossipCancel()
+	}
+	a.wg.Wait()
+	if a.remote != nil {
+		a.remote.pool.Close()
 	}
 	if a.http != nil {
 		a.http.Shutdown()

@@ -51,6 +51,10 @@ Options:
   -client              Run a client.
   -bootstrap-expect=<n>  Servers to wait for before bootstrapping.
   -log-level=<level>   TRACE, DEBUG, INFO, WARN or ERROR.
+  -join=<addr>         Join the gossip pool through this agent (host[:port]);
+                       repeatable. -retry-join is the same, retried until it works.
+  -encrypt=<key>       The gossip encryption key (base64, 32 bytes), as made by
+                       "nomadish operator gossip keyring -generate".
 
 Examples:
 
@@ -70,7 +74,8 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // parse builds the agent config from -dev, config files and flags, in that order.
 func (c *Command) parse(args []string) (*Config, error) {
 	var dev, srv, cli bool
-	var configs stringList
+	var configs, join stringList
+	var encrypt string
 	var dataDir, bind, node, dc, region, logLevel string
 	var bootstrapExpect int
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
@@ -86,6 +91,9 @@ func (c *Command) parse(args []string) (*Config, error) {
 	fs.BoolVar(&srv, "server", false, "")
 	fs.BoolVar(&cli, "client", false, "")
 	fs.IntVar(&bootstrapExpect, "bootstrap-expect", 0, "")
+	fs.Var(&join, "join", "")
+	fs.Var(&join, "retry-join", "")
+	fs.StringVar(&encrypt, "encrypt", "", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -104,9 +112,9 @@ func (c *Command) parse(args []string) (*Config, error) {
 		cfg = cfg.Merge(fc)
 	}
 	t := true
-	flags := &Config{Name: node, Datacenter: dc, Region: region, DataDir: dataDir, BindAddr: bind, LogLevel: logLevel}
-	if srv || bootstrapExpect > 0 {
-		flags.Server = &ServerConfig{BootstrapExpect: bootstrapExpect}
+	flags := &Config{Name: node, Datacenter: dc, Region: region, DataDir: dataDir, BindAddr: bind, LogLevel: logLevel, Join: join}
+	if srv || bootstrapExpect > 0 || encrypt != "" {
+		flags.Server = &ServerConfig{BootstrapExpect: bootstrapExpect, Encrypt: encrypt}
 		if srv {
 			flags.Server.Enabled = &t
 		}

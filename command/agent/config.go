@@ -33,6 +33,7 @@ type Config struct {
 	Plugins    []*PluginConfig `hcl:"plugin,block"`
 	Remain     hcl.Body        `hcl:",remain"`
 	DevMode    bool
+	Join       []string
 	Unused     map[string]string
 }
 
@@ -339,6 +340,7 @@ func (c *Config) Merge(o *Config) *Config {
 	if o.DevMode {
 		r.DevMode = true
 	}
+	r.Join = append(append([]string(nil), c.Join...), o.Join...)
 	r.Unused = map[string]string{}
 	for k, v := range c.Unused {
 		r.Unused[k] = v
@@ -415,6 +417,11 @@ func (c *Config) Validate() error {
 		}
 		if _, err := time.ParseDuration(d.v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %v", d.name, err))
+		}
+	}
+	if c.Server != nil {
+		if _, err := DecodeGossipKey(c.Server.Encrypt); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

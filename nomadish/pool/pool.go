@@ -4,6 +4,7 @@
 package pool
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +94,11 @@ var ErrTransport = errors.New("rpc transport error")
 // endpoint returned come back as plain errors with its text; connection
 // failures wrap ErrTransport and drop the connection.
 func (p *ConnPool) Call(addr, method string, args, reply interface{}, timeout time.Duration) error {
+	return p.CallContext(context.Background(), addr, method, args, reply, timeout)
+}
+
+// CallContext is Call that also gives up when ctx ends.
+func (p *ConnPool) CallContext(ctx context.Context, addr, method string, args, reply interface{}, timeout time.Duration) error {
 	c, err := p.get(addr)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrTransport, err)
@@ -114,5 +120,7 @@ func (p *ConnPool) Call(addr, method string, args, reply interface{}, timeout ti
 	case <-t.C:
 		p.drop(addr, c)
 		return fmt.Errorf("%w: %s to %s timed out after %s", ErrTransport, method, addr, timeout)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -49,10 +49,12 @@ func (s *Server) establishLeadership() {
 	s.planQueue.SetEnabled(true)
 	s.restoreEvals()
 
-	s.leaderWG.Add(3)
+	s.leaderWG.Add(4)
+	go func() { defer s.leaderWG.Done(); s.reconcileLoop(ctx) }()
 	go func() { defer s.leaderWG.Done(); s.planApply(ctx) }()
 	go func() { defer s.leaderWG.Done(); s.reapFailedEvals(ctx) }()
 	go func() { defer s.leaderWG.Done(); s.heartbeats.run(ctx) }()
+	go s.reconcileRaft()
 }
 
 // revokeLeadership stops the leader's duties.

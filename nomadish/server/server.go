@@ -45,6 +45,10 @@ type Server struct {
 	planQueue    *PlanQueue
 	heartbeats   *heartbeats
 
+	members      membership
+	reconcileMu  sync.Mutex
+	hasRaftState bool
+
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
 	leaderWG     sync.WaitGroup
@@ -69,6 +73,7 @@ func NewServer(cfg *Config) (*Server, error) {
 		pool:       &pool.ConnPool{},
 		conns:      map[net.Conn]struct{}{},
 		shutdownCh: make(chan struct{}),
+		members:    membership{servers: map[string]*serverMember{}},
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -178,6 +183,7 @@ func (s *Server) setupRaft() error {
 		store.Close()
 		return fmt.Errorf("check raft state: %w", err)
 	}
+	s.hasRaftState = existing
 	if !existing && (s.config.DevMode || s.config.BootstrapExpect == 1) {
 		conf := raft.Configuration{Servers: []raft.Server{{
 			Suffrage: raft.Voter,

@@ -206,3 +206,15 @@ const (
 	MethodNodeUpdateAlloc     = "Node.UpdateAlloc"
 	MethodAllocGetAllocs      = "Alloc.GetAllocs"
 )
+
+// TimeToBlock is how long a blocking query may wait; RPC callers add it to
+// their timeout.
+func (q *QueryOptions) TimeToBlock() time.Duration {
+	if q.MinQueryIndex == 0 {
+		return 0
+	}
+	if q.MaxQueryTime <= 0 {
+		return 5 * time.Minute
+	}
+	return q.MaxQueryTime + q.MaxQueryTime/16
+}
