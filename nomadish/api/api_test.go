@@ -400,3 +400,35 @@ func TestLogs(t *testing.T) {
 		t.Errorf("Logs() frames = %q, want two lines", got.String())
 	}
 }
+
+func TestAgent(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		body       any
+		wantServer bool
+		wantErr    bool
+	}{
+		{"healthy", 200, map[string]any{"server": map[string]any{"ok": true, "message": "ok"}, "client": map[string]any{"ok": true, "message": "ok"}}, true, false},
+		{"no leader", 500, `{"server":{"ok":false,"message":"no known leader"}}`, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c := newFakeAgent(t, map[string]fakeRoute{
+				"GET /v1/agent/health": {status: tc.status, body: tc.body},
+				"GET /v1/agent/self":   {body: map[string]any{"config": map[string]any{"Region": "global"}, "member": map[string]any{"Name": "a"}, "stats": map[string]any{}}},
+			})
+			h, err := c.Agent().Health()
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Health() error = %v, want error %v", err, tc.wantErr)
+			}
+			if h == nil || h.Server == nil || h.Server.Ok != tc.wantServer {
+				t.Errorf("Health() = %+v, want server ok %v", h, tc.wantServer)
+			}
+			self, err := c.Agent().Self()
+			if err != nil || self.Config["Region"] != "global" {
+				t.Errorf("Self() = %+v, %v, want region global", self, err)
+			}
+		})
+	}
+}
