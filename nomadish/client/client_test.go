@@ -196,6 +196,16 @@ func TestClientRunsAndStopsAlloc(t *testing.T) {
 		t.Errorf("submit to running took %v, want well under 500ms", latency)
 	}
 
+	e.driver.Emit(&drivers.TaskEvent{AllocID: a.ID, TaskName: "web", Message: "pulled image", Annotations: map[string]string{"image": "x"}})
+	waitFor(t, "driver event", func() bool {
+		for _, ev := range c.runner(a.ID).TaskState("web").Events {
+			if ev.Type == structs.TaskDriverMessage && ev.DriverMessage == "pulled image" && ev.Details["image"] == "x" {
+				return true
+			}
+		}
+		return false
+	})
+
 	dir, err := c.AllocDir(a.ID)
 	if err != nil || dir != filepath.Join(e.dataDir, "alloc", a.ID) {
 		t.Errorf("AllocDir() = %s, %v, want %s", dir, err, filepath.Join(e.dataDir, "alloc", a.ID))

@@ -156,6 +156,8 @@ func (c *Client) fingerprintDriver(ctx context.Context, name string, first chan<
 			attempt++
 			continue
 		}
+		evCtx, stopEvents := context.WithCancel(ctx)
+		eventsDone := c.followDriverEvents(evCtx, name, p)
 		for fp := range ch {
 			if fp == nil {
 				continue
@@ -164,6 +166,8 @@ func (c *Client) fingerprintDriver(ctx context.Context, name string, first chan<
 			c.setDriverHealth(name, fp)
 			signal()
 		}
+		stopEvents()
+		<-eventsDone
 		if ctx.Err() != nil {
 			return
 		}
@@ -225,4 +229,29 @@ func (c *Client) setDriverHealth(name string, fp *drivers.Fingerprint) {
 		default:
 		}
 	}
+}
+
+// followDriverEvents forwards a plugin's task events to the alloc runners
+// as "Driver" task events until ctx ends or the stream closes. The returned
+// channel is closed when it has stopped.
+func (c *Client) followDriverEvents(ctx context.Context, name string, p drivers.DriverPlugin) <-chan struct{} {
+	done := make(chan struct{})
+	ch, err := p.TaskEvents(ctx)
+	if err != nil {
+		c.logger.Debug("driver task events unavailable", "driver", name, "error", err)
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		for ev := range ch {
+			if ev == nil {
+				continue
+			}
+			if ar := c.runner(ev.AllocID); ar != nil {
+				ar.DriverEvent(ev.TaskName, ev.Message, ev.Annotations)
+			}
+		}
+	}()
+	return done
 }

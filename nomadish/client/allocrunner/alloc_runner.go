@@ -179,6 +179,23 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 	}
 }
 
+// DriverEvent records a message the task's driver raised (for example an
+// image pull) as a "Driver" task event.
+func (ar *AllocRunner) DriverEvent(task, msg string, details map[string]string) {
+	ar.mu.Lock()
+	_, ok := ar.states[task]
+	ar.mu.Unlock()
+	if !ok {
+		return
+	}
+	ev := event(structs.TaskDriverMessage, msg)
+	ev.DriverMessage = msg
+	for k, v := range details {
+		ev.Details[k] = v
+	}
+	ar.appendEvent(task, ev)
+}
+
 // Kill stops every task of the allocation. Run returns once they are dead
 // and the poststop tasks have run.
 func (ar *AllocRunner) Kill() {

@@ -35,8 +35,9 @@ type task struct {
 
 // Driver runs tasks as host processes.
 type Driver struct {
-	mu    sync.Mutex
-	tasks map[string]*task
+	mu     sync.Mutex
+	tasks  map[string]*task
+	events chan *drivers.TaskEvent
 	// StartErr, when set, fails every StartTask.
 	StartErr error
 	// Started counts StartTask calls.
@@ -48,7 +49,9 @@ type Driver struct {
 var _ drivers.DriverPlugin = (*Driver)(nil)
 
 // New returns a driver with no tasks.
-func New() *Driver { return &Driver{tasks: map[string]*task{}} }
+func New() *Driver {
+	return &Driver{tasks: map[string]*task{}, events: make(chan *drivers.TaskEvent, 16)}
+}
 
 // Name implements drivers.DriverPlugin.
 func (d *Driver) Name() string { return Name }
@@ -251,15 +254,29 @@ func (d *Driver) ExecTask(ctx context.Context, id string, cmd []string, timeout 
 	return nil, errors.New("not supported")
 }
 
-// TaskEvents implements drivers.DriverPlugin.
+// TaskEvents implements drivers.DriverPlugin: it delivers what Emit sends.
 func (d *Driver) TaskEvents(ctx context.Context) (<-chan *drivers.TaskEvent, error) {
 	ch := make(chan *drivers.TaskEvent)
 	go func() {
-		<-ctx.Done()
-		close(ch)
+		defer close(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-d.events:
+				select {
+				case ch <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
 	}()
 	return ch, nil
 }
+
+// Emit raises a task event to a TaskEvents subscriber.
+func (d *Driver) Emit(ev *drivers.TaskEvent) { d.events <- ev }
 
 // Counts returns how many tasks were started and recovered.
 func (d *Driver) Counts() (started, recovered int) {
