@@ -286,10 +286,7 @@ func reschedulePolicy(typ string, tg *structs.TaskGroup) *structs.ReschedulePoli
 	if tg.ReschedulePolicy != nil {
 		return tg.ReschedulePolicy
 	}
-	if typ == structs.JobTypeBatch {
-		return &structs.ReschedulePolicy{Attempts: 1, Interval: 24 * time.Hour, Delay: 5 * time.Second, DelayFunction: "constant"}
-	}
-	return &structs.ReschedulePolicy{Delay: 30 * time.Second, DelayFunction: "exponential", MaxDelay: time.Hour, Unlimited: true}
+	return structs.DefaultReschedulePolicy(typ)
 }
 
 // rescheduleDelay grows with the number of earlier reschedules:
