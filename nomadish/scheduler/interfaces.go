@@ -73,8 +73,8 @@ type SchedulerConfiguration struct {
 	PauseEvalBroker bool
 }
 
-// PreemptionConfig enables preemption per scheduler type. Preemption is
-// not implemented yet; the flags are carried for the API.
+// PreemptionConfig enables preemption per scheduler type. A nil
+// SchedulerConfiguration means Nomad's default: system jobs only.
 type PreemptionConfig struct {
 	SystemSchedulerEnabled   bool
 	SysBatchSchedulerEnabled bool
