@@ -27,19 +27,58 @@ func newWorker(s *Server, id int) *worker {
 	return &worker{srv: s, logger: s.logger.Named("worker").With("worker_id", id)}
 }
 
+// run takes evaluations until ctx ends: from the local broker while this
+// server leads (no network on the path), otherwise from the leader's
+// broker over RPC, so every server schedules.
 func (w *worker) run(ctx context.Context) {
-	for {
-		eval, token, err := w.srv.evalBroker.Dequeue(ctx, schedulerTypes)
+	for ctx.Err() == nil {
+		eval, token, err := w.dequeue(ctx)
 		if err != nil {
-			return
-		}
-		if err := w.process(ctx, eval); err != nil {
-			w.logger.Error("evaluation failed", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
-			_ = w.srv.evalBroker.Nack(eval.ID, token)
+			if ctx.Err() == nil {
+				w.logger.Debug("dequeue failed", "error", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
 			continue
 		}
-		_ = w.srv.evalBroker.Ack(eval.ID, token)
+		if eval == nil {
+			continue
+		}
+		ack := &structs.EvalAckRequest{EvalID: eval.ID, Token: token}
+		if err := w.process(ctx, eval); err != nil {
+			w.logger.Error("evaluation failed", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
+			_ = w.srv.RPC("Eval.Nack", ack, &structs.GenericResponse{})
+			continue
+		}
+		if err := w.srv.RPC("Eval.Ack", ack, &structs.GenericResponse{}); err != nil {
+			w.logger.Warn("ack evaluation", "eval_id", eval.ID, "error", err)
+		}
 	}
+}
+
+func (w *worker) dequeue(ctx context.Context) (*structs.Evaluation, string, error) {
+	if w.srv.IsLeader() && w.srv.evalBroker.Enabled() {
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		ev, token, err := w.srv.evalBroker.Dequeue(dctx, schedulerTypes)
+		if dctx.Err() != nil && ctx.Err() == nil {
+			return nil, "", nil // re-check leadership now and then
+		}
+		return ev, token, err
+	}
+	if w.srv.Leader() == "" {
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+			return nil, "", nil
+		}
+	}
+	var reply structs.EvalDequeueResponse
+	err := w.srv.RPCContext(ctx, "Eval.Dequeue", &structs.EvalDequeueRequest{Schedulers: schedulerTypes, Timeout: 5 * time.Second}, &reply)
+	return reply.Eval, reply.Token, err
 }
 
 func (w *worker) process(ctx context.Context, eval *structs.Evaluation) error {
@@ -69,9 +108,26 @@ type workerPlanner struct {
 
 func (p *workerPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
 	s := p.w.srv
-	result, err := s.planQueue.Submit(p.ctx, plan)
-	if err != nil {
-		return nil, nil, err
+	var result *structs.PlanResult
+	if s.IsLeader() {
+		r, err := s.planQueue.Submit(p.ctx, plan)
+		if err != nil {
+			return nil, nil, err
+		}
+		result = r
+	} else {
+		var reply structs.PlanResponse
+		if err := s.RPCContext(p.ctx, "Plan.Submit", &structs.PlanRequest{Plan: plan}, &reply); err != nil {
+			return nil, nil, err
+		}
+		result = reply.Result
+		// Wait until this server's state includes the committed plan.
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		err := s.State().WaitForIndex(ctx, result.AllocIndex)
+		cancel()
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	if result.RefreshIndex == 0 {
 		return result, nil, nil
@@ -86,8 +142,7 @@ func (p *workerPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sch
 
 func (p *workerPlanner) UpdateEval(e *structs.Evaluation) error {
 	e.ModifyTime = time.Now().UnixNano()
-	_, err := p.w.srv.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{e}})
-	return err
+	return p.w.srv.RPC("Eval.Update", &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{e}}, &structs.GenericResponse{})
 }
 
 func (p *workerPlanner) CreateEval(e *structs.Evaluation) error {
@@ -96,8 +151,7 @@ func (p *workerPlanner) CreateEval(e *structs.Evaluation) error {
 		e.CreateTime = now
 	}
 	e.ModifyTime = now
-	_, err := p.w.srv.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{e}})
-	return err
+	return p.w.srv.RPC("Eval.Update", &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{e}}, &structs.GenericResponse{})
 }
 
 func (p *workerPlanner) ReblockEval(e *structs.Evaluation) error {

@@ -218,3 +218,26 @@ func (q *QueryOptions) TimeToBlock() time.Duration {
 	}
 	return q.MaxQueryTime + q.MaxQueryTime/16
 }
+
+// EvalDequeueRequest asks the leader's broker for an evaluation.
+type EvalDequeueRequest struct {
+	Schedulers []string
+	// Timeout bounds how long the broker waits for one.
+	Timeout time.Duration
+	WriteRequest
+}
+
+// EvalDequeueResponse carries an evaluation and its ack token (nil Eval
+// when none was ready in time).
+type EvalDequeueResponse struct {
+	Eval  *Evaluation
+	Token string
+	WriteMeta
+}
+
+// EvalAckRequest acks or nacks an evaluation.
+type EvalAckRequest struct {
+	EvalID string
+	Token  string
+	WriteRequest
+}
