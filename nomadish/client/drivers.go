@@ -14,20 +14,22 @@ import (
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
-// driverManager hands out configured driver plugins. Each call goes through
-// the loader, so a plugin that died is relaunched, and SetConfig is sent to
-// every plugin instance it has not seen before.
+// driverManager hands out configured driver plugins. It keeps the plugin
+// the loader returned until someone reports it dead (Invalidate), then asks
+// the loader again, so a loader that launches a new process per call is
+// still called once per plugin life. SetConfig is sent to every plugin
+// instance before it is handed out.
 type driverManager struct {
 	cfg    *Config
 	logger hclog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-	seen  map[string]drivers.DriverPlugin
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex
+	current map[string]drivers.DriverPlugin
 }
 
 func newDriverManager(cfg *Config, logger hclog.Logger) *driverManager {
-	return &driverManager{cfg: cfg, logger: logger.Named("drivers"), locks: map[string]*sync.Mutex{}, seen: map[string]drivers.DriverPlugin{}}
+	return &driverManager{cfg: cfg, logger: logger.Named("drivers"), locks: map[string]*sync.Mutex{}, current: map[string]drivers.DriverPlugin{}}
 }
 
 // Driver returns the running, configured plugin for name.
@@ -39,6 +41,10 @@ func (m *driverManager) Driver(ctx context.Context, name string) (drivers.Driver
 		return nil, fmt.Errorf("no driver loader for %q", name)
 	}
 	m.mu.Lock()
+	if p := m.current[name]; p != nil {
+		m.mu.Unlock()
+		return p, nil
+	}
 	l, ok := m.locks[name]
 	if !ok {
 		l = &sync.Mutex{}
@@ -48,15 +54,15 @@ func (m *driverManager) Driver(ctx context.Context, name string) (drivers.Driver
 
 	l.Lock()
 	defer l.Unlock()
+	m.mu.Lock()
+	p := m.current[name]
+	m.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
 	p, err := m.cfg.DriverLoader(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("load driver %q: %w", name, err)
-	}
-	m.mu.Lock()
-	prev := m.seen[name]
-	m.mu.Unlock()
-	if samePlugin(prev, p) {
-		return p, nil
 	}
 	conf := m.cfg.DriverConfig[name]
 	if conf == nil {
@@ -70,9 +76,20 @@ func (m *driverManager) Driver(ctx context.Context, name string) (drivers.Driver
 		return nil, fmt.Errorf("configure driver %q: %w", name, err)
 	}
 	m.mu.Lock()
-	m.seen[name] = p
+	m.current[name] = p
 	m.mu.Unlock()
 	return p, nil
+}
+
+// Invalidate reports that plugin p of driver name died; the next Driver
+// call loads a new one. Reports about an already replaced plugin are
+// ignored.
+func (m *driverManager) Invalidate(name string, p drivers.DriverPlugin) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if samePlugin(m.current[name], p) {
+		delete(m.current, name)
+	}
 }
 
 func (m *driverManager) enabled(name string) bool {
@@ -171,6 +188,7 @@ func (c *Client) fingerprintDriver(ctx context.Context, name string, first chan<
 		if ctx.Err() != nil {
 			return
 		}
+		c.drivers.Invalidate(name, p)
 		c.logger.Warn("driver fingerprint stream ended; reloading the plugin", "driver", name)
 		c.setDriverHealth(name, &drivers.Fingerprint{Health: drivers.HealthStateUnhealthy, HealthDescription: "driver plugin exited"})
 		if !sleepCtx(ctx, backoff(attempt, 500*time.Millisecond, 30*time.Second)) {

@@ -25,6 +25,9 @@ type pluginLoader struct {
 	plugins map[string]drivers.DriverPlugin
 	clients map[string]*goplugin.Client
 	launchs int
+	// fresh launches a new plugin on every call, like a loader without a cache.
+	fresh bool
+	extra []*goplugin.Client
 }
 
 func newPluginLoader(t *testing.T) *pluginLoader {
@@ -36,8 +39,11 @@ func newPluginLoader(t *testing.T) *pluginLoader {
 func (l *pluginLoader) load(ctx context.Context, name string) (drivers.DriverPlugin, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if pc := l.clients[name]; pc != nil && !pc.Exited() {
+	if pc := l.clients[name]; pc != nil && !pc.Exited() && !l.fresh {
 		return l.plugins[name], nil
+	}
+	if pc := l.clients[name]; pc != nil {
+		l.extra = append(l.extra, pc)
 	}
 	d, pc, err := catalog.Launch(ctx, name, hclog.NewNullLogger())
 	if err != nil {
@@ -68,6 +74,9 @@ func (l *pluginLoader) killAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, pc := range l.clients {
+		pc.Kill()
+	}
+	for _, pc := range l.extra {
 		pc.Kill()
 	}
 }
@@ -202,5 +211,36 @@ func TestRawExecRecoveredAfterAgentRestart(t *testing.T) {
 	}
 	if pidAlive(t, pidFile) {
 		t.Error("DevMode shutdown left the task running")
+	}
+}
+
+func TestRawExecLoaderCalledOncePerPlugin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("launches driver plugins")
+	}
+	e := newTestEnv(t)
+	l := newPluginLoader(t)
+	l.fresh = true
+	c := e.start(rawExecConfig(e, l))
+	waitFor(t, "registration", func() bool { return e.server.node(c.NodeID()) != nil })
+	var ids []string
+	for i := 0; i < 2; i++ {
+		a := rawExecAlloc(c.NodeID(), "exec sleep 60")
+		e.server.upsertAlloc(a)
+		ids = append(ids, a.ID)
+	}
+	for _, id := range ids {
+		waitFor(t, "running", func() bool { return e.status(id) == structs.AllocClientStatusRunning })
+	}
+	if n := l.launches(); n != 1 {
+		t.Errorf("plugin launches = %d, want 1", n)
+	}
+	for _, id := range ids {
+		stop := e.server.alloc(id)
+		stop.DesiredStatus = structs.AllocDesiredStatusStop
+		e.server.upsertAlloc(stop)
+	}
+	for _, id := range ids {
+		waitFor(t, "complete", func() bool { return e.status(id) == structs.AllocClientStatusComplete })
 	}
 }

@@ -18,11 +18,17 @@ import (
 )
 
 // Drivers hands out driver plugins by name. Task runners call it from their
-// own goroutines, every time they start or re-attach to a task, so a crashed
-// plugin is relaunched by the implementation. It may block while a plugin
+// own goroutines, every time they start or re-attach to a task. It may block while a plugin
 // launches and must honour ctx.
 type Drivers interface {
 	Driver(ctx context.Context, name string) (drivers.DriverPlugin, error)
+}
+
+// DriverInvalidator is optionally implemented by Drivers: task runners call
+// Invalidate when a plugin stops answering, so the next Driver call loads a
+// new plugin instead of returning the dead one.
+type DriverInvalidator interface {
+	Invalidate(name string, p drivers.DriverPlugin)
 }
 
 // StateDB persists allocations and tasks. *state.Store implements it.

@@ -364,6 +364,9 @@ func (tr *taskRunner) wait(ctx context.Context, drv drivers.DriverPlugin, h *dri
 			}
 			attempts++
 			tr.logger.Warn("lost contact with task, re-attaching", "error", err, "attempt", attempts)
+			if inv, ok := tr.ar.cfg.Drivers.(DriverInvalidator); ok && drv != nil {
+				inv.Invalidate(tr.task.Driver, drv)
+			}
 			if !sleepCtx(ctx, tr.killCh, time.Duration(attempts)*200*time.Millisecond) && ctx.Err() != nil {
 				return nil, outcomeShutdown, drv
 			}
