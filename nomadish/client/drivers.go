@@ -236,7 +236,7 @@ func (c *Client) setDriverHealth(name string, fp *drivers.Fingerprint) {
 			Detected:          detected,
 			Healthy:           healthy,
 			HealthDescription: fp.HealthDescription,
-			UpdateTime:        time.Now().Unix(),
+			UpdateTime:        time.Now(),
 		}
 	}
 	c.nodeMu.Unlock()

@@ -364,3 +364,46 @@ func TestDeploymentHealth(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaderDeathStopsGroup(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeBatch,
+		&structs.Task{Name: "leader", Leader: true, Config: sh("sleep 0.1")},
+		&structs.Task{Name: "follower", Config: sh("sleep 60"), KillTimeout: time.Second},
+		&structs.Task{Name: "after", Lifecycle: &structs.TaskLifecycleConfig{Hook: structs.TaskLifecycleHookPoststart, Sidecar: true},
+			Config: sh("sleep 60"), KillTimeout: time.Second},
+	)
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitDone(t, ar)
+	got := ar.Alloc()
+	if got.ClientStatus != structs.AllocClientStatusComplete {
+		t.Errorf("ClientStatus = %s, want complete", got.ClientStatus)
+	}
+	f := got.TaskStates["follower"]
+	if !contains(eventTypes(f), structs.TaskLeaderDead) || f.State != structs.TaskStateDead {
+		t.Errorf("follower = %s events %v, want dead with Leader Task Dead", f.State, eventTypes(f))
+	}
+	if p := got.TaskStates["after"]; !contains(eventTypes(p), structs.TaskStarted) || p.State != structs.TaskStateDead {
+		t.Errorf("poststart sidecar = %s events %v, want started then dead", p.State, eventTypes(p))
+	}
+}
+
+func TestKillTimeoutForcesKill(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeService, &structs.Task{Name: "stubborn", Config: sh(`trap "" INT TERM; sleep 60 & wait; sleep 60`),
+		KillTimeout: 300 * time.Millisecond, ShutdownDelay: 100 * time.Millisecond})
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitFor(t, "running", func() bool { return ar.Alloc().ClientStatus == structs.AllocClientStatusRunning })
+	time.Sleep(100 * time.Millisecond)
+	t0 := time.Now()
+	ar.Kill()
+	waitDone(t, ar)
+	if d := time.Since(t0); d < 400*time.Millisecond || d > 5*time.Second {
+		t.Errorf("kill took %v, want shutdown delay + kill timeout (~400ms)", d)
+	}
+	if ts := ar.Alloc().TaskStates["stubborn"]; ts.State != structs.TaskStateDead {
+		t.Errorf("task state = %s, want dead", ts.State)
+	}
+}
