@@ -18,6 +18,11 @@ import (
 // ErrTaskNotFound is returned for a task ID the driver does not know.
 var ErrTaskNotFound = errors.New("task not found")
 
+// ErrPluginExited is returned by calls to an out-of-process driver whose
+// plugin process is gone. Its tasks may still run: launch the driver again
+// and RecoverTask them.
+var ErrPluginExited = errors.New("driver plugin exited")
+
 // Health states reported by Fingerprint.
 const (
 	HealthStateUndetected = "undetected"
@@ -51,7 +56,9 @@ type DriverPlugin interface {
 	StartTask(ctx context.Context, cfg *TaskConfig) (*TaskHandle, error)
 	// RecoverTask re-attaches to a task from a persisted handle.
 	RecoverTask(ctx context.Context, handle *TaskHandle) error
-	// WaitTask returns a channel that yields one ExitResult when the task exits.
+	// WaitTask returns a channel that yields one ExitResult when the task
+	// exits. The channel is closed without a value if ctx is done first, or
+	// if the driver's plugin process exits first (the task may still run).
 	WaitTask(ctx context.Context, taskID string) (<-chan *ExitResult, error)
 	// StopTask sends signal, waits up to timeout, then kills.
 	StopTask(ctx context.Context, taskID string, timeout time.Duration, signal string) error

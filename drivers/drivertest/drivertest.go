@@ -5,6 +5,7 @@ package drivertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -321,6 +322,14 @@ func (s *suite) testRecover(t *testing.T) {
 	cfg, h := s.startTask(t, d, `echo ready; while [ ! -f "$NOMAD_ALLOC_DIR/data/release" ]; do sleep 0.1; done; echo released; exit 5`)
 	s.waitForFile(t, cfg.StdoutPath, "ready")
 
+	// A wait in flight when the plugin dies ends without a result.
+	waitCtx, waitCancel := context.WithCancel(s.ctx(t))
+	defer waitCancel()
+	oldWait, err := d.WaitTask(waitCtx, cfg.ID)
+	if err != nil {
+		t.Fatalf("WaitTask() = %v, want nil", err)
+	}
+
 	// Crash the plugin: SIGKILL, no graceful shutdown.
 	pid := client.ReattachConfig().Pid
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -332,6 +341,17 @@ func (s *suite) testRecover(t *testing.T) {
 	}
 	if !client.Exited() {
 		t.Fatalf("plugin process %d did not exit", pid)
+	}
+	select {
+	case res, ok := <-oldWait:
+		if ok {
+			t.Fatalf("WaitTask() on the dead plugin = %+v, want closed channel", res)
+		}
+	case <-waitCtx.Done():
+		t.Fatalf("WaitTask() on the dead plugin did not end")
+	}
+	if _, err := d.InspectTask(s.ctx(t), cfg.ID); !errors.Is(err, drivers.ErrPluginExited) {
+		t.Fatalf("InspectTask() on the dead plugin = %v, want ErrPluginExited", err)
 	}
 
 	d2, _ := s.start(t)

@@ -69,6 +69,8 @@ func fromStatus(err error) error {
 		return fmt.Errorf("%s: %w", st.Message(), context.DeadlineExceeded)
 	case codes.Unknown:
 		return errors.New(st.Message())
+	case codes.Unavailable:
+		return fmt.Errorf("%w: %s", drivers.ErrPluginExited, st.Message())
 	default:
 		return err
 	}
@@ -146,9 +148,9 @@ func (c *Client) RecoverTask(ctx context.Context, handle *drivers.TaskHandle) er
 }
 
 // WaitTask opens the wait stream before returning, so an unknown task is
-// reported as an error here. The channel yields one result: the task's, or
-// one with Err set when the plugin went away before the task exited. It is
-// closed without a value if ctx is done first.
+// reported as an error here. The channel yields the task's result, or is
+// closed without a value if ctx is done or the plugin exits first; any
+// other failure of the stream yields a result with Err set.
 func (c *Client) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.ExitResult, error) {
 	stream, err := c.rpc.WaitTask(ctx, &proto.WaitTaskRequest{TaskId: taskID})
 	if err != nil {
@@ -165,7 +167,7 @@ func (c *Client) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 		switch {
 		case err == nil:
 			res = exitFromProto(m.GetResult())
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.Is(fromStatus(err), drivers.ErrPluginExited):
 			return
 		case errors.Is(err, io.EOF):
 			res = &drivers.ExitResult{Err: "wait stream ended without a result"}
