@@ -1,8 +1,10 @@
 package jobspec
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDeepInputs feeds inputs that would make a recursive parser overflow
@@ -29,4 +31,23 @@ func TestDeepInputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestManyLocals(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("locals {\n")
+	const n = 5000
+	for i := n; i > 0; i-- {
+		fmt.Fprintf(&b, "  l%d = local.l%d\n", i, i-1)
+	}
+	b.WriteString("  l0 = \"x\"\n}\njob \"e\" { region = local.l" + fmt.Sprint(n) + " }\n")
+	start := time.Now()
+	job, err := Parse(&ParseConfig{Path: "locals.hcl", Body: []byte(b.String())})
+	if err != nil {
+		t.Fatalf("Parse(%d chained locals) error = %v", n, err)
+	}
+	if job.Region != "x" {
+		t.Errorf("Parse(%d chained locals).Region = %q, want %q", n, job.Region, "x")
+	}
+	t.Logf("%d chained locals took %s", n, time.Since(start))
 }

@@ -315,61 +315,101 @@ func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 	return out
 }
 
-// evalLocals evaluates locals in dependency order: each pass evaluates the
-// locals whose references are all known, until none is left or none moves.
+// evalLocals evaluates locals in dependency order, reporting cycles.
 func evalLocals(d *decoder, attrs []*hcl.Attribute, ctx *hcl.EvalContext) cty.Value {
-	vals := map[string]cty.Value{}
-	pending := attrs
-	for len(pending) > 0 {
-		var next []*hcl.Attribute
-		for _, a := range pending {
-			if !localReady(a.Expr, vals, pending) {
-				next = append(next, a)
+	byName := make(map[string]*hcl.Attribute, len(attrs))
+	for _, a := range attrs {
+		byName[a.Name] = a
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := make(map[string]int, len(attrs))
+	deps := make(map[string][]string, len(attrs))
+	var order []*hcl.Attribute
+	// Depth-first, with an explicit stack so long chains cannot overflow.
+	type frame struct {
+		a    *hcl.Attribute
+		deps []string
+	}
+	for _, start := range attrs {
+		if state[start.Name] != unvisited {
+			continue
+		}
+		deps[start.Name] = localDeps(start.Expr, byName)
+		stack := []*frame{{a: start, deps: deps[start.Name]}}
+		state[start.Name] = visiting
+		for len(stack) > 0 {
+			top := stack[len(stack)-1]
+			if len(top.deps) == 0 {
+				stack = stack[:len(stack)-1]
+				state[top.a.Name] = done
+				order = append(order, top.a)
 				continue
 			}
-			ctx.Variables["local"] = cty.ObjectVal(vals)
-			v, diags := a.Expr.Value(ctx)
-			d.diags = append(d.diags, diags...)
-			if diags.HasErrors() {
-				v = cty.DynamicVal
-			} else if err := checkSize(v); err != nil {
-				d.errorf(a.Expr.Range().Ptr(), "Local value too large", "local.%s: %s.", a.Name, err)
-				v = cty.DynamicVal
+			dep := top.deps[0]
+			top.deps = top.deps[1:]
+			switch state[dep] {
+			case visiting:
+				d.errorf(top.a.Expr.Range().Ptr(), "Cycle in locals",
+					"local.%s refers to itself, directly or through other locals.", top.a.Name)
+			case unvisited:
+				state[dep] = visiting
+				deps[dep] = localDeps(byName[dep].Expr, byName)
+				stack = append(stack, &frame{a: byName[dep], deps: deps[dep]})
 			}
-			vals[a.Name] = v
 		}
-		if len(next) == len(pending) {
-			for _, a := range next {
-				d.errorf(a.Expr.Range().Ptr(), "Cycle in locals",
-					"local.%s refers to itself, directly or through other locals.", a.Name)
-				vals[a.Name] = cty.DynamicVal
-			}
-			break
+	}
+	vals := make(map[string]cty.Value, len(attrs))
+	if d.diags.HasErrors() {
+		ctx.Variables["local"] = cty.ObjectVal(vals)
+		return cty.ObjectVal(vals)
+	}
+	for _, a := range order {
+		// Only the locals a expression uses are in scope, so that each
+		// evaluation costs what it refers to, not all locals so far.
+		scope := make(map[string]cty.Value, len(deps[a.Name]))
+		for _, dep := range deps[a.Name] {
+			scope[dep] = vals[dep]
 		}
-		pending = next
+		ctx.Variables["local"] = cty.ObjectVal(scope)
+		v, diags := a.Expr.Value(ctx)
+		d.diags = append(d.diags, diags...)
+		if diags.HasErrors() {
+			v = cty.DynamicVal
+		} else if err := checkSize(v); err != nil {
+			d.errorf(a.Expr.Range().Ptr(), "Local value too large", "local.%s: %s.", a.Name, err)
+			v = cty.DynamicVal
+		}
+		vals[a.Name] = v
 	}
 	ctx.Variables["local"] = cty.ObjectVal(vals)
 	return cty.ObjectVal(vals)
 }
 
-// localReady reports whether every local that expr refers to is evaluated.
-func localReady(expr hcl.Expression, done map[string]cty.Value, pending []*hcl.Attribute) bool {
+// localDeps lists the declared locals that expr refers to.
+func localDeps(expr hcl.Expression, declared map[string]*hcl.Attribute) []string {
+	var out []string
+	seen := map[string]bool{}
 	for _, t := range expr.Variables() {
 		if t.RootName() != "local" || len(t) < 2 {
 			continue
 		}
-		attr, ok := t[1].(hcl.TraverseAttr)
-		if !ok {
-			continue
-		}
-		if _, ok := done[attr.Name]; ok {
-			continue
-		}
-		for _, p := range pending {
-			if p.Name == attr.Name {
-				return false
+		var name string
+		switch step := t[1].(type) {
+		case hcl.TraverseAttr:
+			name = step.Name
+		case hcl.TraverseIndex:
+			if step.Key.Type() == cty.String && step.Key.IsKnown() && !step.Key.IsNull() {
+				name = step.Key.AsString()
 			}
 		}
+		if _, ok := declared[name]; ok && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
 	}
-	return true
+	return out
 }
