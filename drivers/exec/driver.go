@@ -412,7 +412,9 @@ func (d *Driver) SignalTask(_ context.Context, taskID string, signal string) err
 	return d.tasks.Signal(taskID, signal)
 }
 
-// ExecTask runs cmd inside the task's namespaces and root with nsenter.
+// ExecTask runs cmd inside the task's namespaces and root with nsenter,
+// under the task's capability bounding set and user (through setpriv from
+// the task's root, when it has one).
 func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, timeout time.Duration) (*drivers.ExecTaskResult, error) {
 	cfg, st, err := d.tasks.Config(taskID)
 	if err != nil {
@@ -430,24 +432,61 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, time
 	if err != nil {
 		return nil, fmt.Errorf("exec into task needs nsenter: %w", err)
 	}
-	args := []string{"--target", strconv.Itoa(st.TaskPID), "--mount", "--uts", "--ipc", "--pid", "--root", "--wd"}
+	pid := strconv.Itoa(st.TaskPID)
+	args := []string{"--target", pid, "--mount", "--uts", "--ipc", "--pid", "--root", "--wd"}
 	if cfg.NetworkNamespace != "" {
 		args = append(args, "--net")
 	}
-	if cfg.User != "" {
-		spec := &executor.Spec{}
-		if err := rawexec.SetUser(spec, cfg.User); err != nil {
-			return nil, err
-		}
-		args = append(args, "--setuid", fmt.Sprint(spec.UID), "--setgid", fmt.Sprint(spec.GID))
+	args = append(args, "--")
+	priv, err := d.privArgs(cfg, pid)
+	if err != nil {
+		return nil, err
 	}
-	args = append(append(args, "--"), cmd...)
+	args = append(append(args, priv...), cmd...)
 	c := osexec.CommandContext(ctx, nsenter, args...)
 	c.Env = rawexec.EnvList(cfg.Env)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	res := rawexec.RunResult(c.Run(), c)
 	return &drivers.ExecTaskResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitResult: res}, nil
+}
+
+// setprivPath is where setpriv is looked for inside the task's root.
+const setprivPath = "/usr/bin/setpriv"
+
+// privArgs returns the setpriv prefix that gives an exec'd command the
+// task's capabilities and user; none if the task's root lacks setpriv.
+func (d *Driver) privArgs(cfg *drivers.TaskConfig, pid string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join("/proc", pid, "root", setprivPath)); err != nil {
+		if cfg.User != "" {
+			return nil, fmt.Errorf("exec as user %q needs %s in the task's root", cfg.User, setprivPath)
+		}
+		return nil, nil
+	}
+	tc, err := DecodeTaskConfig(cfg.DriverConfig)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	allow := d.config.AllowCaps
+	d.mu.Unlock()
+	caps, err := effectiveCaps(allow, tc.CapAdd, tc.CapDrop)
+	if err != nil {
+		return nil, err
+	}
+	bset := []string{"-all"}
+	for _, c := range caps {
+		bset = append(bset, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+	}
+	args := []string{setprivPath, "--bounding-set", strings.Join(bset, ",")}
+	if cfg.User != "" {
+		spec := &executor.Spec{}
+		if err := rawexec.SetUser(spec, cfg.User); err != nil {
+			return nil, err
+		}
+		args = append(args, "--reuid", fmt.Sprint(spec.UID), "--regid", fmt.Sprint(spec.GID), "--init-groups")
+	}
+	return append(args, "--"), nil
 }
 
 // TaskEvents yields nothing for exec; the channel closes with ctx.

@@ -83,6 +83,30 @@ func TestIsolation(t *testing.T) {
 	}
 }
 
+// TestExecKeepsIsolation checks that a command exec'd into a task sees
+// the task's pid namespace and has only the task's capabilities.
+func TestExecKeepsIsolation(t *testing.T) {
+	d, client := launch(t)
+	defer client.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := drivertest.NewTaskConfig(t, shellTask(`echo ready; while :; do sleep 0.1; done`))
+	if _, err := d.StartTask(ctx, cfg); err != nil {
+		t.Fatalf("StartTask() = %v, want nil", err)
+	}
+	defer d.DestroyTask(context.Background(), cfg.ID, true)
+	res, err := d.ExecTask(ctx, cfg.ID, []string{"/bin/sh", "-c", "grep CapBnd /proc/self/status; cat /proc/1/cmdline | tr '\\0' ' '"}, 10*time.Second)
+	if err != nil {
+		t.Fatalf("ExecTask() = %v", err)
+	}
+	out := string(res.Stdout)
+	for _, want := range []string{"CapBnd:\t00000000a80405fb", "/bin/sh -c echo ready"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ExecTask() stdout = %q (stderr %q), want it to contain %q", out, res.Stderr, want)
+		}
+	}
+}
+
 func TestUserAndBadCommand(t *testing.T) {
 	d, client := launch(t)
 	defer client.Kill()
