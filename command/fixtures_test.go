@@ -122,7 +122,7 @@ func testNode() *structs.Node {
 			"raw_exec": {Detected: true, Healthy: true},
 			"exec":     {Detected: false},
 		},
-		Events: []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: testNow.Add(-time.Hour).Unix()}},
+		Events: []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: testNow.Add(-time.Hour)}},
 	}
 }
 

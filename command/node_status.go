@@ -282,7 +282,7 @@ func formatNodeDetail(n *api.Node, allocs []*api.AllocationListStub, live []*api
 	rows := [][]string{row("Time", "Subsystem", "Message")}
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]
-		rows = append(rows, row(formatTime(time.Unix(e.Timestamp, 0)), e.Subsystem, e.Message))
+		rows = append(rows, row(formatTime(e.Timestamp), e.Subsystem, e.Message))
 	}
 	b.WriteString(formatList(rows))
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/nomadish/nomadish/nomadish/client"
 	"github.com/nomadish/nomadish/nomadish/gossip"
@@ -28,6 +29,9 @@ type Agent struct {
 	client *client.Client
 	http   *HTTPServer
 	remote *remoteServers
+
+	pluginsMu sync.Mutex
+	plugins   []*goplugin.Client
 
 	gossip       *gossip.Pool
 	gossipEvents chan gossip.Event
@@ -148,6 +152,14 @@ func (a *Agent) Shutdown() {
 			a.logger.Error("client shutdown", "error", err)
 		}
 	}
+	// Plugins go with the agent; tasks outlive them (their executors
+	// keep running) and are recovered by the next agent.
+	a.pluginsMu.Lock()
+	for _, pc := range a.plugins {
+		pc.Kill()
+	}
+	a.plugins = nil
+	a.pluginsMu.Unlock()
 	if a.gossip != nil {
 		if err := a.gossip.Leave(5 * time.Second); err != nil {
 			a.logger.Warn("leave gossip pool", "error", err)

@@ -50,7 +50,12 @@ func (a *Agent) setupClient() error {
 		Drivers:         catalog.Builtin(),
 		DriverConfig:    driverCfg,
 		DriverLoader: func(ctx context.Context, name string) (drivers.DriverPlugin, error) {
-			d, _, err := catalog.Launch(ctx, name, a.logger.Named("driver").With("driver", name))
+			d, pc, err := catalog.Launch(ctx, name, a.logger.Named("driver").With("driver", name))
+			if pc != nil {
+				a.pluginsMu.Lock()
+				a.plugins = append(a.plugins, pc)
+				a.pluginsMu.Unlock()
+			}
 			return d, err
 		},
 		RPC:     agentRPC{a},

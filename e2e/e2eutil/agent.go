@@ -80,6 +80,7 @@ type Agent struct {
 	t       testing.TB
 	Bin     string
 	Addr    string
+	Ports   []int
 	DataDir string
 	cmd     *exec.Cmd
 	out     *syncBuffer
@@ -109,46 +110,8 @@ func (b *syncBuffer) String() string {
 // it has a leader and a ready client node.
 func StartDevAgent(t testing.TB, extraConfig string) *Agent {
 	t.Helper()
-	bin := Binary(t)
-	ports := FreePorts(t, 3)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("data_dir = %q\nports {\n  http = %d\n  rpc = %d\n  serf = %d\n}\n%s\n",
-		filepath.Join(dir, "data"), ports[0], ports[1], ports[2], extraConfig)
-	cfgPath := filepath.Join(dir, "agent.hcl")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatalf("write agent config: %v", err)
-	}
-	a := &Agent{
-		t:       t,
-		Bin:     bin,
-		Addr:    fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
-		DataDir: filepath.Join(dir, "data"),
-		out:     &syncBuffer{},
-		exited:  make(chan struct{}),
-	}
-	a.cmd = exec.Command(bin, "agent", "-dev", "-config", cfgPath)
-	a.cmd.Stdout = a.out
-	a.cmd.Stderr = a.out
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := a.cmd.Start(); err != nil {
-		t.Fatalf("start agent: %v", err)
-	}
-	go func() {
-		a.exitErr = a.cmd.Wait()
-		close(a.exited)
-	}()
-	t.Cleanup(func() {
-		a.Stop(30 * time.Second)
-		if t.Failed() {
-			t.Logf("agent output:\n%s", a.out.String())
-		}
-	})
+	a := StartAgent(t, AgentOptions{Dev: true, Config: extraConfig})
 	WaitFor(t, 30*time.Second, func() error {
-		select {
-		case <-a.exited:
-			t.Fatalf("agent exited early: %v\n%s", a.exitErr, a.out.String())
-		default:
-		}
 		var leader string
 		if err := a.GetJSON("/v1/status/leader", &leader); err != nil {
 			return err
@@ -166,6 +129,105 @@ func StartDevAgent(t testing.TB, extraConfig string) *Agent {
 		return nil
 	})
 	return a
+}
+
+// AgentOptions say how to start an agent.
+type AgentOptions struct {
+	// Dev adds -dev.
+	Dev bool
+	// Config is extra agent config (HCL) after the ports and data_dir.
+	Config string
+	// Ports are the http, rpc and serf ports; free ones when nil.
+	Ports []int
+	// DataDir is kept across restarts when set.
+	DataDir string
+	// Args are extra command-line arguments.
+	Args []string
+}
+
+// StartAgent starts an agent process and waits until its HTTP API answers.
+func StartAgent(t testing.TB, o AgentOptions) *Agent {
+	t.Helper()
+	bin := Binary(t)
+	ports := o.Ports
+	if ports == nil {
+		ports = FreePorts(t, 3)
+	}
+	dir := t.TempDir()
+	data := o.DataDir
+	if data == "" {
+		data = filepath.Join(dir, "data")
+	}
+	cfg := fmt.Sprintf("data_dir = %q\nbind_addr = \"127.0.0.1\"\nports {\n  http = %d\n  rpc = %d\n  serf = %d\n}\n%s\n",
+		data, ports[0], ports[1], ports[2], o.Config)
+	cfgPath := filepath.Join(dir, "agent.hcl")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatalf("write agent config: %v", err)
+	}
+	a := &Agent{
+		t:       t,
+		Bin:     bin,
+		Addr:    fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
+		Ports:   ports,
+		DataDir: data,
+		out:     &syncBuffer{},
+		exited:  make(chan struct{}),
+	}
+	args := []string{"agent"}
+	if o.Dev {
+		args = append(args, "-dev")
+	}
+	args = append(args, "-config", cfgPath)
+	args = append(args, o.Args...)
+	a.cmd = exec.Command(bin, args...)
+	a.cmd.Stdout = a.out
+	a.cmd.Stderr = a.out
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := a.cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	go func() {
+		a.exitErr = a.cmd.Wait()
+		close(a.exited)
+	}()
+	t.Cleanup(func() {
+		a.Stop(30 * time.Second)
+		if t.Failed() {
+			t.Logf("agent %s output:\n%s", a.Addr, a.out.String())
+		}
+	})
+	WaitFor(t, 30*time.Second, func() error {
+		select {
+		case <-a.exited:
+			t.Fatalf("agent exited early: %v\n%s", a.exitErr, a.out.String())
+		default:
+		}
+		code, _, err := a.Get("/v1/agent/self")
+		if err != nil {
+			return err
+		}
+		if code != 200 {
+			return fmt.Errorf("agent/self answered %d", code)
+		}
+		return nil
+	})
+	return a
+}
+
+// Kill sends SIGKILL to the agent alone (its task processes live on).
+func (a *Agent) Kill() {
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+}
+
+// Exited reports whether the agent process has ended.
+func (a *Agent) Exited() bool {
+	select {
+	case <-a.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // Output is what the agent printed so far.

@@ -160,7 +160,7 @@ func TestBadInput(t *testing.T) {
 	if code == 0 {
 		t.Errorf("job run of a malformed file exit = 0, want non-zero")
 	}
-	if !regexp.MustCompile(regexp.QuoteMeta(bad) + `:\d+,\d+`).MatchString(errOut) && !regexp.MustCompile(regexp.QuoteMeta(bad)+`:\d+:\d+`).MatchString(errOut) {
+	if !regexp.MustCompile(regexp.QuoteMeta(bad)+`:\d+,\d+`).MatchString(errOut) && !regexp.MustCompile(regexp.QuoteMeta(bad)+`:\d+:\d+`).MatchString(errOut) {
 		t.Errorf("job run error = %q, want it to name %s:line:col", errOut, bad)
 	}
 

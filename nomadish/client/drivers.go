@@ -117,27 +117,31 @@ func samePlugin(a, b drivers.DriverPlugin) bool {
 	return a == b
 }
 
-// startDriverFingerprints starts one fingerprint loop per driver and waits
-// up to DriverFingerprintTimeout for each driver's first report.
+// startDriverFingerprints starts one fingerprint loop per driver. Each
+// loop reports its driver's first fingerprint on c.firstFingerprint.
 func (c *Client) startDriverFingerprints(ctx context.Context) {
-	if len(c.cfg.Drivers) == 0 {
-		return
-	}
-	first := make(chan string, len(c.cfg.Drivers))
+	c.firstFingerprint = make(chan string, len(c.cfg.Drivers))
 	for _, name := range c.cfg.Drivers {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.fingerprintDriver(ctx, name, first)
+			c.fingerprintDriver(ctx, name, c.firstFingerprint)
 		}()
 	}
+}
+
+// waitDriverFingerprints waits up to DriverFingerprintTimeout for every
+// driver's first fingerprint, so the first registration carries them.
+func (c *Client) waitDriverFingerprints(ctx context.Context) {
 	timeout := time.NewTimer(c.cfg.DriverFingerprintTimeout)
 	defer timeout.Stop()
 	for range c.cfg.Drivers {
 		select {
-		case <-first:
+		case <-c.firstFingerprint:
 		case <-timeout.C:
 			c.logger.Warn("timed out waiting for driver fingerprints; registering without them")
+			return
+		case <-ctx.Done():
 			return
 		}
 	}

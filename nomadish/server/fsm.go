@@ -223,14 +223,7 @@ func (f *fsm) applyPlanResults(index uint64, buf []byte) interface{} {
 	if len(req.Evals) > 0 {
 		f.evalsCommitted(req.Evals)
 	}
-	stopped := false
-	for _, a := range req.Allocs {
-		if a.TerminalStatus() {
-			stopped = true
-			break
-		}
-	}
-	if stopped && f.onAllocsUpdated != nil {
+	if len(req.AllocsStopped) > 0 && f.onAllocsUpdated != nil {
 		f.onAllocsUpdated(nil)
 	}
 	return nil

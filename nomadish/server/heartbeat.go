@@ -119,7 +119,7 @@ func (s *Server) setNodeStatus(nodeID, status, why string) error {
 		NodeID:    nodeID,
 		Status:    status,
 		UpdatedAt: now.Unix(),
-		Event:     &structs.NodeEvent{Message: why, Subsystem: "Cluster", Timestamp: now.Unix()},
+		Event:     &structs.NodeEvent{Message: why, Subsystem: "Cluster", Timestamp: now},
 		Evals:     evals,
 	})
 	return err

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -11,9 +10,6 @@ import (
 	"github.com/nomadish/nomadish/nomadish/state"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
-
-// ErrJobModifyIndex is returned when an enforced index does not match.
-var ErrJobModifyIndex = errors.New("job modify index does not match")
 
 // JobEndpoint serves job reads and writes.
 type JobEndpoint struct {
@@ -56,7 +52,10 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 			cur = existing.JobModifyIndex
 		}
 		if cur != args.JobModifyIndex {
-			return NewCodedError(400, fmt.Sprintf("%v: enforcing index %d but job has index %d", ErrJobModifyIndex, args.JobModifyIndex, cur))
+			if cur == 0 {
+				return NewCodedError(400, fmt.Sprintf("Enforcing job modify index %d: job does not exist", args.JobModifyIndex))
+			}
+			return NewCodedError(400, fmt.Sprintf("Enforcing job modify index %d: job exists with conflicting job modify index: %d", args.JobModifyIndex, cur))
 		}
 	}
 	job.Stop = false

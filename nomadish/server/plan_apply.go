@@ -102,7 +102,7 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 	}
 	req := &structs.ApplyPlanResultsRequest{EvalID: plan.EvalID, Job: plan.Job}
 	for _, list := range result.NodeUpdate {
-		req.Allocs = append(req.Allocs, list...)
+		req.AllocsStopped = append(req.AllocsStopped, list...)
 	}
 	for _, list := range result.NodeAllocation {
 		for _, a := range list {
@@ -160,6 +160,21 @@ func evaluatePlan(snap *state.StateStore, plan *structs.Plan) (*structs.PlanResu
 	return result, nil
 }
 
+// onlyUpdates reports whether every placement updates an allocation that
+// is already on the node (an in-place update, allowed on any node).
+func onlyUpdates(existing, placing []*structs.Allocation) bool {
+	ids := make(map[string]struct{}, len(existing))
+	for _, a := range existing {
+		ids[a.ID] = struct{}{}
+	}
+	for _, a := range placing {
+		if _, ok := ids[a.ID]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // nodeFits checks one node of a plan: stops always fit; placements need
 // a ready node with room for them next to what already runs there.
 func nodeFits(snap *state.StateStore, plan *structs.Plan, nodeID string) (bool, error) {
@@ -171,12 +186,15 @@ func nodeFits(snap *state.StateStore, plan *structs.Plan, nodeID string) (bool, 
 	if err != nil {
 		return false, err
 	}
-	if node == nil || node.Status != structs.NodeStatusReady {
+	if node == nil {
 		return false, nil
 	}
 	existing, err := snap.AllocsByNode(memdb.NewWatchSet(), nodeID)
 	if err != nil {
 		return false, err
+	}
+	if node.Status != structs.NodeStatusReady && !onlyUpdates(existing, placing) {
+		return false, nil
 	}
 	remove := map[string]struct{}{}
 	for _, a := range plan.NodeUpdate[nodeID] {

@@ -15,6 +15,12 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
+	for _, a := range req.AllocsStopped {
+		if err := upsertAllocTxn(txn, index, a); err != nil {
+			return err
+		}
+		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
+	}
 	for _, a := range req.Allocs {
 		if a.Job == nil {
 			a.Job = req.Job
@@ -24,7 +30,7 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 		}
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
-	if len(req.Allocs) > 0 {
+	if len(req.Allocs)+len(req.AllocsStopped) > 0 {
 		if err := setIndex(txn, tableAllocs, index); err != nil {
 			return err
 		}

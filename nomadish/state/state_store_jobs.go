@@ -252,11 +252,20 @@ func (s *StateStore) JobSummary(ws memdb.WatchSet, job *structs.Job) (*structs.J
 	if err != nil {
 		return nil, err
 	}
+	// Allocations still waiting for capacity: what the newest evaluation
+	// could not place, while a blocked evaluation stands for them.
+	var newest *structs.Evaluation
+	blocked := false
 	for _, e := range evals {
-		if e.Status != structs.EvalStatusBlocked {
-			continue
+		if e.Status == structs.EvalStatusBlocked {
+			blocked = true
 		}
-		for tg, n := range e.QueuedAllocations {
+		if len(e.QueuedAllocations) > 0 && (newest == nil || e.CreateIndex > newest.CreateIndex) {
+			newest = e
+		}
+	}
+	if blocked && newest != nil {
+		for tg, n := range newest.QueuedAllocations {
 			g := sum.Summary[tg]
 			g.Queued += n
 			sum.Summary[tg] = g

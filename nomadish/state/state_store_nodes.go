@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -28,7 +29,7 @@ func (s *StateStore) UpsertNode(index uint64, in *structs.Node) error {
 		node.Events = old.Events
 	} else {
 		node.CreateIndex = index
-		node.Events = []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: node.StatusUpdatedAt, CreateIndex: index}}
+		node.Events = []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: time.Unix(node.StatusUpdatedAt, 0).UTC(), CreateIndex: index}}
 	}
 	if node.SchedulingEligibility == "" {
 		node.SchedulingEligibility = structs.NodeSchedulingEligible

@@ -1,5 +1,7 @@
 package structs
 
+import "time"
+
 // Node statuses.
 const (
 	NodeStatusInit         = "initializing"
@@ -142,7 +144,7 @@ type DriverInfo struct {
 	Detected          bool
 	Healthy           bool
 	HealthDescription string
-	UpdateTime        int64
+	UpdateTime        time.Time
 }
 
 // NodeEvent is one entry in a node's history.
@@ -150,7 +152,7 @@ type NodeEvent struct {
 	Message     string
 	Subsystem   string
 	Details     map[string]string
-	Timestamp   int64
+	Timestamp   time.Time
 	CreateIndex uint64
 }
 

@@ -174,8 +174,11 @@ type EvalUpdateRequest struct {
 
 // ApplyPlanResultsRequest commits a plan's result.
 type ApplyPlanResultsRequest struct {
-	// Allocs to upsert: placements and stops.
+	// Allocs to upsert: placements and in-place updates; they run Job.
 	Allocs []*Allocation
+	// AllocsStopped are existing allocations to stop or evict; they keep
+	// the job version they ran.
+	AllocsStopped []*Allocation
 	// Job to attach to placements (denormalised on the way in).
 	Job *Job
 	// EvalID of the plan.

@@ -1,0 +1,319 @@
+//go:build e2e
+
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomadish/nomadish/e2e/e2eutil"
+)
+
+type cluster struct {
+	t       *testing.T
+	servers []*e2eutil.Agent
+	clients []*e2eutil.Agent
+	sports  [][]int
+	sdirs   []string
+}
+
+func serverConfig(name string, joins []string) string {
+	return fmt.Sprintf(`name = %q
+server {
+  enabled          = true
+  bootstrap_expect = 3
+  server_join {
+    retry_join = [%s]
+  }
+}
+`, name, quoteAll(joins))
+}
+
+func clientConfig(name string, joins []string) string {
+	return fmt.Sprintf(`name = %q
+client {
+  enabled = true
+  server_join {
+    retry_join = [%s]
+  }
+}
+plugin "raw_exec" {
+  config {
+    enabled = true
+  }
+}
+`, name, quoteAll(joins))
+}
+
+func quoteAll(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return strings.Join(q, ", ")
+}
+
+func startCluster(t *testing.T) *cluster {
+	c := &cluster{t: t}
+	var joins []string
+	for i := 0; i < 3; i++ {
+		p := e2eutil.FreePorts(t, 3)
+		c.sports = append(c.sports, p)
+		c.sdirs = append(c.sdirs, t.TempDir())
+		joins = append(joins, fmt.Sprintf("127.0.0.1:%d", p[2]))
+	}
+	for i := 0; i < 3; i++ {
+		c.servers = append(c.servers, c.startServer(i, joins))
+	}
+	for i := 0; i < 2; i++ {
+		c.clients = append(c.clients, e2eutil.StartAgent(t, e2eutil.AgentOptions{Config: clientConfig(fmt.Sprintf("client%d", i), joins)}))
+	}
+	c.waitLeader(nil, 30*time.Second)
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		var peers []string
+		if err := c.servers[0].GetJSON("/v1/status/peers", &peers); err != nil {
+			return err
+		}
+		if len(peers) != 3 {
+			return fmt.Errorf("peers = %v, want 3", peers)
+		}
+		return c.readyNodes(c.servers[0], 2)
+	})
+	return c
+}
+
+func (c *cluster) startServer(i int, joins []string) *e2eutil.Agent {
+	return e2eutil.StartAgent(c.t, e2eutil.AgentOptions{
+		Config:  serverConfig(fmt.Sprintf("server%d", i), joins),
+		Ports:   c.sports[i],
+		DataDir: c.sdirs[i] + "/data",
+	})
+}
+
+func (c *cluster) joins() []string {
+	var j []string
+	for _, p := range c.sports {
+		j = append(j, fmt.Sprintf("127.0.0.1:%d", p[2]))
+	}
+	return j
+}
+
+// waitLeader waits until every live server agrees on one leader other
+// than not, and returns the index of the leader.
+func (c *cluster) waitLeader(not *e2eutil.Agent, timeout time.Duration) int {
+	c.t.Helper()
+	idx := -1
+	e2eutil.WaitFor(c.t, timeout, func() error {
+		leaders := map[string]bool{}
+		for _, s := range c.servers {
+			if s.Exited() {
+				continue
+			}
+			var l string
+			if err := s.GetJSON("/v1/status/leader", &l); err != nil {
+				return err
+			}
+			if l == "" {
+				return fmt.Errorf("server %s knows no leader", s.Addr)
+			}
+			leaders[l] = true
+		}
+		if len(leaders) != 1 {
+			return fmt.Errorf("servers disagree on the leader: %v", leaders)
+		}
+		for l := range leaders {
+			for i, s := range c.servers {
+				if fmt.Sprintf("127.0.0.1:%d", s.Ports[1]) == l {
+					if s == not {
+						return fmt.Errorf("old leader still leads")
+					}
+					idx = i
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("leader unknown")
+	})
+	return idx
+}
+
+func (c *cluster) readyNodes(s *e2eutil.Agent, want int) error {
+	var nodes []map[string]interface{}
+	if err := s.GetJSON("/v1/nodes", &nodes); err != nil {
+		return err
+	}
+	ready := 0
+	for _, n := range nodes {
+		if n["Status"] == "ready" {
+			ready++
+		}
+	}
+	if ready != want {
+		return fmt.Errorf("ready nodes = %d, want %d", ready, want)
+	}
+	return nil
+}
+
+func jobJSON(id string, count int) string {
+	job := map[string]interface{}{
+		"ID": id, "Name": id, "Type": "service", "Datacenters": []string{"dc1"},
+		"TaskGroups": []map[string]interface{}{{
+			"Name": "g", "Count": count,
+			"Tasks": []map[string]interface{}{{
+				"Name": "t", "Driver": "raw_exec",
+				"Config":    map[string]interface{}{"command": "/bin/sleep", "args": []string{"600"}},
+				"Resources": map[string]interface{}{"CPU": 20, "MemoryMB": 16},
+			}},
+		}},
+	}
+	b, _ := json.Marshal(map[string]interface{}{"Job": job})
+	return string(b)
+}
+
+type allocStub struct {
+	ID, NodeID, ClientStatus, DesiredStatus string
+}
+
+func runningAllocs(s *e2eutil.Agent, job string) ([]allocStub, error) {
+	var allocs []allocStub
+	if err := s.GetJSON("/v1/job/"+job+"/allocations", &allocs); err != nil {
+		return nil, err
+	}
+	var out []allocStub
+	for _, a := range allocs {
+		if a.ClientStatus == "running" && a.DesiredStatus == "run" {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func register(s *e2eutil.Agent, id string, count int) error {
+	code, body, err := s.Do("PUT", "/v1/jobs", jobJSON(id, count))
+	if err != nil {
+		return err
+	}
+	if code != 200 {
+		return fmt.Errorf("register %s: %d %s", id, code, body)
+	}
+	return nil
+}
+
+// TestCluster_FailuresAndRecovery runs three servers and two clients as
+// separate processes and breaks them in the ways issue #4 lists.
+func TestCluster_FailuresAndRecovery(t *testing.T) {
+	c := startCluster(t)
+	leader := c.waitLeader(nil, 10*time.Second)
+	follower := c.servers[(leader+1)%3]
+
+	// A write through a follower is forwarded to the leader.
+	if err := register(follower, "web", 4); err != nil {
+		t.Fatal(err)
+	}
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		r, err := runningAllocs(follower, "web")
+		if err != nil {
+			return err
+		}
+		if len(r) != 4 {
+			return fmt.Errorf("%d running, want 4", len(r))
+		}
+		return nil
+	})
+
+	// Stale reads are answered locally with the leader headers.
+	code, _, err := follower.Get("/v1/jobs?stale")
+	if err != nil || code != 200 {
+		t.Fatalf("stale read = %d, %v", code, err)
+	}
+
+	// kill -9 the leader: a new one is elected and takes writes.
+	old := c.servers[leader]
+	killed := time.Now()
+	old.Kill()
+	newLeader := c.waitLeader(old, 20*time.Second)
+	survivor := c.servers[newLeader]
+	e2eutil.WaitFor(t, 20*time.Second, func() error { return register(survivor, "after-failover", 1) })
+	t.Logf("leader failover: writes accepted again %s after kill -9", time.Since(killed).Round(10*time.Millisecond))
+	var job map[string]interface{}
+	if err := survivor.GetJSON("/v1/job/web", &job); err != nil {
+		t.Fatalf("acknowledged job lost after failover: %v", err)
+	}
+
+	// Restart the killed server: it rejoins and catches up.
+	c.servers[leader] = c.startServer(leader, c.joins())
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		var j map[string]interface{}
+		return c.servers[leader].GetJSON("/v1/job/after-failover?stale", &j)
+	})
+
+	// kill -9 a client: its node goes down and its allocations move.
+	r, _ := runningAllocs(survivor, "web")
+	var nodes []map[string]interface{}
+	if err := survivor.GetJSON("/v1/nodes", &nodes); err != nil {
+		t.Fatal(err)
+	}
+	victimName := "client0"
+	victimID := ""
+	for _, n := range nodes {
+		if n["Name"] == victimName {
+			victimID = n["ID"].(string)
+		}
+	}
+	onVictim := 0
+	for _, a := range r {
+		if a.NodeID == victimID {
+			onVictim++
+		}
+	}
+	clientKilled := time.Now()
+	c.clients[0].Kill()
+	e2eutil.WaitFor(t, 15*time.Second, func() error {
+		var n map[string]interface{}
+		if err := survivor.GetJSON("/v1/node/"+victimID, &n); err != nil {
+			return err
+		}
+		if n["Status"] != "down" {
+			return fmt.Errorf("node status %v", n["Status"])
+		}
+		return nil
+	})
+	downAfter := time.Since(clientKilled)
+	t.Logf("node down detected %s after kill -9 of the client (%d allocations were on it)", downAfter.Round(10*time.Millisecond), onVictim)
+	if downAfter > 10*time.Second {
+		t.Errorf("node marked down after %s, want within 10s", downAfter)
+	}
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		r, err := runningAllocs(survivor, "web")
+		if err != nil {
+			return err
+		}
+		for _, a := range r {
+			if a.NodeID == victimID {
+				return fmt.Errorf("allocation %s still on the dead node", a.ID)
+			}
+		}
+		if len(r) != 4 {
+			return fmt.Errorf("%d running, want 4", len(r))
+		}
+		return nil
+	})
+
+	// Stop every server and start them again: all state comes back.
+	for _, s := range c.servers {
+		s.Kill()
+	}
+	for i := range c.servers {
+		c.servers[i] = c.startServer(i, c.joins())
+	}
+	c.waitLeader(nil, 30*time.Second)
+	for _, id := range []string{"web", "after-failover"} {
+		var j map[string]interface{}
+		if err := c.servers[0].GetJSON("/v1/job/"+id, &j); err != nil {
+			t.Errorf("job %s after full restart: %v", id, err)
+		}
+	}
+}
