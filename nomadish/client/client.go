@@ -32,6 +32,8 @@ type Client struct {
 	nodeMu sync.Mutex
 	node   *structs.Node
 
+	// firstFingerprint receives each driver's name on its first fingerprint.
+	firstFingerprint chan string
 	// nodeChanged asks the register loop to re-register the node.
 	nodeChanged chan struct{}
 	// registered is closed after the first successful registration.
@@ -200,10 +202,11 @@ func nonEmpty(s, def string) string {
 	return s
 }
 
-// Start fingerprints the drivers (waiting briefly for their first report),
-// restores allocations from the state database and re-attaches to their
-// tasks, then starts the register/heartbeat loop, the alloc watcher and the
-// status updater. It returns without waiting for the servers.
+// Start starts the driver fingerprint loops, restores allocations from the
+// state database (re-attaching to their tasks), and starts the
+// register/heartbeat loop (which first waits briefly for the drivers' first
+// fingerprints), the alloc watcher and the status updater. It returns
+// without waiting for drivers or servers.
 func (c *Client) Start() error {
 	c.lifeMu.Lock()
 	defer c.lifeMu.Unlock()

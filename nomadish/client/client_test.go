@@ -387,3 +387,26 @@ func TestLogReaderFollowStopsOnCancel(t *testing.T) {
 		t.Errorf("Read() after cancel error = %v, want io.EOF", err)
 	}
 }
+
+func TestClientStartDoesNotWaitForSlowDrivers(t *testing.T) {
+	e := newTestEnv(t)
+	cfg := e.config()
+	cfg.Drivers = []string{testdriver.Name, "hangs"}
+	cfg.DriverFingerprintTimeout = 200 * time.Millisecond
+	cfg.DriverLoader = func(ctx context.Context, name string) (drivers.DriverPlugin, error) {
+		if name == testdriver.Name {
+			return e.driver, nil
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	t0 := time.Now()
+	c := e.start(cfg)
+	if d := time.Since(t0); d > 100*time.Millisecond {
+		t.Errorf("Start() took %v, want it not to wait for drivers", d)
+	}
+	waitFor(t, "registration", func() bool { return e.server.node(c.NodeID()) != nil })
+	if n := e.server.node(c.NodeID()); n.Attributes["driver."+testdriver.Name] != "1" {
+		t.Errorf("registered without the healthy driver's attributes")
+	}
+}

@@ -14,6 +14,7 @@ const defaultHeartbeat = 10 * time.Second
 // are unreachable), then heartbeats before each TTL runs out. It registers
 // again when the node changes or a server no longer knows the node.
 func (c *Client) registerLoop(ctx context.Context) {
+	c.waitDriverFingerprints(ctx)
 	needRegister := true
 	attempt := 0
 	next := time.Duration(0)
