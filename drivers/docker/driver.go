@@ -120,7 +120,7 @@ func (d *Driver) Capabilities(context.Context) (*drivers.Capabilities, error) {
 		SendSignals:       true,
 		Exec:              true,
 		FSIsolation:       "image",
-		NetIsolationModes: []string{"host", "group", "task"},
+		NetIsolationModes: []string{"host", "task"},
 	}, nil
 }
 
@@ -245,13 +245,10 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig) (*cont
 		CapDrop:    tc.CapDrop,
 		Privileged: tc.Privileged,
 	}
-	switch {
-	case tc.NetworkMode != "":
+	// The Engine cannot join a network namespace by path, so a group
+	// namespace (cfg.NetworkNamespace) is not offered; see Capabilities.
+	if tc.NetworkMode != "" {
 		hc.NetworkMode = container.NetworkMode(tc.NetworkMode)
-	case cfg.NetworkNamespace != "":
-		// The group's namespace is made by the client; docker cannot join
-		// a path, so the task shares the host's view of it.
-		hc.NetworkMode = "host"
 	}
 	if r := cfg.Resources; r != nil {
 		hc.Resources.CPUShares = r.CPUShares

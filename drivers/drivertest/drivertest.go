@@ -57,6 +57,7 @@ func RunConformance(t *testing.T, launch Launcher, cfg Config) {
 	t.Run("Exec", s.testExec)
 	t.Run("UnknownTask", s.testUnknownTask)
 	t.Run("RecoverAfterPluginCrash", s.testRecover)
+	t.Run("RecoverTaskThatExitedMeanwhile", s.testRecoverExited)
 	if cfg.EnforcesMemory {
 		t.Run("OOMKill", s.testOOM)
 	}
@@ -382,5 +383,48 @@ func (s *suite) testOOM(t *testing.T) {
 	res := s.wait(t, d, cfg.ID)
 	if !res.OOMKilled {
 		t.Fatalf("exit = %+v, want OOMKilled", res)
+	}
+}
+
+// killPlugin crashes the plugin process and waits until it is gone.
+func (s *suite) killPlugin(t *testing.T, client *goplugin.Client) {
+	t.Helper()
+	pid := client.ReattachConfig().Pid
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill plugin: %v", err)
+	}
+	deadline := time.Now().Add(s.cfg.Timeout)
+	for !client.Exited() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !client.Exited() {
+		t.Fatalf("plugin process %d did not exit", pid)
+	}
+}
+
+// testRecoverExited lets the task exit while no plugin runs; the new
+// plugin must still report how it ended.
+func (s *suite) testRecoverExited(t *testing.T) {
+	d, client := s.start(t)
+	cfg, h := s.startTask(t, d, `echo ready; while [ ! -f "$NOMAD_ALLOC_DIR/data/release" ]; do sleep 0.1; done; echo released; exit 6`)
+	s.waitForFile(t, cfg.StdoutPath, "ready")
+	s.killPlugin(t, client)
+	if err := os.WriteFile(filepath.Join(cfg.AllocDir, "alloc/data/release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitForFile(t, cfg.StdoutPath, "released")
+
+	d2, _ := s.start(t)
+	if err := d2.RecoverTask(s.ctx(t), h); err != nil {
+		t.Fatalf("RecoverTask() = %v, want nil", err)
+	}
+	t.Cleanup(func() { _ = d2.DestroyTask(context.Background(), cfg.ID, true) })
+	res := s.wait(t, d2, cfg.ID)
+	if res.ExitCode != 6 {
+		t.Fatalf("exit after recover = %+v, want code 6", res)
+	}
+	st, err := d2.InspectTask(s.ctx(t), cfg.ID)
+	if err != nil || st.State != drivers.TaskStateExited {
+		t.Fatalf("InspectTask() = %+v, %v, want exited", st, err)
 	}
 }

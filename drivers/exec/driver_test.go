@@ -91,10 +91,16 @@ func TestExecKeepsIsolation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := drivertest.NewTaskConfig(t, shellTask(`echo ready; while :; do sleep 0.1; done`))
+	cfg.Resources = &drivers.Resources{CPUShares: 250, MemoryMB: 64, MemoryMaxMB: 96}
 	if _, err := d.StartTask(ctx, cfg); err != nil {
 		t.Fatalf("StartTask() = %v, want nil", err)
 	}
 	defer d.DestroyTask(context.Background(), cfg.ID, true)
+	checkCgroup(t, cfg.ID, map[string]string{
+		"memory/memory.limit_in_bytes":      "100663296",
+		"memory/memory.soft_limit_in_bytes": "67108864",
+		"cpu/cpu.shares":                    "250",
+	})
 	res, err := d.ExecTask(ctx, cfg.ID, []string{"/bin/sh", "-c", "grep CapBnd /proc/self/status; cat /proc/1/cmdline | tr '\\0' ' '"}, 10*time.Second)
 	if err != nil {
 		t.Fatalf("ExecTask() = %v", err)
@@ -126,5 +132,23 @@ func TestUserAndBadCommand(t *testing.T) {
 	bad := drivertest.NewTaskConfig(t, map[string]interface{}{"command": "/no/such/binary"})
 	if _, err := d.StartTask(ctx, bad); err == nil || !strings.Contains(err.Error(), "/no/such/binary") {
 		t.Errorf("StartTask(missing binary) = %v, want error naming the command", err)
+	}
+}
+
+// checkCgroup compares cgroup v1 files of the task's cgroup.
+func checkCgroup(t *testing.T, taskID string, want map[string]string) {
+	t.Helper()
+	if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
+		t.Logf("no cgroup v1 memory hierarchy; limits not checked")
+		return
+	}
+	name := strings.NewReplacer("/", "-").Replace(taskID)
+	for file, w := range want {
+		dir, base := filepath.Split(file)
+		p := filepath.Join("/sys/fs/cgroup", dir, "nomadish", name, base)
+		b, err := os.ReadFile(p)
+		if got := strings.TrimSpace(string(b)); err != nil || got != w {
+			t.Errorf("%s = %q, %v, want %q", p, got, err, w)
+		}
 	}
 }
