@@ -114,11 +114,10 @@ func (r *recorder) TaskEvents(ctx context.Context) (<-chan *drivers.TaskEvent, e
 func newPair(t *testing.T) (*recorder, drivers.DriverPlugin) {
 	t.Helper()
 	rec := &recorder{exit: make(chan *drivers.ExitResult, 1)}
-	client, server := goplugin.TestPluginGRPCConn(t, false, PluginMap(rec))
-	t.Cleanup(func() {
-		client.Close()
-		server.Stop()
-	})
+	// Closing the client shuts the server down through go-plugin's
+	// controller; stopping it here as well would race with that.
+	client, _ := goplugin.TestPluginGRPCConn(t, false, PluginMap(rec))
+	t.Cleanup(func() { client.Close() })
 	raw, err := client.Dispense(PluginName)
 	if err != nil {
 		t.Fatalf("Dispense() = %v", err)
