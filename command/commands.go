@@ -49,6 +49,19 @@ func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFacto
 		"eval status": evalStatus,
 		"eval list":   func() (cli.Command, error) { return &EvalListCommand{Meta: meta()}, nil },
 
+		"server":         factory(serverParent),
+		"server members": func() (cli.Command, error) { return &ServerMembersCommand{Meta: meta()}, nil },
+
+		"operator":                  factory(operatorParent),
+		"operator raft":             factory(operatorRaftParent),
+		"operator raft list-peers":  func() (cli.Command, error) { return &OperatorRaftListCommand{Meta: meta()}, nil },
+		"operator raft remove-peer": func() (cli.Command, error) { return &OperatorRaftRemoveCommand{Meta: meta()}, nil },
+		"operator snapshot":         factory(operatorSnapshotParent),
+		"operator snapshot save":    func() (cli.Command, error) { return &OperatorSnapshotSaveCommand{Meta: meta()}, nil },
+		"operator snapshot restore": func() (cli.Command, error) { return &OperatorSnapshotRestoreCommand{Meta: meta()}, nil },
+		"operator gossip":           factory(operatorGossipParent),
+		"operator gossip keyring":   func() (cli.Command, error) { return &OperatorKeyringCommand{Meta: meta()}, nil },
+
 		"status":  func() (cli.Command, error) { return &StatusCommand{Meta: meta()}, nil },
 		"fmt":     func() (cli.Command, error) { return &FormatCommand{Meta: meta()}, nil },
 		"version": func() (cli.Command, error) { return &VersionCommand{Meta: meta()}, nil },

@@ -102,3 +102,63 @@ Usage: nomadish eval <subcommand> [options] [args]
   Run "nomadish eval <subcommand> -help" for more on each subcommand.
 `,
 }
+
+var serverParent = &parentCommand{
+	synopsis: "Interact with servers",
+	help: `
+Usage: nomadish server <subcommand> [options] [args]
+
+  Inspects the servers.
+
+  List the servers in the gossip pool:
+
+      $ nomadish server members
+
+  Run "nomadish server <subcommand> -help" for more on each subcommand.
+`,
+}
+
+var operatorParent = &parentCommand{
+	synopsis: "Provides cluster-level tools for nomadish operators",
+	help: `
+Usage: nomadish operator <subcommand> [options] [args]
+
+  Cluster-level operations: the Raft configuration, snapshots of the
+  state, gossip encryption keys.
+
+      $ nomadish operator raft list-peers
+      $ nomadish operator snapshot save backup.snap
+      $ nomadish operator gossip keyring -generate
+
+  Run "nomadish operator <subcommand> -help" for more on each subcommand.
+`,
+}
+
+var operatorRaftParent = &parentCommand{
+	synopsis: "Provides access to the Raft subsystem",
+	help: `
+Usage: nomadish operator raft <subcommand> [options]
+
+      $ nomadish operator raft list-peers
+      $ nomadish operator raft remove-peer -peer-id=<id>
+`,
+}
+
+var operatorSnapshotParent = &parentCommand{
+	synopsis: "Saves and restores snapshots of the cluster state",
+	help: `
+Usage: nomadish operator snapshot <subcommand> [options] <file>
+
+      $ nomadish operator snapshot save backup.snap
+      $ nomadish operator snapshot restore backup.snap
+`,
+}
+
+var operatorGossipParent = &parentCommand{
+	synopsis: "Provides access to the gossip subsystem",
+	help: `
+Usage: nomadish operator gossip <subcommand> [options]
+
+      $ nomadish operator gossip keyring -generate
+`,
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nomadish/nomadish/nomadish/gossip"
 	"github.com/nomadish/nomadish/nomadish/server"
+	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
 // Join retry bounds.
@@ -180,4 +181,26 @@ func (a *Agent) gossipServers() []string {
 		}
 	}
 	return out
+}
+
+// leaderHTTPAddr is the HTTP address the leader publishes in gossip.
+func (a *Agent) leaderHTTPAddr() string {
+	if a.gossip == nil {
+		return ""
+	}
+	leader := ""
+	if a.server != nil {
+		leader = a.server.Leader()
+	} else {
+		var reply structs.StatusLeaderResponse
+		if err := a.RPC("Status.Leader", &structs.GenericRequest{}, &reply); err == nil {
+			leader = reply.Leader
+		}
+	}
+	for _, m := range a.gossip.Members() {
+		if m.Tags[server.TagRPCAddr] == leader && m.Status == gossip.StatusAlive {
+			return m.Tags[server.TagHTTPAddr]
+		}
+	}
+	return ""
 }

@@ -25,6 +25,7 @@ func (h *HTTPServer) routes() {
 	m.HandleFunc("GET /v1/agent/self", h.wrap(h.agentSelf))
 	m.HandleFunc("GET /v1/agent/health", h.wrap(h.agentHealth))
 	m.HandleFunc("GET /v1/client/fs/logs/{alloc}", h.clientLogs)
+	h.operatorRoutes()
 	m.HandleFunc("/", h.wrap(func(http.ResponseWriter, *http.Request) (interface{}, error) {
 		return nil, server.NewCodedError(404, "Invalid URL path")
 	}))

@@ -37,7 +37,9 @@ func (s *Server) blockingQuery(opts *structs.QueryOptions, meta *structs.QueryMe
 	defer cancel()
 	for {
 		ws := memdb.NewWatchSet()
-		idx, err := fn(ws, s.State())
+		st := s.State()
+		ws.Add(st.AbandonCh())
+		idx, err := fn(ws, st)
 		if err != nil {
 			return err
 		}

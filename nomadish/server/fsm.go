@@ -248,8 +248,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.mu.Lock()
+	old := f.state
 	f.state = st
 	f.mu.Unlock()
+	old.Abandon()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"testing"
@@ -261,5 +262,55 @@ func TestServer_RPCOverTCP(t *testing.T) {
 	err := p.Call(addr, "Job.Deregister", &structs.JobDeregisterRequest{JobID: "missing"}, &structs.JobDeregisterResponse{}, 5*time.Second)
 	if code, _ := ErrorCode(err); code != 404 {
 		t.Errorf("Deregister(missing) over TCP code = %d (%v), want 404", code, err)
+	}
+}
+
+func TestServer_SnapshotRestoreIntoFreshCluster(t *testing.T) {
+	src := testServer(t, t.TempDir())
+	if err := src.RPC("Node.Register", &structs.NodeRegisterRequest{Node: testNode(structs.GenerateUUID())}, &structs.NodeUpdateResponse{}); err != nil {
+		t.Fatalf("Node.Register error = %v", err)
+	}
+	var jr structs.JobRegisterResponse
+	if err := src.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("snap", 2)}, &jr); err != nil {
+		t.Fatalf("Job.Register error = %v", err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(liveAllocs(t, src, "snap")) == 2 })
+	var buf bytes.Buffer
+	if err := src.SnapshotSave(&buf); err != nil {
+		t.Fatalf("SnapshotSave() error = %v", err)
+	}
+	src.Shutdown()
+
+	dst := testServer(t, t.TempDir())
+	defer dst.Shutdown()
+	// A blocking query on the fresh state must wake when the restore replaces it.
+	woke := make(chan struct{})
+	go func() {
+		var r structs.JobListResponse
+		_ = dst.RPC("Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{MinQueryIndex: 1, MaxQueryTime: 20 * time.Second}}, &r)
+		close(woke)
+	}()
+	if err := dst.SnapshotRestore(bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatalf("SnapshotRestore() error = %v", err)
+	}
+	if job, _ := dst.State().JobByID(nil, "default", "snap"); job == nil {
+		t.Fatalf("job missing after restore")
+	}
+	if got := len(liveAllocs(t, dst, "snap")); got != 2 {
+		t.Errorf("allocations after restore = %d, want 2", got)
+	}
+	if n, _ := dst.State().Nodes(nil, ""); len(n) != 1 {
+		t.Errorf("nodes after restore = %d, want 1", len(n))
+	}
+	if e, _ := dst.State().EvalByID(nil, jr.EvalID); e == nil {
+		t.Errorf("evaluation missing after restore")
+	}
+	select {
+	case <-woke:
+	case <-time.After(5 * time.Second):
+		t.Errorf("blocking query did not wake after the restore")
+	}
+	if err := dst.SnapshotRestore(bytes.NewReader([]byte("garbage"))); err == nil {
+		t.Errorf("SnapshotRestore(garbage) = nil, want an error")
 	}
 }

@@ -12,6 +12,9 @@ import (
 // FSM; a StateStore made by Snapshot is a read-only point-in-time view.
 type StateStore struct {
 	db *memdb.MemDB
+	// abandonCh is closed when a snapshot restore replaces this store,
+	// so that blocking queries on it wake up and read the new one.
+	abandonCh chan struct{}
 }
 
 // NewStateStore returns an empty state store.
@@ -20,12 +23,18 @@ func NewStateStore() *StateStore {
 	if err != nil {
 		panic(fmt.Sprintf("create memdb: %v", err))
 	}
-	return &StateStore{db: db}
+	return &StateStore{db: db, abandonCh: make(chan struct{})}
 }
+
+// AbandonCh is closed once this store has been replaced.
+func (s *StateStore) AbandonCh() <-chan struct{} { return s.abandonCh }
+
+// Abandon marks the store replaced.
+func (s *StateStore) Abandon() { close(s.abandonCh) }
 
 // Snapshot returns a point-in-time copy that later writes do not change.
 func (s *StateStore) Snapshot() *StateStore {
-	return &StateStore{db: s.db.Snapshot()}
+	return &StateStore{db: s.db.Snapshot(), abandonCh: s.abandonCh}
 }
 
 // LatestIndex is the highest Raft index applied to any table.
