@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/client/allocrunner"
 	"github.com/nomadish/nomadish/nomadish/client/fingerprint"
 	"github.com/nomadish/nomadish/nomadish/client/state"
@@ -305,6 +306,56 @@ func (c *Client) Alloc(allocID string) (*structs.Allocation, error) {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownAlloc, allocID)
 	}
 	return ar.Alloc(), nil
+}
+
+// RestartAlloc restarts a running task of an allocation, or all its running
+// tasks when task is "", outside the restart policy (`alloc restart`).
+// Errors wrap ErrUnknownAlloc, allocrunner.ErrUnknownTask or
+// allocrunner.ErrTaskNotRunning.
+func (c *Client) RestartAlloc(allocID, task string) error {
+	ar := c.runner(allocID)
+	if ar == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownAlloc, allocID)
+	}
+	return ar.RestartTask(task)
+}
+
+// SignalAlloc sends a signal to a running task (`alloc signal`). With task
+// "", the allocation must have exactly one task.
+func (c *Client) SignalAlloc(ctx context.Context, allocID, task, signal string) error {
+	ar := c.runner(allocID)
+	if ar == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownAlloc, allocID)
+	}
+	if task == "" {
+		a := ar.Alloc()
+		if len(a.TaskStates) != 1 {
+			return fmt.Errorf("%w: allocation has %d tasks; name one", allocrunner.ErrUnknownTask, len(a.TaskStates))
+		}
+		for name := range a.TaskStates {
+			task = name
+		}
+	}
+	return ar.SignalTask(ctx, task, signal)
+}
+
+// ExecTask runs a command in a running task's environment, without a TTY,
+// and returns its output (`alloc exec` without -t).
+func (c *Client) ExecTask(ctx context.Context, allocID, task string, cmd []string, timeout time.Duration) (*drivers.ExecTaskResult, error) {
+	ar := c.runner(allocID)
+	if ar == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownAlloc, allocID)
+	}
+	return ar.ExecTask(ctx, task, cmd, timeout)
+}
+
+// TaskStats returns one resource usage sample of a running task.
+func (c *Client) TaskStats(ctx context.Context, allocID, task string) (*drivers.TaskResourceUsage, error) {
+	ar := c.runner(allocID)
+	if ar == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownAlloc, allocID)
+	}
+	return ar.TaskStats(ctx, task)
 }
 
 // NumAllocs returns how many allocations the client holds.

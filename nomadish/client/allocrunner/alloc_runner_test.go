@@ -2,6 +2,7 @@ package allocrunner
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -405,5 +406,47 @@ func TestKillTimeoutForcesKill(t *testing.T) {
 	}
 	if ts := ar.Alloc().TaskStates["stubborn"]; ts.State != structs.TaskStateDead {
 		t.Errorf("task state = %s, want dead", ts.State)
+	}
+}
+
+func TestRestartAndSignalTask(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeService, &structs.Task{Name: "web", KillTimeout: time.Second,
+		Config: sh(`trap 'echo hup >> "$NOMAD_TASK_DIR/sig"' HUP; echo start >> "$NOMAD_TASK_DIR/starts"; while true; do sleep 0.05; done`)})
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitFor(t, "running", func() bool { return ar.Alloc().ClientStatus == structs.AllocClientStatusRunning })
+	dir := ar.AllocDir().TaskDir("web").LocalDir
+	waitFor(t, "trap set", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "starts"))
+		return err == nil
+	})
+
+	if err := ar.SignalTask(context.Background(), "web", "SIGHUP"); err != nil {
+		t.Fatalf("SignalTask() error = %v", err)
+	}
+	waitFor(t, "signal handled", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "sig"))
+		return string(b) == "hup\n"
+	})
+	if err := ar.SignalTask(context.Background(), "nope", "SIGHUP"); !errors.Is(err, ErrUnknownTask) {
+		t.Errorf("SignalTask(nope) error = %v, want ErrUnknownTask", err)
+	}
+
+	if err := ar.RestartTask("web"); err != nil {
+		t.Fatalf("RestartTask() error = %v", err)
+	}
+	waitFor(t, "restarted", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "starts"))
+		return string(b) == "start\nstart\n" && ar.TaskState("web").State == structs.TaskStateRunning
+	})
+	ts := ar.TaskState("web")
+	if ts.Restarts != 1 || !contains(eventTypes(ts), structs.TaskRestartSignal) {
+		t.Errorf("after restart: restarts %d events %v, want 1 and a Restart Signaled event", ts.Restarts, eventTypes(ts))
+	}
+	ar.Kill()
+	waitDone(t, ar)
+	if err := ar.RestartTask("web"); !errors.Is(err, ErrTaskNotRunning) {
+		t.Errorf("RestartTask() on a dead task error = %v, want ErrTaskNotRunning", err)
 	}
 }

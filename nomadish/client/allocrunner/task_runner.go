@@ -31,6 +31,7 @@ const (
 	outcomeExited exitOutcome = iota
 	outcomeKilled
 	outcomeShutdown
+	outcomeRestart
 )
 
 // taskRunner runs one task through its driver. Its run goroutine is owned by
@@ -43,6 +44,13 @@ type taskRunner struct {
 	killOnce sync.Once
 	killCh   chan struct{}
 	doneCh   chan struct{}
+	// restartCh asks for a restart outside the restart policy.
+	restartCh chan struct{}
+
+	// liveDrv and liveID name the running task; guarded by the alloc
+	// runner's lock, nil/empty when no task is running.
+	liveDrv drivers.DriverPlugin
+	liveID  string
 
 	// restore is the handle to re-attach to, when restored from state.
 	restore   *drivers.TaskHandle
@@ -55,13 +63,20 @@ type taskRunner struct {
 
 func newTaskRunner(ar *AllocRunner, task *structs.Task, jobType string, policy *structs.RestartPolicy) *taskRunner {
 	return &taskRunner{
-		ar:      ar,
-		task:    task,
-		logger:  ar.logger.With("task", task.Name),
-		killCh:  make(chan struct{}),
-		doneCh:  make(chan struct{}),
-		tracker: newRestartTracker(policy, jobType, task),
+		ar:        ar,
+		task:      task,
+		logger:    ar.logger.With("task", task.Name),
+		killCh:    make(chan struct{}),
+		doneCh:    make(chan struct{}),
+		restartCh: make(chan struct{}, 1),
+		tracker:   newRestartTracker(policy, jobType, task),
 	}
+}
+
+func (tr *taskRunner) setLive(drv drivers.DriverPlugin, id string) {
+	tr.ar.mu.Lock()
+	tr.liveDrv, tr.liveID = drv, id
+	tr.ar.mu.Unlock()
 }
 
 // kill asks the task to stop; the alloc runner records the events.
@@ -145,6 +160,12 @@ func (tr *taskRunner) run(ctx context.Context) {
 // It returns true when the task runner is done.
 func (tr *taskRunner) afterStart(ctx context.Context, drv drivers.DriverPlugin, h *drivers.TaskHandle) bool {
 	res, outcome, drv := tr.wait(ctx, drv, h)
+	tr.setLive(nil, "")
+	// A restart asked for as the task ended is moot.
+	select {
+	case <-tr.restartCh:
+	default:
+	}
 	switch outcome {
 	case outcomeShutdown:
 		return true
@@ -152,6 +173,9 @@ func (tr *taskRunner) afterStart(ctx context.Context, drv drivers.DriverPlugin, 
 		tr.destroy(ctx, drv, h, true)
 		tr.setDead(false, killedEvent(""))
 		return true
+	case outcomeRestart:
+		tr.destroy(ctx, drv, h, true)
+		return tr.afterExit(ctx, restartDecision{restart: true, reason: "User requested restart"})
 	}
 	ev := event(structs.TaskTerminated, fmt.Sprintf("Exit Code: %d", res.ExitCode))
 	ev.ExitCode, ev.Signal = res.ExitCode, res.Signal
@@ -258,6 +282,7 @@ func (tr *taskRunner) start(ctx context.Context) (drivers.DriverPlugin, *drivers
 	if h.Config == nil {
 		h.Config = cfg
 	}
+	tr.setLive(drv, h.Config.ID)
 	now := time.Now()
 	// Report running first; the handle and state are then written in one
 	// transaction, off the path of the status update.
@@ -345,6 +370,7 @@ func (tr *taskRunner) buildConfig() (*drivers.TaskConfig, error) {
 // It returns the plugin it ended with, for the caller's DestroyTask.
 func (tr *taskRunner) wait(ctx context.Context, drv drivers.DriverPlugin, h *drivers.TaskHandle) (*drivers.ExitResult, exitOutcome, drivers.DriverPlugin) {
 	id := h.Config.ID
+	tr.setLive(drv, id)
 	ch, err := drv.WaitTask(ctx, id)
 	attempts := 0
 	var lost *drivers.ExitResult
@@ -374,6 +400,7 @@ func (tr *taskRunner) wait(ctx context.Context, drv drivers.DriverPlugin, h *dri
 			if err == nil {
 				tr.logger.Info("re-attached to task", "task_id", id)
 				reattachedAt = time.Now()
+				tr.setLive(drv, id)
 			}
 			continue
 		}
@@ -392,6 +419,14 @@ func (tr *taskRunner) wait(ctx context.Context, drv drivers.DriverPlugin, h *dri
 				continue
 			}
 			return res, outcomeExited, drv
+		case <-tr.restartCh:
+			if killErr := tr.stop(ctx, drv, id, ch); killErr != "" {
+				tr.logger.Warn("stop task for restart", "error", killErr)
+			}
+			if ctx.Err() != nil {
+				return nil, outcomeShutdown, drv
+			}
+			return nil, outcomeRestart, drv
 		case <-tr.killCh:
 			killErr := tr.stop(ctx, drv, id, ch)
 			if ctx.Err() != nil {

@@ -244,9 +244,17 @@ func (d *Driver) TaskStats(ctx context.Context, id string, interval time.Duratio
 	return nil, errors.New("not supported")
 }
 
-// SignalTask implements drivers.DriverPlugin.
+// SignalTask implements drivers.DriverPlugin for SIGHUP, SIGUSR1 and SIGTERM.
 func (d *Driver) SignalTask(ctx context.Context, id string, signal string) error {
-	return errors.New("not supported")
+	t, err := d.get(id)
+	if err != nil {
+		return err
+	}
+	sig, ok := map[string]syscall.Signal{"SIGHUP": syscall.SIGHUP, "SIGUSR1": syscall.SIGUSR1, "SIGTERM": syscall.SIGTERM}[signal]
+	if !ok {
+		return fmt.Errorf("unsupported signal %q", signal)
+	}
+	return syscall.Kill(-t.cmd.Process.Pid, sig)
 }
 
 // ExecTask implements drivers.DriverPlugin.
