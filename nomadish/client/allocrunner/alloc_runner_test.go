@@ -450,3 +450,41 @@ func TestRestartAndSignalTask(t *testing.T) {
 		t.Errorf("RestartTask() on a dead task error = %v, want ErrTaskNotRunning", err)
 	}
 }
+
+func TestTemplates(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeBatch, &structs.Task{Name: "web",
+		Templates: []*structs.Template{
+			{EmbeddedTmpl: "name={{ env \"NOMAD_TASK_NAME\" }}\n", DestPath: "local/app.conf"},
+			{EmbeddedTmpl: "GREETING=hello\n", DestPath: "secrets/env", Envvars: true},
+		},
+		Config: sh(`cat "$NOMAD_TASK_DIR/app.conf"; echo "$GREETING"`)})
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitDone(t, ar)
+	if got := ar.Alloc().ClientStatus; got != structs.AllocClientStatusComplete {
+		t.Fatalf("ClientStatus = %s, want complete", got)
+	}
+	out, _ := os.ReadFile(filepath.Join(h.root, a.ID, "alloc", "logs", "web.stdout.0"))
+	if string(out) != "name=web\nhello\n" {
+		t.Errorf("stdout = %q, want %q", out, "name=web\nhello\n")
+	}
+}
+
+func TestTemplateFailureFailsTask(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeService, &structs.Task{Name: "web",
+		Templates: []*structs.Template{{EmbeddedTmpl: "{{ nope }}", DestPath: "local/x"}},
+		Config:    sh("sleep 60")})
+	a.Job.TaskGroups[0].RestartPolicy.Attempts = 3
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitDone(t, ar)
+	ts := ar.Alloc().TaskStates["web"]
+	if !ts.Failed || ts.Restarts != 0 || !contains(eventTypes(ts), structs.TaskSetupFailure) {
+		t.Errorf("task failed=%v restarts=%d events=%v, want failed at once with Setup Failure", ts.Failed, ts.Restarts, eventTypes(ts))
+	}
+	if started, _ := h.driver.Counts(); started != 0 {
+		t.Errorf("StartTask called %d times, want 0", started)
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/client/taskenv"
+	"github.com/nomadish/nomadish/nomadish/client/template"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -23,6 +25,17 @@ const (
 	// reattachAttempts bounds re-attaching to a task after its plugin died.
 	reattachAttempts = 5
 )
+
+// setupError is a failure to prepare a task that retrying cannot fix,
+// such as a template that does not render.
+type setupError struct {
+	// what is the event's description, as Nomad words it: "Template failed".
+	what string
+	err  error
+}
+
+func (e *setupError) Error() string { return strings.ToLower(e.what) + ": " + e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
 
 // exitOutcome says why waiting on a task ended.
 type exitOutcome int
@@ -142,6 +155,14 @@ func (tr *taskRunner) run(ctx context.Context) {
 		}
 		if err != nil {
 			tr.logger.Error("start task", "error", err)
+			var setupErr *setupError
+			if errors.As(err, &setupErr) {
+				ev := event(structs.TaskSetupFailure, setupErr.what+": "+setupErr.err.Error())
+				ev.FailsTask = true
+				tr.ar.appendEvent(tr.task.Name, ev)
+				tr.afterExit(ctx, tr.tracker.next(time.Now(), nil, err, false))
+				return
+			}
 			ev := event(structs.TaskDriverFailure, "failed to start task: "+err.Error())
 			ev.DriverError = err.Error()
 			tr.ar.appendEvent(tr.task.Name, ev)
@@ -315,6 +336,15 @@ func (tr *taskRunner) buildConfig() (*drivers.TaskConfig, error) {
 		Dirs:    dirs,
 		HostEnv: !isolated || tr.caps.FSIsolation == "chroot",
 	})
+	if len(tr.task.Templates) > 0 {
+		added, err := template.Render(tr.task.Templates, template.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, env.Map(), env.ReplaceEnv)
+		if err != nil {
+			return nil, &setupError{what: "Template failed", err: err}
+		}
+		for k, v := range added {
+			env.Set(k, v)
+		}
+	}
 	driverCfg, err := json.Marshal(env.ReplaceConfig(tr.task.Config))
 	if err != nil {
 		return nil, fmt.Errorf("encode task config: %w", err)

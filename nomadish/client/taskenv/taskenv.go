@@ -210,6 +210,10 @@ func (e *Env) Map() map[string]string {
 	return out
 }
 
+// Set adds or replaces one variable (for example from a template with
+// env = true).
+func (e *Env) Set(k, v string) { e.env[k] = v }
+
 // Get returns one variable.
 func (e *Env) Get(k string) (string, bool) {
 	v, ok := e.env[k]
