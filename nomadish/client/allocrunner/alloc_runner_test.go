@@ -488,3 +488,18 @@ func TestTemplateFailureFailsTask(t *testing.T) {
 		t.Errorf("StartTask called %d times, want 0", started)
 	}
 }
+
+func TestDispatchPayload(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeBatch, &structs.Task{Name: "web",
+		DispatchPayload: &structs.DispatchPayloadConfig{File: "input/payload.txt"},
+		Config:          sh(`cat "$NOMAD_TASK_DIR/input/payload.txt"`)})
+	a.Job.Payload = []byte("hello payload")
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitDone(t, ar)
+	out, _ := os.ReadFile(filepath.Join(h.root, a.ID, "alloc", "logs", "web.stdout.0"))
+	if string(out) != "hello payload" {
+		t.Errorf("stdout = %q, want the payload", out)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,6 +338,11 @@ func (tr *taskRunner) buildConfig() (*drivers.TaskConfig, error) {
 		Dirs:    dirs,
 		HostEnv: !isolated || tr.caps.FSIsolation == "chroot",
 	})
+	if dp := tr.task.DispatchPayload; dp != nil && dp.File != "" && alloc.Job != nil && len(alloc.Job.Payload) > 0 {
+		if err := writePayload(td.LocalDir, dp.File, alloc.Job.Payload); err != nil {
+			return nil, &setupError{what: "Dispatch payload failed", err: err}
+		}
+	}
 	if len(tr.task.Templates) > 0 {
 		added, err := template.Render(tr.task.Templates, template.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, env.Map(), env.ReplaceEnv)
 		if err != nil {
@@ -533,4 +540,16 @@ func event(typ, msg string) *structs.TaskEvent {
 	ev.Message = msg
 	ev.DisplayMessage = msg
 	return ev
+}
+
+// writePayload writes a dispatched job's payload to local/<file>.
+func writePayload(localDir, file string, payload []byte) error {
+	dest := filepath.Join(localDir, file)
+	if rel, err := filepath.Rel(localDir, dest); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("payload file %q escapes the task's local dir", file)
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dest, payload, 0o644)
 }
