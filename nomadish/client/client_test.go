@@ -410,3 +410,22 @@ func TestClientStartDoesNotWaitForSlowDrivers(t *testing.T) {
 		t.Errorf("registered without the healthy driver's attributes")
 	}
 }
+
+func TestClientKeepsRunningWhileServersDown(t *testing.T) {
+	e := newTestEnv(t)
+	e.server.ttl = 100 * time.Millisecond
+	c := e.start(e.config())
+	waitFor(t, "registration", func() bool { return e.server.node(c.NodeID()) != nil })
+	a := shAlloc(c.NodeID(), structs.JobTypeBatch, "sleep 0.5")
+	e.server.upsertAlloc(a)
+	waitFor(t, "running", func() bool { return e.status(a.ID) == structs.AllocClientStatusRunning })
+
+	e.server.setDown(true)
+	ar := c.runner(a.ID)
+	waitFor(t, "task done locally", func() bool { return ar.Alloc().ClientStatus == structs.AllocClientStatusComplete })
+	if st := e.status(a.ID); st != structs.AllocClientStatusRunning {
+		t.Fatalf("server saw %s while down, want it still at running", st)
+	}
+	e.server.setDown(false)
+	waitFor(t, "complete delivered", func() bool { return e.status(a.ID) == structs.AllocClientStatusComplete })
+}

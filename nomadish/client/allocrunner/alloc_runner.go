@@ -171,11 +171,11 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 	}
 	stop := a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict
 	ar.mu.Unlock()
-	if err := ar.cfg.State.PutAlloc(a); err != nil {
-		ar.logger.Error("persist alloc", "error", err)
-	}
 	if stop {
 		ar.Kill()
+	}
+	if err := ar.cfg.State.PutAlloc(a); err != nil {
+		ar.logger.Error("persist alloc", "error", err)
 	}
 }
 
