@@ -170,11 +170,12 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 		ar.alloc.Job = job
 	}
 	stop := a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict
+	saved := ar.alloc.Copy()
 	ar.mu.Unlock()
 	if stop {
 		ar.Kill()
 	}
-	if err := ar.cfg.State.PutAlloc(a); err != nil {
+	if err := ar.cfg.State.PutAlloc(saved); err != nil {
 		ar.logger.Error("persist alloc", "error", err)
 	}
 }
