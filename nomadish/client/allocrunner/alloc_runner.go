@@ -164,10 +164,14 @@ func (ar *AllocRunner) AllocModifyIndex() uint64 {
 // desired status of stop or evict kills its tasks.
 func (ar *AllocRunner) Update(a *structs.Allocation) {
 	ar.mu.Lock()
-	job := ar.alloc.Job
+	job, health := ar.alloc.Job, ar.alloc.DeploymentStatus
 	ar.alloc = a.Copy()
 	if ar.alloc.Job == nil {
 		ar.alloc.Job = job
+	}
+	// The server may not have applied the health this client reported yet.
+	if ds := ar.alloc.DeploymentStatus; a.DeploymentID != "" && health != nil && health.Healthy != nil && (ds == nil || ds.Healthy == nil) {
+		ar.alloc.DeploymentStatus = health
 	}
 	stop := a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict
 	saved := ar.alloc.Copy()
