@@ -89,6 +89,10 @@ func runExecutor(stateDir string) int {
 			rec.ExitCode = 128 + rec.Signal
 		}
 	}
+	if spec.Isolation == nil {
+		// Processes the task left behind in its group end with it.
+		_ = syscall.Kill(-proc.Pid, syscall.SIGKILL)
+	}
 	if cg != nil {
 		rec.OOMKilled = cg.oomKilled()
 		if err := cg.destroy(); err != nil {

@@ -3,6 +3,9 @@ package rawexec_test
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,4 +69,45 @@ func TestDisabledByDefault(t *testing.T) {
 	if fp.Health != drivers.HealthStateHealthy || fp.Attributes["driver.raw_exec"] != "1" {
 		t.Fatalf("Fingerprint() after enable = %+v, want healthy with driver.raw_exec=1", fp)
 	}
+}
+
+// TestLeftoverProcessesEnd checks that processes a task leaves in its
+// process group are killed when the task exits.
+func TestLeftoverProcessesEnd(t *testing.T) {
+	d, client := launch(t)
+	defer client.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.SetConfig(ctx, []byte(`{"enabled": true}`)); err != nil {
+		t.Fatalf("SetConfig() = %v", err)
+	}
+	cfg := drivertest.NewTaskConfig(t, shellTask(`sleep 300 & echo $! > child.pid; exit 0`))
+	if _, err := d.StartTask(ctx, cfg); err != nil {
+		t.Fatalf("StartTask() = %v", err)
+	}
+	defer d.DestroyTask(context.Background(), cfg.ID, true)
+	ch, err := d.WaitTask(ctx, cfg.ID)
+	if err != nil {
+		t.Fatalf("WaitTask() = %v", err)
+	}
+	if res := <-ch; res == nil || !res.Successful() {
+		t.Fatalf("exit = %+v, want success", res)
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.TaskDir, "child.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("child.pid = %q: %v", b, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil || strings.Contains(string(st), ") Z ") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("child %d of the exited task still runs", pid)
 }
