@@ -153,12 +153,15 @@ func LoadConfigFile(path string) (*Config, error) {
 		return nil, errors.New(diags.Error())
 	}
 	c.Unused = map[string]string{}
-	noteUnused(c.Remain, "", c.Unused)
+	noteUnused(c.Remain, &Config{}, "", c.Unused)
 	if c.Server != nil {
-		noteUnused(c.Server.Remain, "server.", c.Unused)
+		noteUnused(c.Server.Remain, &ServerConfig{}, "server.", c.Unused)
 	}
 	if c.Client != nil {
-		noteUnused(c.Client.Remain, "client.", c.Unused)
+		noteUnused(c.Client.Remain, &ClientConfig{}, "client.", c.Unused)
+		if err := metaBlock(c.Client); err != nil {
+			return nil, err
+		}
 	}
 	for _, pc := range c.Plugins {
 		cfg, err := pluginConfig(pc.Body)
@@ -172,17 +175,57 @@ func LoadConfigFile(path string) (*Config, error) {
 
 // noteUnused records settings nomadish accepts but does not act on, with
 // their positions, so the agent can warn about them.
-func noteUnused(body hcl.Body, prefix string, out map[string]string) {
+func noteUnused(body hcl.Body, decoded interface{}, prefix string, out map[string]string) {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok || sb == nil {
 		return
 	}
+	schema, _ := gohcl.ImpliedBodySchema(decoded)
+	known := map[string]bool{}
+	for _, a := range schema.Attributes {
+		known[a.Name] = true
+	}
+	for _, b := range schema.Blocks {
+		known[b.Type] = true
+	}
 	for name, a := range sb.Attributes {
-		out[prefix+name] = a.SrcRange.String()
+		if !known[name] {
+			out[prefix+name] = a.SrcRange.String()
+		}
 	}
 	for _, b := range sb.Blocks {
-		out[prefix+b.Type] = b.TypeRange.String()
+		if !known[b.Type] {
+			out[prefix+b.Type] = b.TypeRange.String()
+		}
 	}
+}
+
+// metaBlock accepts `meta { k = "v" }`, the block form of client meta.
+func metaBlock(cc *ClientConfig) error {
+	sb, ok := cc.Remain.(*hclsyntax.Body)
+	if !ok || sb == nil {
+		return nil
+	}
+	for _, b := range sb.Blocks {
+		if b.Type != "meta" {
+			continue
+		}
+		m, err := bodyToMap(b.Body)
+		if err != nil {
+			return err
+		}
+		if cc.Meta == nil {
+			cc.Meta = map[string]string{}
+		}
+		for k, v := range m {
+			s, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("%s: client.meta.%s must be a string", b.DefRange().String(), k)
+			}
+			cc.Meta[k] = s
+		}
+	}
+	return nil
 }
 
 // pluginConfig turns the `config` block of a plugin block into a map.

@@ -229,10 +229,21 @@ func (f *fsm) applyPlanResults(index uint64, buf []byte) interface{} {
 	return nil
 }
 
+// evalsCommitted hands committed evaluations to the leader's hook as
+// stored, with their Raft indexes: a worker on another server waits for
+// its state to reach the eval's ModifyIndex before scheduling it.
 func (f *fsm) evalsCommitted(evals []*structs.Evaluation) {
-	if f.onEvals != nil {
-		f.onEvals(evals)
+	if f.onEvals == nil {
+		return
 	}
+	st := f.State()
+	stored := make([]*structs.Evaluation, 0, len(evals))
+	for _, e := range evals {
+		if se, err := st.EvalByID(nil, e.ID); err == nil && se != nil {
+			stored = append(stored, se)
+		}
+	}
+	f.onEvals(stored)
 }
 
 // Snapshot implements raft.FSM.
