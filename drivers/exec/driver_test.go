@@ -2,7 +2,9 @@ package exec_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,5 +152,47 @@ func checkCgroup(t *testing.T, taskID string, want map[string]string) {
 		if got := strings.TrimSpace(string(b)); err != nil || got != w {
 			t.Errorf("%s = %q, %v, want %q", p, got, err, w)
 		}
+	}
+}
+
+// TestJoinsNetworkNamespace runs a task in a network namespace made the
+// way the client makes a group's: the task sees only that namespace's
+// interfaces.
+func TestJoinsNetworkNamespace(t *testing.T) {
+	ipCmd, err := osexec.LookPath("ip")
+	if err != nil {
+		t.Skip("needs ip(8) to make a network namespace")
+	}
+	d, client := launch(t)
+	defer client.Kill()
+	ns := fmt.Sprintf("nomadish-exec-test-%d", os.Getpid())
+	if out, err := osexec.Command(ipCmd, "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	defer osexec.Command(ipCmd, "netns", "delete", ns).Run()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := drivertest.NewTaskConfig(t, shellTask(`cat /proc/net/dev`))
+	cfg.NetworkNamespace = "/var/run/netns/" + ns
+	if _, err := d.StartTask(ctx, cfg); err != nil {
+		t.Fatalf("StartTask() = %v", err)
+	}
+	defer d.DestroyTask(context.Background(), cfg.ID, true)
+	ch, err := d.WaitTask(ctx, cfg.ID)
+	if err != nil {
+		t.Fatalf("WaitTask() = %v", err)
+	}
+	if res := <-ch; res == nil || !res.Successful() {
+		t.Fatalf("exit = %+v, want success", res)
+	}
+	out, _ := os.ReadFile(cfg.StdoutPath)
+	var ifaces []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(name, "|") {
+			ifaces = append(ifaces, strings.TrimSpace(name))
+		}
+	}
+	if len(ifaces) != 1 || ifaces[0] != "lo" {
+		t.Fatalf("interfaces in the task = %v, want [lo]", ifaces)
 	}
 }
