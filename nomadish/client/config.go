@@ -75,8 +75,9 @@ type Config struct {
 	// MaxQueryTime bounds each blocking alloc query. Defaults to 5 minutes
 	// with a ContextRPCer, 10 seconds otherwise.
 	MaxQueryTime time.Duration
-	// DriverFingerprintTimeout bounds how long Start waits for each
-	// driver's first fingerprint before registering. Default 5s.
+	// DriverFingerprintTimeout bounds how long the first registration waits for each
+	// driver's first fingerprint before registering. Default 1s; a driver
+	// reporting later causes a re-registration.
 	DriverFingerprintTimeout time.Duration
 	// ShutdownTimeout bounds how long a DevMode Shutdown waits for tasks
 	// to stop. Default 30s.
@@ -91,7 +92,7 @@ func DefaultConfig() *Config {
 		Datacenter:               structs.DefaultDatacenter,
 		Region:                   structs.DefaultRegion,
 		NodePool:                 structs.DefaultNodePool,
-		DriverFingerprintTimeout: 5 * time.Second,
+		DriverFingerprintTimeout: time.Second,
 		ShutdownTimeout:          30 * time.Second,
 	}
 }
@@ -138,7 +139,7 @@ func (c *Config) canonicalize() {
 		}
 	}
 	if c.DriverFingerprintTimeout <= 0 {
-		c.DriverFingerprintTimeout = 5 * time.Second
+		c.DriverFingerprintTimeout = time.Second
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second
