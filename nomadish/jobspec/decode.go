@@ -51,8 +51,9 @@ type node struct {
 
 // decoder evaluates expressions and collects diagnostics.
 type decoder struct {
-	ctx   *hcl.EvalContext
-	diags hcl.Diagnostics
+	ctx    *hcl.EvalContext
+	diags  hcl.Diagnostics
+	budget *budget
 
 	// The job's type and its update, migrate and reschedule blocks, which
 	// groups build on.
@@ -107,7 +108,7 @@ func (n *node) value(name string, typ cty.Type) (cty.Value, *hcl.Attribute, bool
 		return cty.NilVal, a, false
 	}
 	v, _ = v.Unmark()
-	cv, err := convert.Convert(v, typ)
+	cv, err := n.d.budget.convert(v, typ)
 	if err != nil {
 		n.d.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
 			"Inappropriate value for attribute %q: %s.", name, err)
@@ -249,7 +250,7 @@ func (n *node) strs(name string, dst *[]string) {
 
 // strMapValue converts a value to map[string]string.
 func (d *decoder) strMapValue(v cty.Value, rng hcl.Range, name string) map[string]string {
-	cv, err := convert.Convert(v, cty.Map(cty.String))
+	cv, err := d.budget.convert(v, cty.Map(cty.String))
 	if err != nil {
 		d.errorf(rng.Ptr(), "Incorrect attribute value type", "Inappropriate value for %q: %s.", name, err)
 		return nil

@@ -5,7 +5,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -148,7 +147,7 @@ func (d *decoder) header(n *node) map[string][]string {
 			continue
 		}
 		v, _ = v.UnmarkDeep()
-		lv, err := convert.Convert(v, cty.List(cty.String))
+		lv, err := d.budget.convert(v, cty.List(cty.String))
 		if err != nil || lv.IsNull() {
 			d.errorf(a.Expr.Range().Ptr(), "Invalid header",
 				"Header %q must be a list of strings: %s.", a.Name, errText(err))
@@ -164,7 +163,7 @@ func (d *decoder) headerValue(v cty.Value, rng hcl.Range) map[string][]string {
 		return nil
 	}
 	v, _ = v.UnmarkDeep()
-	mv, err := convert.Convert(v, cty.Map(cty.List(cty.String)))
+	mv, err := d.budget.convert(v, cty.Map(cty.List(cty.String)))
 	if err != nil {
 		d.errorf(rng.Ptr(), "Invalid header", "header must be a map of string lists: %s.", err)
 		return nil

@@ -51,3 +51,16 @@ func TestManyLocals(t *testing.T) {
 	}
 	t.Logf("%d chained locals took %s", n, time.Since(start))
 }
+
+func TestWorkBudget(t *testing.T) {
+	src := `locals {
+  big = [for i in range(1000) : format("%0500d", i)]
+}
+job "e" {
+  region = length([for a in range(1000) : [for b in range(10) : length(join("", local.big))]])
+}`
+	_, err := Parse(&ParseConfig{Path: "work.hcl", Body: []byte(src)})
+	if err == nil || !strings.Contains(err.Error(), "functions process more than") {
+		t.Errorf("Parse(repeated work on a large value) error = %v, want the work limit", err)
+	}
+}

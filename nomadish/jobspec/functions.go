@@ -33,8 +33,9 @@ const maxFileFuncSize = 4 << 20
 var errFSDisabled = errors.New("filesystem function disabled")
 
 // functions returns the functions a job file may call. baseDir anchors
-// relative paths; filesystem functions fail unless allowFS.
-func functions(baseDir string, allowFS bool) map[string]function.Function {
+// relative paths; filesystem functions fail unless allowFS; b bounds the
+// work they may do.
+func functions(baseDir string, allowFS bool, b *budget) map[string]function.Function {
 	funcs := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,
 		"base64decode":    encoding.Base64DecodeFunc,
@@ -130,8 +131,9 @@ func functions(baseDir string, allowFS bool) map[string]function.Function {
 		"fileexists":   guardFS(allowFS, fileExistsFunc(baseDir)),
 		"fileset":      guardFS(allowFS, fileSetFunc(baseDir)),
 		"pathexpand":   guardFS(allowFS, pathFunc(expandHome)),
-		"templatefile": guardFS(allowFS, templateFileFunc(baseDir)),
+		"templatefile": guardFS(allowFS, templateFileFunc(baseDir, b)),
 	}
+	limitFunctions(funcs, b)
 	return funcs
 }
 
@@ -327,7 +329,7 @@ func globMatch(pattern, parts []string) bool {
 
 // templateFileFunc renders a file as an HCL template with the given
 // variables; the template may call the other functions except templatefile.
-func templateFileFunc(baseDir string) function.Function {
+func templateFileFunc(baseDir string, b *budget) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{
 			{Name: "path", Type: cty.String},
@@ -336,21 +338,25 @@ func templateFileFunc(baseDir string) function.Function {
 		Type: function.StaticReturnType(cty.DynamicPseudoType),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			name := args[0].AsString()
-			b, err := readLimited(baseDir, name)
+			src, err := readLimited(baseDir, name)
 			if err != nil {
 				return cty.DynamicVal, err
 			}
-			expr, diags := hclsyntax.ParseTemplate(b, name, hcl.InitialPos)
+			tokens, _ := hclsyntax.LexTemplate(src, name, hcl.InitialPos)
+			if d := checkTokens(tokens); d != nil {
+				return cty.DynamicVal, hcl.Diagnostics{d}
+			}
+			expr, diags := hclsyntax.ParseTemplate(src, name, hcl.InitialPos)
 			if diags.HasErrors() {
 				return cty.DynamicVal, diags
 			}
+			limitIterations(expr, b)
 			vars := args[1]
 			if !vars.Type().IsObjectType() && !vars.Type().IsMapType() {
 				return cty.DynamicVal, errors.New("templatefile vars must be a map or object")
 			}
-			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions(baseDir, true)}
+			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions(baseDir, true, b)}
 			delete(ctx.Functions, "templatefile")
-			limitFunctions(ctx.Functions)
 			if !vars.IsNull() {
 				for it := vars.ElementIterator(); it.Next(); {
 					k, v := it.Element()

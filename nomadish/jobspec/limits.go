@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 )
 
@@ -17,24 +18,42 @@ import (
 // together, and the size of any value a function returns.
 const (
 	maxIterations     = 1 << 17
+	maxWork           = 1 << 26
 	maxValueBytes     = 8 << 20
 	maxValueElements  = 1 << 20
 	maxFormatWidth    = 10000
 	maxIndent         = 1000
 	maxSetProductSize = 100000
 	maxBcryptCost     = 12
+	maxUnifyElements  = 4096
 	maxYAMLAliases    = 100
 )
 
 var errExpansion = fmt.Errorf("the job file expands to more than %d iterations", maxIterations)
 
-// budget counts iterations across the whole file.
-type budget struct{ left int }
+var errWork = fmt.Errorf("the job file's functions process more than %d values", maxWork)
+
+// budget counts iterations, and the values that functions are given and
+// return, across the whole file.
+type budget struct {
+	left int
+	work int
+}
+
+func newBudget() *budget { return &budget{left: maxIterations, work: maxWork} }
 
 func (b *budget) spend(n int) error {
 	b.left -= n
 	if b.left < 0 {
 		return errExpansion
+	}
+	return nil
+}
+
+func (b *budget) spendWork(n int) error {
+	b.work -= n
+	if b.work < 0 {
+		return errWork
 	}
 	return nil
 }
@@ -64,10 +83,10 @@ func (c *countedExpr) Value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	return v, diags
 }
 
-// limitIterations makes every for expression and dynamic block for_each in
-// the body draw on b.
-func limitIterations(body *hclsyntax.Body, b *budget) {
-	hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
+// limitIterations makes every for expression and dynamic block for_each
+// under node draw on b.
+func limitIterations(node hclsyntax.Node, b *budget) {
+	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
 		switch n := n.(type) {
 		case *hclsyntax.ForExpr:
 			if _, done := n.CollExpr.(*countedExpr); !done {
@@ -91,37 +110,69 @@ func limitIterations(body *hclsyntax.Body, b *budget) {
 // so cannot be wrapped.
 var unwrapped = map[string]bool{"try": true, "can": true, "convert": true}
 
-// limitFunctions wraps each function so that its result is bounded, and
-// checks arguments that would make a few functions allocate without bound.
-func limitFunctions(funcs map[string]function.Function) {
+// limitFunctions wraps each function so that its result is bounded, the
+// values it is given and returns are charged to b, and arguments that would
+// make a few functions allocate without bound are refused.
+func limitFunctions(funcs map[string]function.Function, b *budget) {
 	for name, fn := range funcs {
 		if unwrapped[name] {
 			continue
 		}
-		funcs[name] = limitFunction(name, fn)
+		funcs[name] = limitFunction(name, fn, b)
 	}
 }
 
 var formatWidth = regexp.MustCompile(`%[-+# 0]*(\[\d+\])?(\d+)?(\.\d+)?`)
 
-func limitFunction(name string, fn function.Function) function.Function {
+// limitFunction wraps fn. The wrapper takes any values, so that it sees
+// them before fn's parameter conversions run.
+func limitFunction(name string, fn function.Function, b *budget) function.Function {
+	params := make([]function.Parameter, len(fn.Params()))
+	for i, p := range fn.Params() {
+		params[i] = passThrough(p)
+	}
+	var varParam *function.Parameter
+	if vp := fn.VarParam(); vp != nil {
+		p := passThrough(*vp)
+		varParam = &p
+	}
 	return function.New(&function.Spec{
 		Description: fn.Description(),
-		Params:      fn.Params(),
-		VarParam:    fn.VarParam(),
+		Params:      params,
+		VarParam:    varParam,
 		Type: func(args []cty.Value) (cty.Type, error) {
+			args, err := convertArgs(fn, args, b)
+			if err != nil {
+				return cty.DynamicPseudoType, err
+			}
 			return fn.ReturnTypeForValues(args)
 		},
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			args, err := convertArgs(fn, args, b)
+			if err != nil {
+				return cty.DynamicVal, err
+			}
 			if err := checkArgs(name, args); err != nil {
+				return cty.DynamicVal, err
+			}
+			units := 1
+			for _, a := range args {
+				n, _ := valueSize(a)
+				units += n
+			}
+			if err := b.spendWork(units); err != nil {
 				return cty.DynamicVal, err
 			}
 			v, err := fn.Call(args)
 			if err != nil {
 				return v, err
 			}
-			if err := checkSize(v); err != nil {
+			n, err := valueSize(v)
+			if err != nil {
 				return cty.DynamicVal, fmt.Errorf("result of %s: %w", name, err)
+			}
+			if err := b.spendWork(n); err != nil {
+				return cty.DynamicVal, err
 			}
 			return v, nil
 		},
@@ -188,6 +239,13 @@ func atoiSafe(s string) int {
 
 // checkSize bounds a value's total string bytes and element count.
 func checkSize(v cty.Value) error {
+	_, err := valueSize(v)
+	return err
+}
+
+// valueSize measures a value in elements plus 64-byte units of string,
+// failing once it is over the bounds.
+func valueSize(v cty.Value) (int, error) {
 	bytes, elems := 0, 0
 	var walk func(cty.Value) error
 	walk = func(v cty.Value) error {
@@ -219,5 +277,80 @@ func checkSize(v cty.Value) error {
 		}
 		return nil
 	}
-	return walk(v)
+	err := walk(v)
+	return elems + bytes/64 + 1, err
+}
+
+// tooWide reports a tuple or object with so many elements that converting
+// it to a list, set or map would take too long: the conversion compares the
+// type of every element with every other.
+func tooWide(v cty.Value) error {
+	if !v.IsKnown() || v.IsNull() {
+		return nil
+	}
+	t := v.Type()
+	if !t.IsTupleType() && !t.IsObjectType() {
+		return nil
+	}
+	if n := v.LengthInt(); n > maxUnifyElements {
+		return fmt.Errorf("a collection of %d elements is too large; at most %d are allowed", n, maxUnifyElements)
+	}
+	return nil
+}
+
+// convert converts v to typ. Converting a tuple or object of n elements
+// costs n² comparisons of element types, which are charged to b.
+func (b *budget) convert(v cty.Value, typ cty.Type) (cty.Value, error) {
+	if err := tooWide(v); err != nil {
+		return cty.NilVal, err
+	}
+	if v.IsKnown() && !v.IsNull() && (v.Type().IsTupleType() || v.Type().IsObjectType()) {
+		n := v.LengthInt()
+		if err := b.spendWork(n * n); err != nil {
+			return cty.NilVal, err
+		}
+	}
+	return convert.Convert(v, typ)
+}
+
+// passThrough is p accepting any value, null, unknown or marked.
+func passThrough(p function.Parameter) function.Parameter {
+	return function.Parameter{
+		Name:             p.Name,
+		Description:      p.Description,
+		Type:             cty.DynamicPseudoType,
+		AllowNull:        true,
+		AllowUnknown:     true,
+		AllowDynamicType: true,
+		AllowMarked:      true,
+	}
+}
+
+// convertArgs converts arguments to fn's parameter types, as hcl would
+// before a call, refusing values too wide to convert.
+func convertArgs(fn function.Function, args []cty.Value, b *budget) ([]cty.Value, error) {
+	params := fn.Params()
+	out := make([]cty.Value, len(args))
+	for i, a := range args {
+		var p *function.Parameter
+		switch {
+		case i < len(params):
+			p = &params[i]
+		case fn.VarParam() != nil:
+			p = fn.VarParam()
+		default:
+			out[i] = a
+			continue
+		}
+		if p.Type == cty.DynamicPseudoType || a.IsNull() || !a.IsKnown() {
+			out[i] = a
+			continue
+		}
+		cv, err := b.convert(a, p.Type)
+		if err != nil {
+			return nil, function.NewArgError(i, err)
+		}
+		out[i] = cv
+	}
+	return out, nil
 }

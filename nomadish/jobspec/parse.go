@@ -113,6 +113,7 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 	if d := checkNesting(src, cfg.Path); d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
+	b := newBudget()
 	var (
 		f     *hcl.File
 		refs  map[string]cty.Value
@@ -136,10 +137,10 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 		if !ok {
 			return nil, diags
 		}
-		limitIterations(body, &budget{left: maxIterations})
+		limitIterations(body, b)
 		refs = runtimeRefs(body, src)
 	}
-	d := &decoder{}
+	d := &decoder{budget: b}
 	content, cdiags := f.Body.Content(fileSpec.schema)
 	d.diags = append(d.diags, cdiags...)
 	if content == nil {
@@ -147,8 +148,7 @@ func parse(cfg *ParseConfig, src []byte) (job *structs.Job, diags hcl.Diagnostic
 	}
 
 	baseDir := filepath.Dir(cfg.Path)
-	funcs := functions(baseDir, cfg.AllowFS)
-	limitFunctions(funcs)
+	funcs := functions(baseDir, cfg.AllowFS, b)
 	funcCtx := &hcl.EvalContext{Functions: funcs}
 
 	vars := variables{}

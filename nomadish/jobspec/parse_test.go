@@ -494,6 +494,7 @@ func TestParseErrors(t *testing.T) {
 		{"bcrypt cost", "job \"e\" {\n  region = bcrypt(\"x\", 31)\n}", nil, `bcrypt cost above 12`},
 		{"json nesting", `{"job": {"e": {"region": "${length([for a in range(9) : [for b in range(9) : [for c in range(9) : c]]])}"}}}`, nil, `job.hcl:1:1: Nesting too deep`},
 		{"json syntax", "{\"job\": {\"e\": {\"region\": }}}", nil, `job.hcl:1:`},
+		{"wide list", "job \"e\" {\n  datacenters = [" + strings.Repeat(`"a",`, 5000) + "]\n}", nil, `job.hcl:2:17: Incorrect attribute value type: Inappropriate value for attribute "datacenters": a collection of 5000 elements is too large`},
 		{"scaling label", "job \"e\" {\n  group \"g\" {\n    task \"t\" {\n      scaling \"disk\" {\n        max = 1\n      }\n    }\n  }\n}", nil, `job.hcl:4:15: Invalid scaling policy name`},
 	}
 	for _, tc := range tests {

@@ -87,7 +87,7 @@ func (vs variables) decodeVariableBlock(d *decoder, b *hcl.Block) {
 		val, diags := a.Expr.Value(nil)
 		d.diags = append(d.diags, diags...)
 		if !diags.HasErrors() {
-			cv, err := convert.Convert(val, v.typ)
+			cv, err := d.budget.convert(val, v.typ)
 			if err != nil {
 				d.errorf(a.Expr.Range().Ptr(), "Invalid default value for variable",
 					"This default value is not compatible with the variable's type constraint: %s.", err)
@@ -165,7 +165,7 @@ func (vs variables) assignRaw(d *decoder, name, raw, src string, mustExist bool)
 }
 
 func (vs variables) assign(d *decoder, v *variable, val cty.Value, rng hcl.Range, src string) {
-	cv, err := convert.Convert(val, v.typ)
+	cv, err := d.budget.convert(val, v.typ)
 	if err != nil {
 		d.errorf(rng.Ptr(), "Invalid value for variable",
 			"The value given for variable %q (%s) is not valid: %s.", v.name, src, err)
