@@ -25,10 +25,8 @@ var (
 func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 	n := d.content(b, groupSpec)
 	tg := &structs.TaskGroup{Name: label(b)}
-	countSet := n.has("count")
-	if c, ok := n.integer("count", 0, maxInt32); ok {
-		tg.Count = int(c)
-	}
+	c, countSet := n.integer("count", 0, maxInt32)
+	tg.Count = int(c)
 	tg.ShutdownDelay = n.durationPtr("shutdown_delay")
 	tg.MaxRunDuration = n.durationPtr("max_run_duration")
 	tg.StopAfterClientDisconnect = n.durationPtr("stop_after_client_disconnect")
