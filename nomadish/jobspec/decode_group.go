@@ -119,7 +119,13 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 		vault = d.vault(vb)
 	}
 
-	for _, tb := range n.all("task") {
+	tasks := n.all("task")
+	if len(tasks) > structs.MaxTasksPerJob {
+		d.errorf(tasks[structs.MaxTasksPerJob].DefRange.Ptr(), "Too many tasks",
+			"A job may have at most %d tasks; this group has %d.", structs.MaxTasksPerJob, len(tasks))
+		tasks = nil
+	}
+	for _, tb := range tasks {
 		t := d.decodeTask(tb, groupRestart)
 		if t.Vault == nil && vault != nil {
 			v := *vault

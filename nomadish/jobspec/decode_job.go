@@ -107,6 +107,11 @@ func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 		}
 	}
 
+	if groups := append(n.all("task"), n.all("group")...); len(groups) > structs.MaxTaskGroups {
+		d.errorf(groups[structs.MaxTaskGroups].DefRange.Ptr(), "Too many groups",
+			"A job may have at most %d groups; this one has %d.", structs.MaxTaskGroups, len(groups))
+		return j
+	}
 	// A task directly in the job is a group of its own.
 	for _, tb := range n.all("task") {
 		t := d.decodeTask(tb, structs.DefaultRestartPolicy(jobType))

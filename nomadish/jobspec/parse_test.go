@@ -495,6 +495,7 @@ func TestParseErrors(t *testing.T) {
 		{"json nesting", `{"job": {"e": {"region": "${length([for a in range(9) : [for b in range(9) : [for c in range(9) : c]]])}"}}}`, nil, `job.hcl:1:1: Nesting too deep`},
 		{"json syntax", "{\"job\": {\"e\": {\"region\": }}}", nil, `job.hcl:1:`},
 		{"wide list", "job \"e\" {\n  datacenters = [" + strings.Repeat(`"a",`, 5000) + "]\n}", nil, `job.hcl:2:17: Incorrect attribute value type: Inappropriate value for attribute "datacenters": a collection of 5000 elements is too large`},
+		{"too many groups", "job \"e\" {\n  dynamic \"group\" {\n    for_each = range(1001)\n    labels = [group.key]\n    content {}\n  }\n}", nil, `job.hcl:2:3: Too many groups`},
 		{"scaling label", "job \"e\" {\n  group \"g\" {\n    task \"t\" {\n      scaling \"disk\" {\n        max = 1\n      }\n    }\n  }\n}", nil, `job.hcl:4:15: Invalid scaling policy name`},
 	}
 	for _, tc := range tests {
