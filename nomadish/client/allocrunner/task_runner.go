@@ -124,10 +124,7 @@ func (tr *taskRunner) run(ctx context.Context) {
 
 	if h := tr.restore; h != nil {
 		tr.restore = nil
-		drv, err := tr.ar.cfg.Drivers.Driver(ctx, tr.task.Driver)
-		if err == nil {
-			err = drv.RecoverTask(ctx, h)
-		}
+		drv, err := tr.recover(ctx, h)
 		if ctx.Err() != nil {
 			return
 		}
@@ -179,6 +176,30 @@ func (tr *taskRunner) run(ctx context.Context) {
 	}
 }
 
+// recover re-attaches to a restored task. Errors other than "task not
+// found" are retried a few times first: starting the task again while it
+// still runs would run it twice.
+func (tr *taskRunner) recover(ctx context.Context, h *drivers.TaskHandle) (drivers.DriverPlugin, error) {
+	var err error
+	for attempt := 0; attempt < reattachAttempts; attempt++ {
+		if attempt > 0 && !sleepCtx(ctx, tr.killCh, time.Duration(attempt)*200*time.Millisecond) && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var drv drivers.DriverPlugin
+		drv, err = tr.ar.cfg.Drivers.Driver(ctx, tr.task.Driver)
+		if err == nil {
+			if err = drv.RecoverTask(ctx, h); err == nil {
+				return drv, nil
+			}
+		}
+		if errors.Is(err, drivers.ErrTaskNotFound) || ctx.Err() != nil {
+			return nil, err
+		}
+		tr.logger.Warn("re-attach to task failed", "error", err, "attempt", attempt+1)
+	}
+	return nil, err
+}
+
 // afterStart marks the task running, waits for it, and decides what next.
 // It returns true when the task runner is done.
 func (tr *taskRunner) afterStart(ctx context.Context, drv drivers.DriverPlugin, h *drivers.TaskHandle) bool {
@@ -194,7 +215,7 @@ func (tr *taskRunner) afterStart(ctx context.Context, drv drivers.DriverPlugin, 
 		return true
 	case outcomeKilled:
 		tr.destroy(ctx, drv, h, true)
-		tr.setDead(false, killedEvent(""))
+		tr.setDead(false, killedEvent(res.Err))
 		return true
 	case outcomeRestart:
 		tr.destroy(ctx, drv, h, true)
@@ -469,10 +490,7 @@ func (tr *taskRunner) wait(ctx context.Context, drv drivers.DriverPlugin, h *dri
 			if ctx.Err() != nil {
 				return nil, outcomeShutdown, drv
 			}
-			if killErr != "" {
-				tr.ar.appendEvent(tr.task.Name, killedEvent(killErr))
-			}
-			return nil, outcomeKilled, drv
+			return &drivers.ExitResult{Err: killErr}, outcomeKilled, drv
 		case <-ctx.Done():
 			return nil, outcomeShutdown, drv
 		}
