@@ -503,3 +503,29 @@ func TestDispatchPayload(t *testing.T) {
 		t.Errorf("stdout = %q, want the payload", out)
 	}
 }
+
+func TestRestoreStartsAgainWhenTaskIsGone(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeService, &structs.Task{Name: "web", Config: sh("sleep 60"), KillTimeout: time.Second})
+	ar := h.runner(a, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	go ar.Run(ctx)
+	waitFor(t, "running", func() bool { return ar.Alloc().ClientStatus == structs.AllocClientStatusRunning })
+	cancel()
+	<-ar.WaitCh()
+
+	// The host rebooted: the old driver and its processes are gone.
+	h.driver.KillAll()
+	old := h.driver
+	h.driver = testdriver.New()
+	t.Cleanup(old.KillAll)
+	allocs, _ := h.store.Allocs()
+	ar2 := h.runner(allocs[0], true)
+	start(t, ar2)
+	waitFor(t, "started again", func() bool {
+		started, _ := h.driver.Counts()
+		return started == 1 && ar2.TaskState("web").State == structs.TaskStateRunning
+	})
+	ar2.Kill()
+	waitDone(t, ar2)
+}
