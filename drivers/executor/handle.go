@@ -204,7 +204,13 @@ func (h *Handle) watch() {
 			return
 		}
 		if executorGone {
-			h.finish(&drivers.ExitResult{Err: "executor exited without recording the task's exit"}, time.Now())
+			// Nothing will record this task's exit any more; do not leave
+			// it running untracked.
+			msg := "executor exited without recording the task's exit"
+			if h.signalTask(syscall.SIGKILL) == nil {
+				msg += "; task killed"
+			}
+			h.finish(&drivers.ExitResult{Err: msg}, time.Now())
 			return
 		}
 		executorGone = h.executorExited()
@@ -263,7 +269,14 @@ func (h *Handle) Running() bool {
 // Signal sends sig to the task: to its process group, or for an isolated
 // task to the init of its pid namespace.
 func (h *Handle) Signal(sig syscall.Signal) error {
-	if !h.Running() || !alive(h.state.TaskPID, h.state.TaskStartTick) {
+	if !h.Running() {
+		return ErrExited
+	}
+	return h.signalTask(sig)
+}
+
+func (h *Handle) signalTask(sig syscall.Signal) error {
+	if !alive(h.state.TaskPID, h.state.TaskStartTick) {
 		return ErrExited
 	}
 	target := -h.state.TaskPID

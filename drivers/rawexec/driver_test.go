@@ -2,10 +2,12 @@ package rawexec_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -110,4 +112,48 @@ func TestLeftoverProcessesEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("child %d of the exited task still runs", pid)
+}
+
+// TestExecutorDeath checks that a task whose executor is killed is
+// reported with an error and does not keep running untracked.
+func TestExecutorDeath(t *testing.T) {
+	d, client := launch(t)
+	defer client.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.SetConfig(ctx, []byte(`{"enabled": true}`)); err != nil {
+		t.Fatalf("SetConfig() = %v", err)
+	}
+	cfg := drivertest.NewTaskConfig(t, shellTask(`echo ready; while :; do sleep 0.1; done`))
+	h, err := d.StartTask(ctx, cfg)
+	if err != nil {
+		t.Fatalf("StartTask() = %v", err)
+	}
+	defer d.DestroyTask(context.Background(), cfg.ID, true)
+	var st struct {
+		ExecutorPID int `json:"executor_pid"`
+		TaskPID     int `json:"task_pid"`
+	}
+	if err := json.Unmarshal(h.DriverState, &st); err != nil || st.ExecutorPID == 0 || st.TaskPID == 0 {
+		t.Fatalf("driver state %s: %v", h.DriverState, err)
+	}
+	ch, err := d.WaitTask(ctx, cfg.ID)
+	if err != nil {
+		t.Fatalf("WaitTask() = %v", err)
+	}
+	if err := syscall.Kill(st.ExecutorPID, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill executor: %v", err)
+	}
+	res := <-ch
+	if res == nil || !strings.Contains(res.Err, "task killed") {
+		t.Fatalf("exit = %+v, want an error saying the task was killed", res)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(st.TaskPID, 0) != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("task %d still runs after its executor died", st.TaskPID)
 }
