@@ -5,8 +5,19 @@
 // back in batches. State lives in a bbolt database in the data dir so a
 // restarted client re-attaches to its running tasks.
 //
+// Layout under Config.DataDir: client/client-id and client/secret-id (the
+// node's identity), client/state.db, and alloc/<alloc id>/ (see allocdir).
+//
+// For the HTTP API the client offers: AllocDir (for /v1/client/fs/...),
+// LogReader (for /v1/client/fs/logs), Alloc (the client's view of an
+// allocation), RestartAlloc, SignalAlloc, ExecTask and TaskStats. Errors
+// wrap ErrUnknownAlloc, ErrUnknownTask, ErrBadLogRequest,
+// allocrunner.ErrUnknownTask and allocrunner.ErrTaskNotRunning for the
+// handler to map to 404 and 400.
+//
 // Goroutines and their owner (all owned by Client, stopped by Shutdown):
 // the register/heartbeat loop, the alloc watcher, the status updater, one
-// fingerprint loop per driver, and one Run goroutine per alloc runner (which
-// owns its task runners).
+// fingerprint loop per driver (with its driver-event follower), GC of
+// removed allocations, and one Run goroutine per alloc runner (which owns
+// its task runners and its health watcher).
 package client
