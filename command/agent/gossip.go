@@ -84,6 +84,9 @@ func (a *Agent) setupGossip() error {
 			case <-ctx.Done():
 				return
 			case e := <-events:
+				if e.Kind != gossip.EventUpdate {
+					a.logger.Info("gossip member event", "event", e.Kind, "member", e.Member.Name, "role", e.Member.Tags[server.TagRole])
+				}
 				if a.server != nil {
 					a.server.MemberEvent(e)
 				}

@@ -191,8 +191,27 @@ func (p *Pool) Forget(name string) {
 	}
 }
 
+// tagLeaving marks a member that is leaving on purpose. memberlist reports
+// a departure and a failure the same way; this tag, spread before the
+// goodbye, tells them apart.
+const tagLeaving = "leaving"
+
 // Leave tells the pool this member is leaving, then stops gossip.
 func (p *Pool) Leave(timeout time.Duration) error {
+	p.mu.Lock()
+	var tags map[string]string
+	_ = json.Unmarshal(p.tags, &tags)
+	p.mu.Unlock()
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[tagLeaving] = "true"
+	if b, err := encodeTags(tags); err == nil {
+		p.mu.Lock()
+		p.tags = b
+		p.mu.Unlock()
+		_ = p.ml.UpdateNode(timeout / 2)
+	}
 	err := p.ml.Leave(timeout)
 	if e := p.ml.Shutdown(); err == nil {
 		err = e
@@ -210,14 +229,14 @@ func (p *Pool) record(n *memberlist.Node, kind string) {
 			p.logger.Warn("member has unreadable tags", "member", n.Name, "error", err)
 		}
 	}
-	switch kind {
-	case EventLeave:
+	if kind == EventLeave {
 		m.Status = StatusLeft
-		if n.State == memberlist.StateDead {
+		if m.Tags[tagLeaving] != "true" {
 			m.Status = StatusFailed
 			kind = EventFailed
 		}
 	}
+	delete(m.Tags, tagLeaving)
 	p.mu.Lock()
 	p.members[n.Name] = &m
 	p.mu.Unlock()
