@@ -310,8 +310,7 @@ func (c *Client) Alloc(allocID string) (*structs.Allocation, error) {
 
 // RestartAlloc restarts a running task of an allocation, or all its running
 // tasks when task is "", outside the restart policy (`alloc restart`).
-// Errors wrap ErrUnknownAlloc, allocrunner.ErrUnknownTask or
-// allocrunner.ErrTaskNotRunning.
+// Errors wrap ErrUnknownAlloc, ErrUnknownTask or ErrTaskNotRunning.
 func (c *Client) RestartAlloc(allocID, task string) error {
 	ar := c.runner(allocID)
 	if ar == nil {
@@ -330,7 +329,7 @@ func (c *Client) SignalAlloc(ctx context.Context, allocID, task, signal string) 
 	if task == "" {
 		a := ar.Alloc()
 		if len(a.TaskStates) != 1 {
-			return fmt.Errorf("%w: allocation has %d tasks; name one", allocrunner.ErrUnknownTask, len(a.TaskStates))
+			return fmt.Errorf("%w: allocation has %d tasks; name one", ErrUnknownTask, len(a.TaskStates))
 		}
 		for name := range a.TaskStates {
 			task = name

@@ -11,9 +11,8 @@
 // For the HTTP API the client offers: AllocDir (for /v1/client/fs/...),
 // LogReader (for /v1/client/fs/logs), Alloc (the client's view of an
 // allocation), RestartAlloc, SignalAlloc, ExecTask and TaskStats. Errors
-// wrap ErrUnknownAlloc, ErrUnknownTask, ErrBadLogRequest,
-// allocrunner.ErrUnknownTask and allocrunner.ErrTaskNotRunning for the
-// handler to map to 404 and 400.
+// wrap ErrUnknownAlloc, ErrUnknownTask, ErrTaskNotRunning and
+// ErrBadLogRequest for the handler to map to 404 and 400.
 //
 // Goroutines and their owner (all owned by Client, stopped by Shutdown):
 // the register/heartbeat loop, the alloc watcher, the status updater, one

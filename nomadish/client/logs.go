@@ -13,13 +13,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nomadish/nomadish/nomadish/client/allocrunner"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
 // Errors of LogReader, for the HTTP handler to map to status codes.
 var (
 	// ErrUnknownTask: the allocation has no such task (404).
-	ErrUnknownTask = errors.New("unknown task")
+	ErrUnknownTask = allocrunner.ErrUnknownTask
+	// ErrTaskNotRunning: the task has no running process to act on (400).
+	ErrTaskNotRunning = allocrunner.ErrTaskNotRunning
 	// ErrBadLogRequest: type or origin is invalid (400).
 	ErrBadLogRequest = errors.New("invalid log request")
 )
