@@ -183,7 +183,17 @@ func (d *Driver) Capabilities(context.Context) (*drivers.Capabilities, error) {
 }
 
 func (d *Driver) fingerprint(ctx context.Context) *drivers.Fingerprint {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	d.mu.Lock()
+	address := d.config.withDefaults().Address
+	d.mu.Unlock()
+	// A missing socket is the common case on hosts without containerd;
+	// say so at once instead of waiting for a connection.
+	if path := strings.TrimPrefix(address, "unix://"); filepath.IsAbs(path) {
+		if _, err := os.Stat(path); err != nil {
+			return &drivers.Fingerprint{Health: drivers.HealthStateUndetected, HealthDescription: "containerd socket: " + err.Error()}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cli, ctx, _, err := d.client(ctx)
 	if err != nil {

@@ -64,6 +64,11 @@ func pluginConfig() []byte {
 func launch(t *testing.T) (drivers.DriverPlugin, *goplugin.Client) {
 	t.Helper()
 	needImage(t)
+	return launchNoImage(t)
+}
+
+func launchNoImage(t *testing.T) (drivers.DriverPlugin, *goplugin.Client) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	logger := hclog.New(&hclog.LoggerOptions{Name: t.Name(), Level: hclog.Warn, Output: hclog.DefaultOutput})
