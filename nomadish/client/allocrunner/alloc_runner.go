@@ -164,13 +164,14 @@ func (ar *AllocRunner) AllocModifyIndex() uint64 {
 // desired status of stop or evict kills its tasks.
 func (ar *AllocRunner) Update(a *structs.Allocation) {
 	ar.mu.Lock()
-	job, health := ar.alloc.Job, ar.alloc.DeploymentStatus
+	job, health, deployment := ar.alloc.Job, ar.alloc.DeploymentStatus, ar.alloc.DeploymentID
 	ar.alloc = a.Copy()
 	if ar.alloc.Job == nil {
 		ar.alloc.Job = job
 	}
 	// The server may not have applied the health this client reported yet.
-	if ds := ar.alloc.DeploymentStatus; a.DeploymentID != "" && health != nil && health.Healthy != nil && (ds == nil || ds.Healthy == nil) {
+	if ds := ar.alloc.DeploymentStatus; a.DeploymentID != "" && a.DeploymentID == deployment &&
+		health != nil && health.Healthy != nil && (ds == nil || ds.Healthy == nil) {
 		ar.alloc.DeploymentStatus = health
 	}
 	stop := a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict
@@ -178,6 +179,9 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 	ar.mu.Unlock()
 	if stop {
 		ar.Kill()
+	} else {
+		// A new deployment may need its health judged.
+		ar.wake()
 	}
 	if err := ar.cfg.State.PutAlloc(saved); err != nil {
 		ar.logger.Error("persist alloc", "error", err)
@@ -275,20 +279,8 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 		return
 	}
 
-	ar.mu.Lock()
-	minHealthy, deadline, judge := healthParams(ar.alloc)
-	ar.mu.Unlock()
-	stopHealth := func() {}
-	if judge {
-		hctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stopHealth = cancel
-		ar.wg.Add(1)
-		go func() {
-			defer ar.wg.Done()
-			ar.watchHealth(hctx, minHealthy, deadline)
-		}()
-	}
+	hw := &healthWatch{}
+	defer hw.stop()
 
 	// Restored tasks: dead ones stay dead, ones with a handle re-attach now.
 	ar.mu.Lock()
@@ -304,6 +296,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 	ar.mu.Unlock()
 
 	for {
+		ar.superviseHealth(ctx, hw)
 		done := ar.step(ctx)
 		ar.sendUpdate()
 		if done {
@@ -316,7 +309,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 			return
 		}
 	}
-	stopHealth()
+	hw.stop()
 	ar.wg.Wait()
 	ar.sendUpdate()
 }

@@ -529,3 +529,28 @@ func TestRestoreStartsAgainWhenTaskIsGone(t *testing.T) {
 	ar2.Kill()
 	waitDone(t, ar2)
 }
+
+func TestDeploymentHealthForNewDeployment(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeService, &structs.Task{Name: "web", Config: sh("sleep 60"), KillTimeout: time.Second})
+	a.DeploymentID = "d1"
+	a.Job.Update = structs.UpdateStrategy{MinHealthyTime: 100 * time.Millisecond, HealthyDeadline: 5 * time.Second}
+	ar := h.runner(a, false)
+	start(t, ar)
+	healthyFor := func(dep string) func() bool {
+		return func() bool {
+			got := ar.Alloc()
+			return got.DeploymentID == dep && got.DeploymentStatus != nil && got.DeploymentStatus.Healthy != nil && *got.DeploymentStatus.Healthy
+		}
+	}
+	waitFor(t, "healthy in d1", healthyFor("d1"))
+
+	next := a.Copy()
+	next.DeploymentID = "d2"
+	next.DeploymentStatus = nil
+	next.AllocModifyIndex = 7
+	ar.Update(next)
+	waitFor(t, "healthy in d2", healthyFor("d2"))
+	ar.Kill()
+	waitDone(t, ar)
+}

@@ -40,6 +40,45 @@ func healthParams(a *structs.Allocation) (minHealthy, deadline time.Duration, ok
 	return minHealthy, deadline, true
 }
 
+// healthWatch is the running health watcher of one deployment; only the
+// alloc runner's coordinator touches it.
+type healthWatch struct {
+	deployment string
+	cancel     context.CancelFunc
+	done       chan struct{}
+}
+
+func (hw *healthWatch) stop() {
+	if hw.cancel != nil {
+		hw.cancel()
+		<-hw.done
+		hw.cancel = nil
+	}
+}
+
+// superviseHealth starts a health watcher when the allocation joins a
+// deployment whose health the client judges, replacing one for an earlier
+// deployment.
+func (ar *AllocRunner) superviseHealth(ctx context.Context, hw *healthWatch) {
+	ar.mu.Lock()
+	minHealthy, deadline, judge := healthParams(ar.alloc)
+	deployment := ar.alloc.DeploymentID
+	ar.mu.Unlock()
+	if !judge || deployment == hw.deployment {
+		return
+	}
+	hw.stop()
+	hctx, cancel := context.WithCancel(ctx)
+	hw.deployment, hw.cancel, hw.done = deployment, cancel, make(chan struct{})
+	done := hw.done
+	ar.wg.Add(1)
+	go func() {
+		defer ar.wg.Done()
+		defer close(done)
+		ar.watchHealth(hctx, minHealthy, deadline)
+	}()
+}
+
 // healthState judges the task states: healthy-so-far means every task that
 // should be running is running and every prestart task that should have
 // finished has finished successfully; failed means a task failed.
