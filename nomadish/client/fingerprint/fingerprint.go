@@ -71,6 +71,7 @@ func Host(dataDir string) *Result {
 	}
 	r.TotalCompute = int(r.CPUMHz) * r.Cores
 	attr["cpu.numcores"] = strconv.Itoa(r.Cores)
+	attr["cpu.reservablecores"] = strconv.Itoa(r.Cores)
 	attr["cpu.frequency"] = strconv.Itoa(int(r.CPUMHz))
 	attr["cpu.totalcompute"] = strconv.Itoa(r.TotalCompute)
 
@@ -207,6 +208,10 @@ func (r *Result) Resources(cpuOverride int, memOverrideMB int) *structs.NodeReso
 	cpu := int64(r.TotalCompute)
 	if cpuOverride > 0 {
 		cpu = int64(cpuOverride)
+	}
+	cores := make([]uint16, r.Cores)
+	for i := range cores {
+		cores[i] = uint16(i)
 	}
 	mem := r.MemoryMB
 	if memOverrideMB > 0 {
