@@ -192,6 +192,7 @@ func StartAgent(t testing.TB, o AgentOptions) *Agent {
 	}()
 	t.Cleanup(func() {
 		a.Stop(30 * time.Second)
+		KillLeftovers(data)
 		if t.Failed() {
 			t.Logf("agent %s output:\n%s", a.Addr, a.out.String())
 		}
@@ -369,4 +370,25 @@ func RSSKB(pid int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}
+
+// KillLeftovers kills every process that still runs from an agent's data
+// dir: tasks, executors and plugins of an agent that was killed.
+func KillLeftovers(dataDir string) {
+	self := os.Getpid()
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if bytes.Contains(env, []byte(dataDir)) || bytes.Contains(cmd, []byte(dataDir)) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }

@@ -48,6 +48,7 @@ func (s *Server) establishLeadership() {
 	s.blockedEvals.SetEnabled(true)
 	s.planQueue.SetEnabled(true)
 	s.restoreEvals()
+	s.leaderReady.Store(true)
 
 	s.leaderWG.Add(4)
 	go func() { defer s.leaderWG.Done(); s.reconcileLoop(ctx) }()
@@ -65,6 +66,7 @@ func (s *Server) revokeLeadership() {
 		return
 	}
 	s.logger.Info("cluster leadership lost")
+	s.leaderReady.Store(false)
 	s.leaderCancel()
 	s.leaderCancel = nil
 	s.evalBroker.SetEnabled(false)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -48,6 +49,11 @@ type Server struct {
 	members      membership
 	reconcileMu  sync.Mutex
 	hasRaftState bool
+
+	// leaderReady is set once this leader's FSM has applied everything
+	// committed before its term (the barrier in establishLeadership);
+	// consistent reads wait for it.
+	leaderReady atomic.Bool
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
@@ -258,7 +264,11 @@ func (s *Server) raftApply(t structs.MessageType, msg interface{}) (uint64, erro
 // forward sends a request to the leader when this server is not it. It
 // reports whether it handled the request.
 func (s *Server) forward(method string, allowStale bool, args, reply interface{}) (bool, error) {
-	if allowStale || s.IsLeader() {
+	if allowStale {
+		return false, nil
+	}
+	if s.IsLeader() {
+		s.waitLeaderReady()
 		return false, nil
 	}
 	leader := s.waitForLeader()
@@ -269,6 +279,18 @@ func (s *Server) forward(method string, allowStale bool, args, reply interface{}
 		return false, nil
 	}
 	return true, s.pool.Call(leader, method, args, reply, rpcTimeout+10*time.Minute)
+}
+
+// waitLeaderReady waits a little for a new leader to catch up with the log.
+func (s *Server) waitLeaderReady() {
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.leaderReady.Load() && s.IsLeader() && time.Now().Before(deadline) {
+		select {
+		case <-s.shutdownCh:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // waitForLeader waits a little for an election to finish.
