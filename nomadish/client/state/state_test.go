@@ -63,3 +63,31 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Errorf("DeleteAlloc(missing) error = %v, want nil", err)
 	}
 }
+
+func TestStoreConcurrentWrites(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatalf("Open() error = %v", err)
+	}
+	defer s.Close()
+	const n = 50
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			id := structs.GenerateUUID()
+			if err := s.PutAlloc(&structs.Allocation{ID: id}); err != nil {
+				errs <- err
+				return
+			}
+			errs <- s.PutTask(id, "web", &structs.TaskState{State: structs.TaskStateRunning}, &drivers.TaskHandle{Version: 1}, false)
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent write error = %v", err)
+		}
+	}
+	if allocs, err := s.Allocs(); err != nil || len(allocs) != n {
+		t.Errorf("Allocs() = %d, %v, want %d", len(allocs), err, n)
+	}
+}
