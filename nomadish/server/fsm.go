@@ -54,6 +54,15 @@ var applyTable = map[structs.MessageType]applyFunc{
 	structs.NodeDeregisterRequestType:        (*fsm).applyNodeDeregister,
 }
 
+// registerApply adds a message type's apply function; files that add
+// message types call it from init.
+func registerApply(t structs.MessageType, fn applyFunc) {
+	if _, dup := applyTable[t]; dup {
+		panic(fmt.Sprintf("fsm: message type %d registered twice", t))
+	}
+	applyTable[t] = fn
+}
+
 // Apply implements raft.FSM.
 func (f *fsm) Apply(l *raft.Log) interface{} {
 	if l.Type != raft.LogCommand || len(l.Data) == 0 {

@@ -31,11 +31,33 @@ var snapTables = []struct {
 	{tableEvals, recEval},
 }
 
+// snapshotTable is a table another file adds to snapshots: its record
+// kind (from 64 up, unique) and how to make an empty object to decode into.
+type snapshotTable struct {
+	table string
+	kind  byte
+	new   func() interface{}
+}
+
+var extraSnapTables []snapshotTable
+
+// registerSnapshotTable adds a table to snapshots; call it from init.
+func registerSnapshotTable(table string, kind byte, newObj func() interface{}) {
+	extraSnapTables = append(extraSnapTables, snapshotTable{table: table, kind: kind, new: newObj})
+}
+
 // Persist writes every table to w as a stream of (kind, object) records.
 func (s *StateStore) Persist(w io.Writer, h codec.Handle) error {
 	enc := codec.NewEncoder(w, h)
 	txn := s.db.Txn(false)
-	for _, t := range snapTables {
+	tables := snapTables
+	for _, e := range extraSnapTables {
+		tables = append(tables, struct {
+			table string
+			kind  byte
+		}{e.table, e.kind})
+	}
+	for _, t := range tables {
 		it, err := txn.Get(t.table, "id")
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", t.table, err)
@@ -81,7 +103,14 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 		case recEval:
 			obj, table = &structs.Evaluation{}, tableEvals
 		default:
-			return nil, fmt.Errorf("restore: unknown record kind %d", kind)
+			for _, e := range extraSnapTables {
+				if e.kind == kind {
+					obj, table = e.new(), e.table
+				}
+			}
+			if obj == nil {
+				return nil, fmt.Errorf("restore: unknown record kind %d", kind)
+			}
 		}
 		if err := dec.Decode(obj); err != nil {
 			return nil, fmt.Errorf("restore: %w", err)

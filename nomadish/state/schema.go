@@ -61,8 +61,23 @@ func schema() *memdb.DBSchema {
 	}}
 }
 
+// extraTables are tables other files of this package add with
+// registerTable, each in its own file, so that features own their tables.
+var extraTables = map[string]*memdb.TableSchema{}
+
+// registerTable adds a table to the schema; call it from init.
+func registerTable(t *memdb.TableSchema) {
+	if _, dup := extraTables[t.Name]; dup {
+		panic("state: table registered twice: " + t.Name)
+	}
+	extraTables[t.Name] = t
+}
+
 func mustSchema() *memdb.DBSchema {
 	s := schema()
+	for name, t := range extraTables {
+		s.Tables[name] = t
+	}
 	if err := s.Validate(); err != nil {
 		panic(fmt.Sprintf("state schema: %v", err))
 	}

@@ -26,6 +26,14 @@ const (
 	SchedulerConfigRequestType
 )
 
+// Message types are grouped in blocks, each feature appending in its own
+// block so that parallel work cannot reuse a number:
+//
+//	0–19   core (above)
+//	20–39  job lifecycle: deployments, versions, periodic, dispatch, scaling
+//	40–59  services: registrations and health
+//	60–79  operator and scheduler configuration
+
 // IgnoreUnknownTypeFlag marks a message an older FSM may skip.
 const IgnoreUnknownTypeFlag MessageType = 128
 
