@@ -8,8 +8,18 @@ import (
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
+// extraRoutes are route sets other files add with registerRoutes, so that
+// each feature owns its handlers' file.
+var extraRoutes []func(h *HTTPServer)
+
+// registerRoutes adds a set of routes; call it from init.
+func registerRoutes(fn func(h *HTTPServer)) { extraRoutes = append(extraRoutes, fn) }
+
 func (h *HTTPServer) routes() {
 	m := h.mux
+	for _, fn := range extraRoutes {
+		fn(h)
+	}
 	m.HandleFunc("/v1/jobs", h.wrap(h.jobsRequest))
 	m.HandleFunc("/v1/job/", h.wrap(h.jobSpecificRequest))
 	m.HandleFunc("GET /v1/allocations", h.wrap(h.allocsList))
