@@ -429,3 +429,33 @@ func TestClientKeepsRunningWhileServersDown(t *testing.T) {
 	e.server.setDown(false)
 	waitFor(t, "complete delivered", func() bool { return e.status(a.ID) == structs.AllocClientStatusComplete })
 }
+
+// plainRPC hides RPCContext, as an RPCer that cannot abandon calls.
+type plainRPC struct{ s *fakeServer }
+
+func (p plainRPC) RPC(method string, args, reply interface{}) error { return p.s.RPC(method, args, reply) }
+
+func TestClientWithPlainRPCer(t *testing.T) {
+	e := newTestEnv(t)
+	cfg := e.config()
+	cfg.RPC = plainRPC{e.server}
+	cfg.MaxQueryTime = 200 * time.Millisecond
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatalf("NewClient() error = %v", err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatalf("Start() error = %v", err)
+	}
+	waitFor(t, "registration", func() bool { return e.server.node(c.NodeID()) != nil })
+	a := shAlloc(c.NodeID(), structs.JobTypeBatch, "true")
+	e.server.upsertAlloc(a)
+	waitFor(t, "complete", func() bool { return e.status(a.ID) == structs.AllocClientStatusComplete })
+	t0 := time.Now()
+	if err := c.Shutdown(); err != nil {
+		t.Fatalf("Shutdown() error = %v", err)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("Shutdown() took %v, want at most about MaxQueryTime", d)
+	}
+}
