@@ -433,7 +433,9 @@ func TestClientKeepsRunningWhileServersDown(t *testing.T) {
 // plainRPC hides RPCContext, as an RPCer that cannot abandon calls.
 type plainRPC struct{ s *fakeServer }
 
-func (p plainRPC) RPC(method string, args, reply interface{}) error { return p.s.RPC(method, args, reply) }
+func (p plainRPC) RPC(method string, args, reply interface{}) error {
+	return p.s.RPC(method, args, reply)
+}
 
 func TestClientWithPlainRPCer(t *testing.T) {
 	e := newTestEnv(t)
