@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,4 +317,227 @@ func TestCluster_FailuresAndRecovery(t *testing.T) {
 			t.Errorf("job %s after full restart: %v", id, err)
 		}
 	}
+}
+
+func startServers(t *testing.T, n int) *cluster {
+	c := &cluster{t: t}
+	var joins []string
+	for i := 0; i < n; i++ {
+		p := e2eutil.FreePorts(t, 3)
+		c.sports = append(c.sports, p)
+		c.sdirs = append(c.sdirs, t.TempDir())
+		joins = append(joins, fmt.Sprintf("127.0.0.1:%d", p[2]))
+	}
+	for i := 0; i < n; i++ {
+		c.servers = append(c.servers, c.startServer(i, joins))
+	}
+	c.waitLeader(nil, 30*time.Second)
+	c.waitPeers(c.servers[0], n)
+	return c
+}
+
+func (c *cluster) waitPeers(s *e2eutil.Agent, n int) {
+	c.t.Helper()
+	e2eutil.WaitFor(c.t, 30*time.Second, func() error {
+		var peers []string
+		if err := s.GetJSON("/v1/status/peers", &peers); err != nil {
+			return err
+		}
+		if len(peers) != n {
+			return fmt.Errorf("peers = %v, want %d", peers, n)
+		}
+		return nil
+	})
+}
+
+// TestCluster_MembershipChanges: a fourth server becomes a voter; a failed
+// server is removed once its replacement has joined.
+func TestCluster_MembershipChanges(t *testing.T) {
+	c := startServers(t, 3)
+
+	// A fourth server joins as a voter.
+	p := e2eutil.FreePorts(t, 3)
+	c.sports = append(c.sports, p)
+	c.sdirs = append(c.sdirs, t.TempDir())
+	c.servers = append(c.servers, c.startServer(3, c.joins()))
+	c.waitPeers(c.servers[0], 4)
+	var conf struct {
+		Servers []struct {
+			ID    string
+			Voter bool
+		}
+	}
+	if err := c.servers[0].GetJSON("/v1/operator/raft/configuration", &conf); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range conf.Servers {
+		if !s.Voter {
+			t.Errorf("server %s is not a voter", s.ID)
+		}
+	}
+
+	// A follower dies; with four voters and three left alive the quorum
+	// holds, and dead server cleanup takes the dead one out.
+	leader := c.waitLeader(nil, 10*time.Second)
+	victim := (leader + 1) % 4
+	c.servers[victim].Kill()
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		var peers []string
+		if err := c.servers[leader].GetJSON("/v1/status/peers", &peers); err != nil {
+			return err
+		}
+		for _, pa := range peers {
+			if pa == fmt.Sprintf("127.0.0.1:%d", c.sports[victim][1]) {
+				return fmt.Errorf("dead server still in peers %v", peers)
+			}
+		}
+		if len(peers) != 3 {
+			return fmt.Errorf("peers = %v, want 3", peers)
+		}
+		return nil
+	})
+	out, _, code := c.servers[leader].CLI("operator", "raft", "list-peers")
+	if code != 0 || strings.Count(out, "127.0.0.1:") != 3 {
+		t.Errorf("operator raft list-peers = %d:\n%s", code, out)
+	}
+	out, _, code = c.servers[leader].CLI("server", "members")
+	if code != 0 || !strings.Contains(out, "failed") || !strings.Contains(out, "true") {
+		t.Errorf("server members = %d:\n%s", code, out)
+	}
+}
+
+// TestCluster_NoAcknowledgedWriteLost sends 1,000 registrations to all
+// three servers at once and kills the leader midway: every registration
+// that got a 200 must be there afterwards, exactly once.
+func TestCluster_NoAcknowledgedWriteLost(t *testing.T) {
+	c := startServers(t, 3)
+	leader := c.waitLeader(nil, 10*time.Second)
+	const total = 1000
+	type result struct {
+		id string
+		ok bool
+	}
+	results := make(chan result, total)
+	work := make(chan int, total)
+	for i := 0; i < total; i++ {
+		work <- i
+	}
+	close(work)
+	var killOnce sync.Once
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := range work {
+				if i == total/4 {
+					killOnce.Do(func() { go c.servers[leader].Kill() })
+				}
+				s := c.servers[i%3]
+				id := fmt.Sprintf("reg-%04d", i)
+				code, _, err := s.Do("PUT", "/v1/jobs", jobJSON(id, 0))
+				results <- result{id: id, ok: err == nil && code == 200}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(results)
+	acked := map[string]bool{}
+	for r := range results {
+		if r.ok {
+			acked[r.id] = true
+		}
+	}
+	newLeader := c.waitLeader(c.servers[leader], 20*time.Second)
+	var jobs []struct {
+		ID      string
+		Version uint64
+	}
+	if err := c.servers[newLeader].GetJSON("/v1/jobs", &jobs); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, j := range jobs {
+		seen[j.ID]++
+		if j.Version != 0 {
+			t.Errorf("job %s has version %d, want 0 (registered once)", j.ID, j.Version)
+		}
+	}
+	lost := 0
+	for id := range acked {
+		if seen[id] != 1 {
+			lost++
+			t.Errorf("acknowledged job %s present %d times", id, seen[id])
+		}
+	}
+	t.Logf("%d of %d registrations acknowledged during the leader kill; %d lost", len(acked), total, lost)
+	if len(acked) < total/2 {
+		t.Errorf("only %d registrations acknowledged; the cluster should keep taking writes", len(acked))
+	}
+}
+
+// TestCluster_GossipEncryption: an agent with the wrong key cannot join,
+// and says why.
+func TestCluster_GossipEncryption(t *testing.T) {
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	wrong := "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+	p := e2eutil.FreePorts(t, 3)
+	srv := e2eutil.StartAgent(t, e2eutil.AgentOptions{Ports: p, Config: fmt.Sprintf(`name = "enc-server"
+server {
+  enabled          = true
+  bootstrap_expect = 1
+  encrypt          = %q
+}
+`, key)})
+	join := fmt.Sprintf("127.0.0.1:%d", p[2])
+	good := e2eutil.StartAgent(t, e2eutil.AgentOptions{Config: fmt.Sprintf(`name = "good"
+server {
+  encrypt = %q
+}
+client {
+  enabled = true
+  server_join {
+    retry_join = [%q]
+  }
+}
+`, key, join)})
+	bad := e2eutil.StartAgent(t, e2eutil.AgentOptions{Config: fmt.Sprintf(`name = "bad"
+server {
+  encrypt = %q
+}
+client {
+  enabled = true
+  server_join {
+    retry_join = [%q]
+  }
+}
+`, wrong, join)})
+	_ = good
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		var nodes []map[string]interface{}
+		if err := srv.GetJSON("/v1/nodes", &nodes); err != nil {
+			return err
+		}
+		if len(nodes) != 1 || nodes[0]["Name"] != "good" {
+			return fmt.Errorf("nodes = %v, want only good", nodes)
+		}
+		return nil
+	})
+	e2eutil.WaitFor(t, 20*time.Second, func() error {
+		if !strings.Contains(bad.Output(), "join failed") {
+			return fmt.Errorf("the agent with the wrong key has not logged why it cannot join")
+		}
+		return nil
+	})
+	t.Logf("wrong-key agent log: %s", lastLineWith(bad.Output(), "join failed"))
+}
+
+func lastLineWith(s, sub string) string {
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], sub) {
+			return lines[i]
+		}
+	}
+	return ""
 }

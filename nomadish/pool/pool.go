@@ -86,6 +86,10 @@ func (p *ConnPool) Close() {
 	}
 }
 
+// ErrDial wraps errors of connecting: the request was never sent, so it
+// is always safe to send it again, elsewhere or later.
+var ErrDial = errors.New("rpc dial error")
+
 // ErrTransport wraps errors of the connection rather than of the call:
 // the request may not have reached the server, and another may be tried.
 var ErrTransport = errors.New("rpc transport error")
@@ -101,7 +105,7 @@ func (p *ConnPool) Call(addr, method string, args, reply interface{}, timeout ti
 func (p *ConnPool) CallContext(ctx context.Context, addr, method string, args, reply interface{}, timeout time.Duration) error {
 	c, err := p.get(addr)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrTransport, err)
+		return fmt.Errorf("%w: %w: %v", ErrTransport, ErrDial, err)
 	}
 	call := c.Go(method, args, reply, make(chan *rpc.Call, 1))
 	t := time.NewTimer(timeout)

@@ -55,7 +55,10 @@ func (s *Server) establishLeadership() {
 	go func() { defer s.leaderWG.Done(); s.planApply(ctx) }()
 	go func() { defer s.leaderWG.Done(); s.reapFailedEvals(ctx) }()
 	go func() { defer s.leaderWG.Done(); s.heartbeats.run(ctx) }()
+	s.leaderWG.Add(1)
+	go func() { defer s.leaderWG.Done(); s.runPeriodic(ctx) }()
 	go s.reconcileRaft()
+	go s.failedClients()
 }
 
 // revokeLeadership stops the leader's duties.

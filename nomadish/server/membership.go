@@ -38,8 +38,11 @@ type serverMember struct {
 
 // membership is the server's view of the gossip pool.
 type membership struct {
-	mu           sync.Mutex
-	servers      map[string]*serverMember
+	mu      sync.Mutex
+	servers map[string]*serverMember
+	// clients maps client node IDs to their gossip status, so that a new
+	// leader can act on failures it did not see happen.
+	clients      map[string]string
 	bootstrapped bool
 }
 
@@ -68,10 +71,15 @@ func (s *Server) MemberEvent(e gossip.Event) {
 	case RoleServer:
 		s.serverEvent(e)
 	case RoleClient:
+		id := m.Tags[TagNodeID]
+		if id == "" {
+			return
+		}
+		s.members.mu.Lock()
+		s.members.clients[id] = m.Status
+		s.members.mu.Unlock()
 		if e.Kind == gossip.EventFailed && s.IsLeader() {
-			if id := m.Tags[TagNodeID]; id != "" {
-				go s.nodeFailed(id)
-			}
+			go s.nodeFailed(id)
 		}
 	}
 }
@@ -217,5 +225,21 @@ func (s *Server) nodeFailed(nodeID string) {
 	s.heartbeats.clear(nodeID)
 	if err := s.setNodeStatus(nodeID, structs.NodeStatusDown, "Node failed gossip health check"); err != nil {
 		s.logger.Error("mark failed node down", "node_id", nodeID, "error", err)
+	}
+}
+
+// failedClients marks down every client node gossip saw fail; a new
+// leader runs it so a failure during the election is not missed.
+func (s *Server) failedClients() {
+	s.members.mu.Lock()
+	var failed []string
+	for id, status := range s.members.clients {
+		if status == gossip.StatusFailed {
+			failed = append(failed, id)
+		}
+	}
+	s.members.mu.Unlock()
+	for _, id := range failed {
+		s.nodeFailed(id)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/rpc"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,7 @@ func NewServer(cfg *Config) (*Server, error) {
 		pool:       &pool.ConnPool{},
 		conns:      map[net.Conn]struct{}{},
 		shutdownCh: make(chan struct{}),
-		members:    membership{servers: map[string]*serverMember{}},
+		members:    membership{servers: map[string]*serverMember{}, clients: map[string]string{}},
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -271,14 +272,35 @@ func (s *Server) forward(method string, allowStale bool, args, reply interface{}
 		s.waitLeaderReady()
 		return false, nil
 	}
-	leader := s.waitForLeader()
-	if leader == "" {
-		return true, ErrNoLeader
+	// The request is re-sent only when it surely never reached a leader:
+	// no leader was known, or the connection could not be made.
+	deadline := time.Now().Add(rpcHoldTimeout)
+	backoff := 20 * time.Millisecond
+	for {
+		leader := s.waitForLeader()
+		if leader == "" {
+			return true, ErrNoLeader
+		}
+		if leader == s.advertiseAddr().String() {
+			s.waitLeaderReady()
+			return false, nil
+		}
+		err := s.pool.Call(leader, method, args, reply, rpcTimeout+10*time.Minute)
+		if err == nil || time.Now().After(deadline) {
+			return true, err
+		}
+		if !errors.Is(err, pool.ErrDial) && !strings.Contains(err.Error(), ErrNoLeader.Error()) {
+			return true, err
+		}
+		select {
+		case <-s.shutdownCh:
+			return true, err
+		case <-time.After(backoff):
+		}
+		if backoff *= 2; backoff > time.Second {
+			backoff = time.Second
+		}
 	}
-	if leader == s.advertiseAddr().String() {
-		return false, nil
-	}
-	return true, s.pool.Call(leader, method, args, reply, rpcTimeout+10*time.Minute)
 }
 
 // waitLeaderReady waits a little for a new leader to catch up with the log.
@@ -293,9 +315,12 @@ func (s *Server) waitLeaderReady() {
 	}
 }
 
+// rpcHoldTimeout is how long a request waits for a leader to be elected.
+const rpcHoldTimeout = 7 * time.Second
+
 // waitForLeader waits a little for an election to finish.
 func (s *Server) waitForLeader() string {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(rpcHoldTimeout)
 	for {
 		if l := s.Leader(); l != "" {
 			return l
