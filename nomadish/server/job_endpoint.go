@@ -41,6 +41,9 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 			return NewCodedError(400, err.Error())
 		}
 	}
+	if err := validateLifecycle(job); err != nil {
+		return NewCodedError(400, err.Error())
+	}
 	st := e.srv.State()
 	existing, err := st.JobByID(nil, job.Namespace, job.ID)
 	if err != nil {

@@ -225,6 +225,13 @@ func (s *StateStore) JobSummary(ws memdb.WatchSet, job *structs.Job) (*structs.J
 	for _, tg := range job.TaskGroups {
 		sum.Summary[tg.Name] = structs.TaskGroupSummary{}
 	}
+	if job.IsPeriodic() || job.IsParameterized() {
+		children, err := s.ChildrenSummary(ws, job.Namespace, job.ID)
+		if err != nil {
+			return nil, err
+		}
+		sum.Children = children
+	}
 	for _, a := range allocs {
 		if a.Job != nil && a.Job.CreateIndex != job.CreateIndex {
 			continue // an earlier job of the same ID
