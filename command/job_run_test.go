@@ -34,6 +34,7 @@ func TestJobRun(t *testing.T) {
 	path := writeFile(t, "example.nomad.hcl", exampleHCL)
 	badPath := writeFile(t, "bad.nomad.hcl", "job \"x\" {\n  group \"g\" {\n    count = \n  }\n}\n")
 	invalidPath := writeFile(t, "invalid.nomad.hcl", "job \"x\" {\n  type = \"nope\"\n}\n")
+	badConfigPath := writeFile(t, "badconfig.nomad.hcl", strings.Replace(exampleHCL, `image = "redis:7"`, `image = 7`, 1))
 	failed := testEval("complete")
 	failed.FailedTGAllocs = map[string]*structs.AllocMetric{"cache": {
 		NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"memory": 1}, CoalescedFailures: 2,
@@ -125,6 +126,13 @@ func TestJobRun(t *testing.T) {
 			wantNoReq: true,
 		},
 		{
+			name:      "bad driver config is not sent",
+			args:      []string{badConfigPath},
+			wantCode:  1,
+			wantErr:   `group "cache" -> task "redis": config.image: want string, got number`,
+			wantNoReq: true,
+		},
+		{
 			name:      "no file",
 			args:      []string{},
 			wantCode:  1,
@@ -179,6 +187,10 @@ func TestJobRunSendsJob(t *testing.T) {
 func TestJobValidate(t *testing.T) {
 	valid := writeFile(t, "example.nomad.hcl", exampleHCL)
 	invalid := writeFile(t, "invalid.nomad.hcl", "job \"x\" {\n  type = \"nope\"\n}\n")
+	badType := writeFile(t, "type.nomad.hcl", strings.Replace(exampleHCL, `image = "redis:7"`, `image = 7`, 1))
+	unknownField := writeFile(t, "field.nomad.hcl", strings.Replace(exampleHCL, `image = "redis:7"`, `image = "redis:7"
+        imagee = "redis:8"`, 1))
+	thirdParty := writeFile(t, "ext.nomad.hcl", strings.Replace(exampleHCL, `driver = "docker"`, `driver = "ext"`, 1))
 	deprecated := writeFile(t, "old.nomad.hcl", strings.Replace(exampleHCL, "datacenters", "consul_token = \"abc\"\n  datacenters", 1))
 	tests := []struct {
 		name     string
@@ -191,6 +203,10 @@ func TestJobValidate(t *testing.T) {
 		{"deprecated field warns", []string{deprecated}, 0, "Job validation successful\n",
 			"Warning: \"consul_token\" is deprecated: Nomad removed it from the job specification in 1.10"},
 		{"invalid", []string{invalid}, 1, "", "Job validation errors:\n"},
+		{"wrong config type", []string{badType}, 1, "", `group "cache" -> task "redis": config.image: want string, got number`},
+		{"unknown config field", []string{unknownField}, 1, "", `group "cache" -> task "redis": config.imagee: unknown field`},
+		{"driver not built in warns", []string{thirdParty}, 0, "Job validation successful\n",
+			`Warning: group "cache" -> task "redis": driver "ext" is not built in`},
 		{"missing file", []string{valid + ".nope"}, 1, "", "Error getting job struct"},
 		{"no args", nil, 1, "", "This command takes one argument: <path>"},
 	}

@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 
+	"github.com/nomadish/nomadish/nomadish/jobvalidate"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -28,5 +29,8 @@ func jobFileWarnings(job *structs.Job) []string {
 func (m *Meta) warnJobFile(job *structs.Job) {
 	for _, w := range jobFileWarnings(job) {
 		m.Ui.Warn("Warning: " + w)
+	}
+	for _, w := range jobvalidate.NotBuiltin(job) {
+		m.Ui.Warn("Warning: " + w + " is not built in; its config is checked by the servers and the client")
 	}
 }

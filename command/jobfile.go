@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/nomadish/nomadish/nomadish/jobspec"
+	"github.com/nomadish/nomadish/nomadish/jobvalidate"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -77,8 +78,11 @@ func decodeJSONJob(src []byte) (*structs.Job, error) {
 	return &job, nil
 }
 
-// validateJob runs the job's own validation, which reports every problem
-// at once.
+// validateJob runs the job's own validation and checks each task's config
+// against its driver's schema, reporting every problem at once. A driver
+// that is not built in is left to the servers, which know the drivers the
+// clients offer; warnJobFile names it.
 func validateJob(job *structs.Job) error {
-	return job.Validate()
+	leaveToServers := func(string) bool { return true }
+	return errors.Join(job.Validate(), jobvalidate.TaskConfigs(job, leaveToServers))
 }

@@ -76,6 +76,10 @@ func validateValue(path string, f *drivers.SchemaField, v interface{}, errs *[]e
 			}
 		}
 	case drivers.TypeMapStr:
+		// `labels = { ... }` in a job file arrives as a one-element list.
+		if items, ok := asList(v); ok && len(items) == 1 {
+			v = items[0]
+		}
 		m, ok := asMap(v)
 		if !ok {
 			bad("map of strings")

@@ -26,18 +26,46 @@ type Config struct {
 
 // TaskConfig is the task's config block.
 type TaskConfig struct {
-	Image       string            `json:"image"`
-	Command     string            `json:"command"`
-	Args        []string          `json:"args"`
-	Entrypoint  []string          `json:"entrypoint"`
-	WorkDir     string            `json:"work_dir"`
-	Labels      map[string]string `json:"labels"`
-	NetworkMode string            `json:"network_mode"`
-	CapAdd      []string          `json:"cap_add"`
-	CapDrop     []string          `json:"cap_drop"`
-	Privileged  bool              `json:"privileged"`
+	Image       string    `json:"image"`
+	Command     string    `json:"command"`
+	Args        []string  `json:"args"`
+	Entrypoint  []string  `json:"entrypoint"`
+	WorkDir     string    `json:"work_dir"`
+	Labels      StringMap `json:"labels"`
+	NetworkMode string    `json:"network_mode"`
+	CapAdd      []string  `json:"cap_add"`
+	CapDrop     []string  `json:"cap_drop"`
+	Privileged  bool      `json:"privileged"`
 	// ForcePull pulls the image even when it is present locally.
 	ForcePull bool `json:"force_pull"`
+	// Ports are the labels of the group's ports to publish; all of the
+	// task's ports when empty.
+	Ports []string `json:"ports"`
+}
+
+// StringMap is a map of strings that also decodes from the one-element
+// list of maps a job file's `labels = { ... }` becomes.
+type StringMap map[string]string
+
+// UnmarshalJSON accepts {"k":"v"} and [{"k":"v"}].
+func (m *StringMap) UnmarshalJSON(b []byte) error {
+	var plain map[string]string
+	if err := json.Unmarshal(b, &plain); err == nil {
+		*m = plain
+		return nil
+	}
+	var list []map[string]string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("want a map of strings: %w", err)
+	}
+	out := map[string]string{}
+	for _, l := range list {
+		for k, v := range l {
+			out[k] = v
+		}
+	}
+	*m = out
+	return nil
 }
 
 // ConfigSchema is the agent plugin config schema.
@@ -61,6 +89,7 @@ func TaskConfigSchema() *drivers.Schema {
 		{Name: "cap_drop", Type: drivers.TypeListStr},
 		{Name: "privileged", Type: drivers.TypeBool},
 		{Name: "force_pull", Type: drivers.TypeBool},
+		{Name: "ports", Type: drivers.TypeListStr},
 	}}
 }
 

@@ -275,7 +275,14 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig) (*cont
 	if len(cfg.Ports) > 0 && hc.NetworkMode != "host" {
 		cc.ExposedPorts = network.PortSet{}
 		hc.PortBindings = network.PortMap{}
+		publish := map[string]bool{}
+		for _, l := range tc.Ports {
+			publish[l] = true
+		}
 		for _, p := range cfg.Ports {
+			if len(publish) > 0 && !publish[p.Label] {
+				continue
+			}
 			to := p.To
 			if to == 0 {
 				to = p.Value
