@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -101,7 +103,7 @@ func (a *Agent) setupServer() error {
 	if c.Advertise.RPC != "" {
 		sc.RPCAdvertise = c.Advertise.RPC
 	} else if c.BindAddr == "0.0.0.0" || c.BindAddr == "::" {
-		sc.RPCAdvertise = fmt.Sprintf("127.0.0.1:%d", c.Ports.RPC)
+		sc.RPCAdvertise = net.JoinHostPort(advertiseIP(), strconv.Itoa(c.Ports.RPC))
 	}
 	sc.DevMode = c.DevMode
 	if c.Server.BootstrapExpect > 0 {
@@ -128,6 +130,33 @@ func (a *Agent) setupServer() error {
 // runs one.
 func (a *Agent) RPC(method string, args, reply interface{}) error {
 	return a.RPCContext(context.Background(), method, args, reply)
+}
+
+// advertiseIP picks the address to advertise when binding to every
+// interface: the first private IPv4 address, else the first other
+// non-loopback one, else loopback.
+func advertiseIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	var public string
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.To4() == nil || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		if ipn.IP.IsPrivate() {
+			return ipn.IP.String()
+		}
+		if public == "" {
+			public = ipn.IP.String()
+		}
+	}
+	if public != "" {
+		return public
+	}
+	return "127.0.0.1"
 }
 
 // RPCContext is RPC that stops waiting when ctx ends.
@@ -183,4 +212,20 @@ func (a *Agent) Shutdown() {
 	if a.tempDir != "" {
 		_ = os.RemoveAll(a.tempDir)
 	}
+}
+
+// stats are the agent's per-subsystem counters, as /v1/agent/self shows them.
+func (a *Agent) stats() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	if a.server != nil {
+		out["raft"] = a.server.RaftStats()
+		out["nomad"] = map[string]string{
+			"leader":       strconv.FormatBool(a.server.IsLeader()),
+			"known_leader": strconv.FormatBool(a.server.Leader() != ""),
+		}
+	}
+	if a.client != nil {
+		out["client"] = map[string]string{"node_id": a.client.NodeID()}
+	}
+	return out
 }

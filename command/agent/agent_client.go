@@ -33,7 +33,7 @@ func (a *Agent) setupClient() error {
 	if c.Advertise.HTTP != "" {
 		httpAddr = c.Advertise.HTTP
 	} else if strings.HasPrefix(httpAddr, "0.0.0.0:") {
-		httpAddr = "127.0.0.1:" + strings.TrimPrefix(httpAddr, "0.0.0.0:")
+		httpAddr = advertiseIP() + ":" + strings.TrimPrefix(httpAddr, "0.0.0.0:")
 	}
 	cc := &client.Config{
 		Logger:          a.logger,

@@ -340,7 +340,7 @@ func (h *HTTPServer) agentSelf(w http.ResponseWriter, r *http.Request) (interfac
 			"DataDir": a.config.DataDir, "Version": map[string]string{"Version": Version},
 		},
 		"member": map[string]interface{}{"Name": a.config.Name},
-		"stats":  map[string]interface{}{},
+		"stats":  a.stats(),
 	}, nil
 }
 

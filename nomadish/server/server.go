@@ -383,3 +383,6 @@ func (s *Server) RPCContext(ctx context.Context, method string, args, reply inte
 		return ctx.Err()
 	}
 }
+
+// RaftStats are Raft's own counters: state, term, indexes.
+func (s *Server) RaftStats() map[string]string { return s.raft.Stats() }
