@@ -62,6 +62,10 @@ func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFacto
 		"operator gossip":           factory(operatorGossipParent),
 		"operator gossip keyring":   func() (cli.Command, error) { return &OperatorKeyringCommand{Meta: meta()}, nil },
 
+		"operator scheduler":            factory(operatorSchedulerParent),
+		"operator scheduler get-config": func() (cli.Command, error) { return &OperatorSchedulerGetConfig{Meta: meta()}, nil },
+		"operator scheduler set-config": func() (cli.Command, error) { return &OperatorSchedulerSetConfig{Meta: meta()}, nil },
+
 		"status":  func() (cli.Command, error) { return &StatusCommand{Meta: meta()}, nil },
 		"fmt":     func() (cli.Command, error) { return &FormatCommand{Meta: meta()}, nil },
 		"version": func() (cli.Command, error) { return &VersionCommand{Meta: meta()}, nil },

@@ -180,6 +180,8 @@ func (s *schedState) AllocsByNode(nodeID string) ([]*structs.Allocation, error) 
 	return s.st.AllocsByNode(nil, nodeID)
 }
 
-func (s *schedState) SchedulerConfig() *scheduler.SchedulerConfiguration { return nil }
+func (s *schedState) SchedulerConfig() *scheduler.SchedulerConfiguration {
+	return schedulerConfigOf(s.st)
+}
 
 var _ scheduler.State = (*schedState)(nil)

@@ -34,6 +34,12 @@ const (
 //	40–59  services: registrations and health
 //	60–79  operator and scheduler configuration
 
+// Operator and scheduler configuration messages (block 60–79).
+const (
+	// SchedulerConfigSetRequestType stores a SchedulerSetConfigRequest.
+	SchedulerConfigSetRequestType MessageType = 60
+)
+
 // IgnoreUnknownTypeFlag marks a message an older FSM may skip.
 const IgnoreUnknownTypeFlag MessageType = 128
 
