@@ -89,7 +89,7 @@ func New(cfg *Config) (*AllocRunner, error) {
 		healthCh:   make(chan struct{}, 1),
 		allocSaved: make(chan struct{}),
 		waitCh:     make(chan struct{}),
-		alloc:      a,
+		alloc:      a.Copy(),
 		states:     map[string]*structs.TaskState{},
 		tasks:      map[string]*taskRunner{},
 		started:    map[string]bool{},
@@ -238,11 +238,14 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 		close(ar.allocSaved)
 	} else {
 		// Persisted alongside the task starts; task writes wait for it.
+		ar.mu.Lock()
+		saved := ar.alloc.Copy()
+		ar.mu.Unlock()
 		ar.wg.Add(1)
 		go func() {
 			defer ar.wg.Done()
 			defer close(ar.allocSaved)
-			if err := ar.cfg.State.PutAlloc(ar.cfg.Alloc); err != nil {
+			if err := ar.cfg.State.PutAlloc(saved); err != nil {
 				ar.logger.Error("persist alloc", "error", err)
 			}
 		}()

@@ -554,3 +554,39 @@ func TestDeploymentHealthForNewDeployment(t *testing.T) {
 	ar.Kill()
 	waitDone(t, ar)
 }
+
+func TestArtifacts(t *testing.T) {
+	h := newHarness(t)
+	src := filepath.Join(t.TempDir(), "tool.sh")
+	if err := os.WriteFile(src, []byte("echo from artifact\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := testAlloc(structs.JobTypeBatch, &structs.Task{Name: "web",
+		Artifacts: []*structs.TaskArtifact{{GetterSource: "file://" + src}},
+		Config:    sh(`. "$NOMAD_TASK_DIR/tool.sh"`)})
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitDone(t, ar)
+	out, _ := os.ReadFile(filepath.Join(h.root, a.ID, "alloc", "logs", "web.stdout.0"))
+	if string(out) != "from artifact\n" {
+		t.Errorf("stdout = %q, want %q", out, "from artifact\n")
+	}
+	if evs := eventTypes(ar.TaskState("web")); !contains(evs, "Downloading Artifacts") {
+		t.Errorf("events = %v, want Downloading Artifacts", evs)
+	}
+}
+
+func TestArtifactFailureRestarts(t *testing.T) {
+	h := newHarness(t)
+	a := testAlloc(structs.JobTypeBatch, &structs.Task{Name: "web",
+		Artifacts: []*structs.TaskArtifact{{GetterSource: "file:///does/not/exist"}},
+		Config:    sh("true")})
+	a.Job.TaskGroups[0].RestartPolicy = &structs.RestartPolicy{Attempts: 1, Interval: time.Minute, Mode: structs.RestartPolicyModeFail}
+	ar := h.runner(a, false)
+	start(t, ar)
+	waitDone(t, ar)
+	ts := ar.TaskState("web")
+	if !ts.Failed || ts.Restarts != 1 || !contains(eventTypes(ts), "Failed Artifact Download") {
+		t.Errorf("task failed=%v restarts=%d events=%v, want failed after 1 restart with Failed Artifact Download", ts.Failed, ts.Restarts, eventTypes(ts))
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nomadish/nomadish/drivers"
+	"github.com/nomadish/nomadish/nomadish/client/artifact"
 	"github.com/nomadish/nomadish/nomadish/client/taskenv"
 	"github.com/nomadish/nomadish/nomadish/client/template"
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -38,6 +39,18 @@ type setupError struct {
 
 func (e *setupError) Error() string { return strings.ToLower(e.what) + ": " + e.err.Error() }
 func (e *setupError) Unwrap() error { return e.err }
+
+// Artifact event types, as Nomad names them.
+const (
+	taskDownloadingArtifacts   = "Downloading Artifacts"
+	taskArtifactDownloadFailed = "Failed Artifact Download"
+)
+
+// artifactError is a failed artifact download; the restart policy applies.
+type artifactError struct{ err error }
+
+func (e *artifactError) Error() string { return "fetch artifact: " + e.err.Error() }
+func (e *artifactError) Unwrap() error { return e.err }
 
 // exitOutcome says why waiting on a task ended.
 type exitOutcome int
@@ -72,6 +85,8 @@ type taskRunner struct {
 	tracker   *restartTracker
 	caps      *drivers.Capabilities
 	setupDone bool
+	// artifactsDone is set once the task's artifacts are fetched.
+	artifactsDone bool
 	// launched is set, under the alloc runner's lock, when run was started.
 	launched bool
 }
@@ -162,9 +177,14 @@ func (tr *taskRunner) run(ctx context.Context) {
 				tr.afterExit(ctx, tr.tracker.next(time.Now(), nil, err, false))
 				return
 			}
-			ev := event(structs.TaskDriverFailure, "failed to start task: "+err.Error())
-			ev.DriverError = err.Error()
-			tr.ar.appendEvent(tr.task.Name, ev)
+			var artErr *artifactError
+			if errors.As(err, &artErr) {
+				tr.ar.appendEvent(tr.task.Name, event(taskArtifactDownloadFailed, artErr.err.Error()))
+			} else {
+				ev := event(structs.TaskDriverFailure, "failed to start task: "+err.Error())
+				ev.DriverError = err.Error()
+				tr.ar.appendEvent(tr.task.Name, ev)
+			}
 			if done := tr.afterExit(ctx, tr.tracker.next(time.Now(), nil, err, true)); done {
 				return
 			}
@@ -315,7 +335,7 @@ func (tr *taskRunner) start(ctx context.Context) (drivers.DriverPlugin, *drivers
 		}
 		tr.caps = caps
 	}
-	cfg, err := tr.buildConfig()
+	cfg, err := tr.buildConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -341,7 +361,7 @@ func (tr *taskRunner) start(ctx context.Context) (drivers.DriverPlugin, *drivers
 
 // buildConfig assembles the driver's TaskConfig with the interpolated
 // environment and task config.
-func (tr *taskRunner) buildConfig() (*drivers.TaskConfig, error) {
+func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, error) {
 	ar := tr.ar
 	alloc := ar.Alloc()
 	ad := ar.allocDir
@@ -359,6 +379,15 @@ func (tr *taskRunner) buildConfig() (*drivers.TaskConfig, error) {
 		Dirs:    dirs,
 		HostEnv: !isolated || tr.caps.FSIsolation == "chroot",
 	})
+	if len(tr.task.Artifacts) > 0 && !tr.artifactsDone {
+		tr.ar.appendEvent(tr.task.Name, event(taskDownloadingArtifacts, "Client is downloading artifacts"))
+		for _, a := range tr.task.Artifacts {
+			if err := artifact.Fetch(ctx, a, artifact.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, env.ReplaceEnv); err != nil {
+				return nil, &artifactError{err}
+			}
+		}
+		tr.artifactsDone = true
+	}
 	if dp := tr.task.DispatchPayload; dp != nil && dp.File != "" && alloc.Job != nil && len(alloc.Job.Payload) > 0 {
 		if err := writePayload(td.LocalDir, dp.File, alloc.Job.Payload); err != nil {
 			return nil, &setupError{what: "Dispatch payload failed", err: err}
