@@ -36,10 +36,8 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 		job.Namespace = namespaceOf(args.Namespace)
 	}
 	job.Canonicalize()
-	if v, ok := interface{}(job).(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			return NewCodedError(400, err.Error())
-		}
+	if err := e.srv.validateJob(job); err != nil {
+		return NewCodedError(400, err.Error())
 	}
 	if err := validateLifecycle(job); err != nil {
 		return NewCodedError(400, err.Error())
