@@ -5,6 +5,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -225,10 +226,34 @@ func TestCluster_FailuresAndRecovery(t *testing.T) {
 		return nil
 	})
 
-	// Stale reads are answered locally with the leader headers.
-	code, _, err := follower.Get("/v1/jobs?stale")
-	if err != nil || code != 200 {
-		t.Fatalf("stale read = %d, %v", code, err)
+	// Stale reads are answered locally, with the leader headers.
+	resp, err := http.Get(follower.Addr + "/v1/jobs?stale")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stale read = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-Nomad-KnownLeader") != "true" || resp.Header.Get("X-Nomad-LastContact") == "" || resp.Header.Get("X-Nomad-Index") == "" {
+		t.Errorf("stale read headers = %v, want X-Nomad-KnownLeader true, LastContact and Index", resp.Header)
+	}
+
+	// A blocking query through a follower wakes when the leader commits.
+	idx := resp.Header.Get("X-Nomad-Index")
+	woke := make(chan error, 1)
+	go func() {
+		var jobs []map[string]interface{}
+		woke <- follower.GetJSON("/v1/jobs?wait=20s&index="+idx, &jobs)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if err := register(c.servers[leader], "wake", 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-woke:
+		if err != nil {
+			t.Errorf("blocking query through a follower: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("blocking query through a follower did not wake on a write")
 	}
 
 	// kill -9 the leader: a new one is elected and takes writes.
@@ -238,20 +263,18 @@ func TestCluster_FailuresAndRecovery(t *testing.T) {
 	newLeader := c.waitLeader(old, 20*time.Second)
 	survivor := c.servers[newLeader]
 	e2eutil.WaitFor(t, 20*time.Second, func() error { return register(survivor, "after-failover", 1) })
-	t.Logf("leader failover: writes accepted again %s after kill -9", time.Since(killed).Round(10*time.Millisecond))
+	failover := time.Since(killed)
+	t.Logf("leader failover: writes accepted again %s after kill -9", failover.Round(10*time.Millisecond))
+	if failover > 10*time.Second {
+		t.Errorf("writes accepted again after %s, want within 10s", failover)
+	}
 	var job map[string]interface{}
 	if err := survivor.GetJSON("/v1/job/web", &job); err != nil {
 		t.Fatalf("acknowledged job lost after failover: %v", err)
 	}
 
-	// Restart the killed server: it rejoins and catches up.
-	c.servers[leader] = c.startServer(leader, c.joins())
-	e2eutil.WaitFor(t, 30*time.Second, func() error {
-		var j map[string]interface{}
-		return c.servers[leader].GetJSON("/v1/job/after-failover?stale", &j)
-	})
-
-	// kill -9 a client: its node goes down and its allocations move.
+	// kill -9 a client right after the leader change: its node goes down
+	// within 10s all the same, and its allocations move.
 	r, _ := runningAllocs(survivor, "web")
 	var nodes []map[string]interface{}
 	if err := survivor.GetJSON("/v1/nodes", &nodes); err != nil {
@@ -301,6 +324,13 @@ func TestCluster_FailuresAndRecovery(t *testing.T) {
 			return fmt.Errorf("%d running, want 4", len(r))
 		}
 		return nil
+	})
+
+	// Restart the killed server: it rejoins and catches up.
+	c.servers[leader] = c.startServer(leader, c.joins())
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		var j map[string]interface{}
+		return c.servers[leader].GetJSON("/v1/job/after-failover?stale", &j)
 	})
 
 	// Stop every server and start them again: all state comes back.
@@ -540,4 +570,41 @@ func lastLineWith(s, sub string) string {
 		}
 	}
 	return ""
+}
+
+// TestCluster_FiveServersStaticClient: five servers form a quorum, and a
+// client configured with `client { servers = [...] }` (no gossip join)
+// registers and runs work.
+func TestCluster_FiveServersStaticClient(t *testing.T) {
+	c := startServers(t, 5)
+	var rpcs []string
+	for _, p := range c.sports {
+		rpcs = append(rpcs, fmt.Sprintf("127.0.0.1:%d", p[1]))
+	}
+	cl := e2eutil.StartAgent(t, e2eutil.AgentOptions{Config: fmt.Sprintf(`name = "static-client"
+client {
+  enabled = true
+  servers = [%s]
+}
+plugin "raw_exec" {
+  config {
+    enabled = true
+  }
+}
+`, quoteAll(rpcs))})
+	_ = cl
+	e2eutil.WaitFor(t, 30*time.Second, func() error { return c.readyNodes(c.servers[2], 1) })
+	if err := register(c.servers[4], "five", 2); err != nil {
+		t.Fatal(err)
+	}
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		r, err := runningAllocs(c.servers[1], "five")
+		if err != nil {
+			return err
+		}
+		if len(r) != 2 {
+			return fmt.Errorf("%d running, want 2", len(r))
+		}
+		return nil
+	})
 }

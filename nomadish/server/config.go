@@ -43,6 +43,8 @@ type Config struct {
 	RaftSnapshotThreshold uint64
 	// RaftSnapshotInterval is how often Raft checks the threshold.
 	RaftSnapshotInterval time.Duration
+	// RaftTrailingLogs is how many log entries a snapshot leaves behind.
+	RaftTrailingLogs uint64
 }
 
 // DefaultConfig returns Nomad's defaults.
@@ -62,6 +64,7 @@ func DefaultConfig() *Config {
 		EvalDeliveryLimit:      3,
 		RaftSnapshotThreshold:  8192,
 		RaftSnapshotInterval:   120 * time.Second,
+		RaftTrailingLogs:       10240,
 	}
 }
 

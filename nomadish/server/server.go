@@ -181,6 +181,9 @@ func (s *Server) setupRaft() error {
 	rc.Logger = raftLogger
 	rc.SnapshotThreshold = s.config.RaftSnapshotThreshold
 	rc.SnapshotInterval = s.config.RaftSnapshotInterval
+	if s.config.RaftTrailingLogs > 0 {
+		rc.TrailingLogs = s.config.RaftTrailingLogs
+	}
 	if s.config.DevMode {
 		rc.HeartbeatTimeout = 200 * time.Millisecond
 		rc.ElectionTimeout = 200 * time.Millisecond

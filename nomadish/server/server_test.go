@@ -26,6 +26,11 @@ func freePort(t *testing.T) int {
 
 func testServer(t *testing.T, dir string) *Server {
 	t.Helper()
+	return testServerWith(t, dir, func(*Config) {})
+}
+
+func testServerWith(t *testing.T, dir string, modify func(*Config)) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}})
 	cfg.NodeName = "test-server"
@@ -33,6 +38,7 @@ func testServer(t *testing.T, dir string) *Server {
 	cfg.DevMode = true
 	cfg.RPCAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg.NumSchedulers = 2
+	modify(cfg)
 	s, err := NewServer(cfg)
 	if err != nil {
 		t.Fatalf("NewServer() error = %v", err)
@@ -312,5 +318,33 @@ func TestServer_SnapshotRestoreIntoFreshCluster(t *testing.T) {
 	}
 	if err := dst.SnapshotRestore(bytes.NewReader([]byte("garbage"))); err == nil {
 		t.Errorf("SnapshotRestore(garbage) = nil, want an error")
+	}
+}
+
+func TestServer_SnapshotsTruncateTheLog(t *testing.T) {
+	dir := t.TempDir()
+	s := testServerWith(t, dir, func(c *Config) {
+		c.RaftSnapshotThreshold = 40
+		c.RaftSnapshotInterval = 50 * time.Millisecond
+		c.RaftTrailingLogs = 10
+	})
+	for i := 0; i < 120; i++ {
+		if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob(fmt.Sprintf("j%d", i), 0)}, &structs.JobRegisterResponse{}); err != nil {
+			t.Fatalf("Job.Register error = %v", err)
+		}
+	}
+	waitFor(t, 20*time.Second, func() bool {
+		first, err := s.raftStore.FirstIndex()
+		return err == nil && first > 1 && s.raft.Stats()["last_snapshot_index"] != "0"
+	})
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	// Restart from snapshot plus the trailing log: every job is back.
+	s2 := testServer(t, dir)
+	defer s2.Shutdown()
+	jobs, err := s2.State().Jobs(nil, "*", "")
+	if err != nil || len(jobs) != 120 {
+		t.Fatalf("after restart from snapshot jobs = %d, %v; want 120", len(jobs), err)
 	}
 }
