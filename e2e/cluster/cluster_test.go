@@ -326,6 +326,37 @@ func TestCluster_FailuresAndRecovery(t *testing.T) {
 		return nil
 	})
 
+	// The client comes back on its data dir: its lost allocations are not
+	// run twice.
+	c.clients[0] = e2eutil.StartAgent(t, e2eutil.AgentOptions{
+		Config:  clientConfig("client0", c.joins()),
+		Ports:   c.clients[0].Ports,
+		DataDir: c.clients[0].DataDir,
+	})
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		if err := c.readyNodes(survivor, 2); err != nil {
+			return err
+		}
+		var all []allocStub
+		if err := survivor.GetJSON("/v1/job/web/allocations", &all); err != nil {
+			return err
+		}
+		live := 0
+		for _, a := range all {
+			pids := e2eutil.ProcessesWithEnv("NOMAD_ALLOC_ID=" + a.ID)
+			if a.DesiredStatus != "run" && len(pids) > 0 {
+				return fmt.Errorf("stopped allocation %s still runs processes %v", a.ID, pids)
+			}
+			if a.ClientStatus == "running" && a.DesiredStatus == "run" {
+				live++
+			}
+		}
+		if live != 4 {
+			return fmt.Errorf("%d allocations running, want 4", live)
+		}
+		return nil
+	})
+
 	// Restart the killed server: it rejoins and catches up.
 	c.servers[leader] = c.startServer(leader, c.joins())
 	e2eutil.WaitFor(t, 30*time.Second, func() error {
@@ -607,4 +638,55 @@ plugin "raw_exec" {
 		}
 		return nil
 	})
+}
+
+// TestCluster_SnapshotIntoFreshCluster saves a snapshot with the CLI and
+// restores it into a new cluster: every job, allocation, node and
+// evaluation comes back.
+func TestCluster_SnapshotIntoFreshCluster(t *testing.T) {
+	src := e2eutil.StartDevAgent(t, "")
+	if _, errOut, code := src.CLI("job", "run", "../../jobspecs/web.nomad.hcl"); code != 0 {
+		t.Fatalf("job run: %s", errOut)
+	}
+	count := func(a *e2eutil.Agent, path string) int {
+		var list []map[string]interface{}
+		if err := a.GetJSON(path, &list); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return len(list)
+	}
+	want := map[string]int{}
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		r, err := runningAllocs(src, "web")
+		if err != nil || len(r) != 3 {
+			return fmt.Errorf("running = %d, %v", len(r), err)
+		}
+		return nil
+	})
+	for _, p := range []string{"/v1/jobs", "/v1/allocations", "/v1/nodes", "/v1/evaluations"} {
+		want[p] = count(src, p)
+	}
+	file := t.TempDir() + "/backup.snap"
+	if out, errOut, code := src.CLI("operator", "snapshot", "save", file); code != 0 {
+		t.Fatalf("snapshot save = %d %s %s", code, out, errOut)
+	}
+	src.Stop(30 * time.Second)
+
+	dst := startServers(t, 3)
+	leader := dst.servers[dst.waitLeader(nil, 10*time.Second)]
+	if out, errOut, code := dst.servers[0].CLI("operator", "snapshot", "restore", file); code != 0 {
+		t.Fatalf("snapshot restore = %d %s %s", code, out, errOut)
+	}
+	for p, n := range want {
+		if got := count(leader, p); got != n {
+			t.Errorf("after restore %s has %d entries, want %d", p, got, n)
+		}
+	}
+	var job map[string]interface{}
+	if err := dst.servers[1].GetJSON("/v1/job/web", &job); err != nil {
+		t.Errorf("restored job not readable through another server: %v", err)
+	}
+	if out, _, code := leader.CLI("operator", "gossip", "keyring", "-generate"); code != 0 || len(strings.TrimSpace(out)) != 44 {
+		t.Errorf("keyring -generate = %d %q, want a 44-character base64 key", code, out)
+	}
 }
