@@ -38,6 +38,13 @@ func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFacto
 		"job status":   func() (cli.Command, error) { return &JobStatusCommand{Meta: meta()}, nil },
 		"job stop":     jobStop,
 
+		"job periodic":       factory(jobPeriodicParent),
+		"job periodic force": func() (cli.Command, error) { return &JobPeriodicForceCommand{Meta: meta()}, nil },
+		"job dispatch":       func() (cli.Command, error) { return &JobDispatchCommand{Meta: meta()}, nil },
+		"job scale":          func() (cli.Command, error) { return &JobScaleCommand{Meta: meta()}, nil },
+		"job history":        func() (cli.Command, error) { return &JobHistoryCommand{Meta: meta()}, nil },
+		"job revert":         func() (cli.Command, error) { return &JobRevertCommand{Meta: meta()}, nil },
+
 		"alloc":        factory(allocParent),
 		"alloc status": allocStatus,
 		"alloc logs":   allocLogs,

@@ -14,6 +14,7 @@ func init() {
 		m.HandleFunc("/v1/job/{id}/dispatch", h.wrap(h.jobDispatch))
 		m.HandleFunc("/v1/job/{id}/scale", h.wrap(h.jobScale))
 		m.HandleFunc("/v1/job/{id}/revert", h.wrap(h.jobRevert))
+		m.HandleFunc("GET /v1/job/{id}/versions", h.wrap(h.jobVersions))
 	})
 }
 
@@ -150,4 +151,34 @@ func (h *HTTPServer) jobRevert(w http.ResponseWriter, r *http.Request) (interfac
 	}
 	setIndex(w, reply.Index)
 	return &reply, nil
+}
+
+func (h *HTTPServer) jobVersions(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var args structs.JobSpecificRequest
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	args.JobID = r.PathValue("id")
+	var reply structs.JobVersionsResponse
+	if err := h.rpc("Job.GetJobVersions", &args, &reply); err != nil {
+		return nil, err
+	}
+	setMeta(w, &reply.QueryMeta)
+	if len(reply.Versions) == 0 {
+		return nil, server.NewCodedError(404, "job versions not found")
+	}
+	var diffs []*structs.JobDiff
+	if r.URL.Query().Get("diffs") == "true" {
+		diffs = versionDiffs(reply.Versions)
+	}
+	return map[string]interface{}{"Versions": reply.Versions, "Diffs": diffs}, nil
+}
+
+// versionDiffs compares each version (newest first) with the one before it.
+func versionDiffs(versions []*structs.Job) []*structs.JobDiff {
+	out := make([]*structs.JobDiff, 0, len(versions))
+	for i := 0; i+1 < len(versions); i++ {
+		out = append(out, versions[i+1].Diff(versions[i]))
+	}
+	return out
 }
