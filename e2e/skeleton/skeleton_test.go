@@ -79,6 +79,25 @@ func TestWalkingSkeleton(t *testing.T) {
 		t.Errorf("status = %d:\n%s", code, out)
 	}
 
+	// isolated: the same path through the exec driver (namespaces, chroot,
+	// cgroups): the task lists its own task dir, /local inside the chroot.
+	if out, errOut, code = a.CLI("job", "run", jobspec("exec.nomad.hcl")); code != 0 {
+		t.Fatalf("job run exec exit = %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	var isolated allocStub
+	e2eutil.WaitFor(t, 60*time.Second, func() error {
+		allocs := jobAllocs(t, a, "isolated")
+		if len(allocs) != 1 || allocs[0].ClientStatus != "complete" {
+			return fmt.Errorf("isolated allocations = %+v, want one complete", allocs)
+		}
+		isolated = allocs[0]
+		return nil
+	})
+	code, body, err = a.Get("/v1/client/fs/logs/" + isolated.ID + "?task=ls&type=stdout&plain=true")
+	if err != nil || code != 200 || !strings.Contains(body, "total") {
+		t.Errorf("exec task output = %d %q (%v), want a directory listing", code, body, err)
+	}
+
 	// web: a service job with three allocations that keep running.
 	if out, errOut, code = a.CLI("job", "run", jobspec("web.nomad.hcl")); code != 0 {
 		t.Fatalf("job run web exit = %d\nstdout: %s\nstderr: %s", code, out, errOut)
