@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	goplugin "github.com/hashicorp/go-plugin"
+
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/drivers/catalog"
 	"github.com/nomadish/nomadish/nomadish/client"
@@ -35,6 +37,10 @@ func (a *Agent) setupClient() error {
 	} else if strings.HasPrefix(httpAddr, "0.0.0.0:") {
 		httpAddr = advertiseIP() + ":" + strings.TrimPrefix(httpAddr, "0.0.0.0:")
 	}
+	external, err := scanPluginDir(context.Background(), pluginDirOf(c), a.logger.Named("plugin_dir"))
+	if err != nil {
+		return err
+	}
 	cc := &client.Config{
 		Logger:          a.logger,
 		DataDir:         filepath.Join(c.DataDir, "client"),
@@ -47,10 +53,18 @@ func (a *Agent) setupClient() error {
 		CPUTotalCompute: c.Client.CPUTotalCompute,
 		MemoryTotalMB:   c.Client.MemoryTotalMB,
 		HTTPAddr:        httpAddr,
-		Drivers:         catalog.Builtin(),
+		Drivers:         driverNames(external),
 		DriverConfig:    driverCfg,
 		DriverLoader: func(ctx context.Context, name string) (drivers.DriverPlugin, error) {
-			d, pc, err := catalog.Launch(ctx, name, a.logger.Named("driver").With("driver", name))
+			logger := a.logger.Named("driver").With("driver", name)
+			var d drivers.DriverPlugin
+			var pc *goplugin.Client
+			var err error
+			if path, ok := external[name]; ok {
+				d, pc, err = catalog.LaunchPath(ctx, path, logger)
+			} else {
+				d, pc, err = catalog.Launch(ctx, name, logger)
+			}
 			if pc != nil {
 				a.pluginsMu.Lock()
 				a.plugins = append(a.plugins, pc)

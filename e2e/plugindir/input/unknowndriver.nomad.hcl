@@ -1,0 +1,13 @@
+job "typo" {
+  datacenters = ["*"]
+
+  group "web" {
+    task "api" {
+      driver = "dokcer"
+
+      config {
+        image = "busybox"
+      }
+    }
+  }
+}
