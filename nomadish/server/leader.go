@@ -57,6 +57,8 @@ func (s *Server) establishLeadership() {
 	go func() { defer s.leaderWG.Done(); s.heartbeats.run(ctx) }()
 	s.leaderWG.Add(1)
 	go func() { defer s.leaderWG.Done(); s.runPeriodic(ctx) }()
+	s.leaderWG.Add(1)
+	go func() { defer s.leaderWG.Done(); s.runDrainer(ctx) }()
 	go s.reconcileRaft()
 	go s.failedClients()
 }

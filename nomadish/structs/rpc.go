@@ -33,6 +33,7 @@ const (
 //	20–39  job lifecycle: deployments, versions, periodic, dispatch, scaling
 //	40–59  services: registrations and health
 //	60–79  operator and scheduler configuration
+//	100–119 client operations: alloc stop, node drain
 
 // Operator and scheduler configuration messages (block 60–79).
 const (
