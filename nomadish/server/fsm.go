@@ -27,6 +27,8 @@ type fsm struct {
 	// onAllocsUpdated is called after allocations change on nodes, to
 	// unblock evaluations waiting for capacity.
 	onAllocsUpdated func(allocs []*structs.Allocation)
+	// events receives the state changes of every entry, for the event stream.
+	events *EventBroker
 }
 
 func newFSM(logger hclog.Logger) *fsm {
@@ -90,6 +92,13 @@ func (f *fsm) applyNodeRegister(index uint64, buf []byte) interface{} {
 	if err := f.State().UpsertNode(index, req.Node); err != nil {
 		return err
 	}
+	f.publishEvents(index, func() []structs.Event {
+		n, _ := f.State().NodeByID(nil, req.Node.ID)
+		if n == nil {
+			return nil
+		}
+		return []structs.Event{nodeEvent("NodeRegistration", n)}
+	})
 	// A node that (re)joins may have room for blocked work.
 	if f.onAllocsUpdated != nil {
 		f.onAllocsUpdated(nil)
@@ -119,8 +128,18 @@ func (f *fsm) applyNodeStatus(index uint64, buf []byte) interface{} {
 		if err := st.UpsertEvals(index, req.Evals); err != nil {
 			return err
 		}
-		f.evalsCommitted(req.Evals)
 	}
+	evals := f.evalsCommitted(req.Evals)
+	f.publishEvents(index, func() []structs.Event {
+		var out []structs.Event
+		if n, _ := st.NodeByID(nil, req.NodeID); n != nil {
+			out = append(out, nodeEvent("NodeEvent", n))
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	if req.Status == structs.NodeStatusReady && f.onAllocsUpdated != nil {
 		f.onAllocsUpdated(nil)
 	}
@@ -168,9 +187,20 @@ func (f *fsm) applyJobRegister(index uint64, buf []byte) interface{} {
 	if err := f.State().RegisterJob(index, req.Job, req.Eval); err != nil {
 		return err
 	}
+	var evals []*structs.Evaluation
 	if req.Eval != nil {
-		f.evalsCommitted([]*structs.Evaluation{req.Eval})
+		evals = f.evalsCommitted([]*structs.Evaluation{req.Eval})
 	}
+	f.publishEvents(index, func() []structs.Event {
+		var out []structs.Event
+		if j, _ := f.State().JobByID(nil, req.Job.Namespace, req.Job.ID); j != nil {
+			out = append(out, jobEvent("JobRegistered", j))
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	return nil
 }
 
@@ -182,9 +212,21 @@ func (f *fsm) applyJobDeregister(index uint64, buf []byte) interface{} {
 	if err := f.State().DeregisterJob(index, req.Namespace, req.JobID, req.Purge, req.Eval); err != nil {
 		return err
 	}
+	var evals []*structs.Evaluation
 	if req.Eval != nil {
-		f.evalsCommitted([]*structs.Evaluation{req.Eval})
+		evals = f.evalsCommitted([]*structs.Evaluation{req.Eval})
 	}
+	f.publishEvents(index, func() []structs.Event {
+		j, _ := f.State().JobByID(nil, req.Namespace, req.JobID)
+		if j == nil {
+			j = &structs.Job{ID: req.JobID, Namespace: req.Namespace}
+		}
+		out := []structs.Event{jobEvent("JobDeregistered", j)}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	return nil
 }
 
@@ -196,7 +238,14 @@ func (f *fsm) applyEvalUpdate(index uint64, buf []byte) interface{} {
 	if err := f.State().UpsertEvals(index, req.Evals); err != nil {
 		return err
 	}
-	f.evalsCommitted(req.Evals)
+	evals := f.evalsCommitted(req.Evals)
+	f.publishEvents(index, func() []structs.Event {
+		out := make([]structs.Event, 0, len(evals))
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	return nil
 }
 
@@ -213,8 +262,20 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 		if err := st.UpsertEvals(index, req.Evals); err != nil {
 			return err
 		}
-		f.evalsCommitted(req.Evals)
 	}
+	evals := f.evalsCommitted(req.Evals)
+	f.publishEvents(index, func() []structs.Event {
+		var out []structs.Event
+		for _, in := range req.Alloc {
+			if a, _ := st.AllocByID(nil, in.ID); a != nil {
+				out = append(out, allocEvent("AllocationUpdated", a))
+			}
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	if f.onAllocsUpdated != nil {
 		f.onAllocsUpdated(req.Alloc)
 	}
@@ -229,9 +290,22 @@ func (f *fsm) applyPlanResults(index uint64, buf []byte) interface{} {
 	if err := f.State().UpsertPlanResults(index, &req); err != nil {
 		return err
 	}
-	if len(req.Evals) > 0 {
-		f.evalsCommitted(req.Evals)
-	}
+	evals := f.evalsCommitted(req.Evals)
+	f.publishEvents(index, func() []structs.Event {
+		st := f.State()
+		var out []structs.Event
+		for _, list := range [][]*structs.Allocation{req.AllocsStopped, req.Allocs} {
+			for _, in := range list {
+				if a, _ := st.AllocByID(nil, in.ID); a != nil {
+					out = append(out, allocEvent("PlanResult", a))
+				}
+			}
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	if len(req.AllocsStopped) > 0 && f.onAllocsUpdated != nil {
 		f.onAllocsUpdated(nil)
 	}
@@ -241,9 +315,9 @@ func (f *fsm) applyPlanResults(index uint64, buf []byte) interface{} {
 // evalsCommitted hands committed evaluations to the leader's hook as
 // stored, with their Raft indexes: a worker on another server waits for
 // its state to reach the eval's ModifyIndex before scheduling it.
-func (f *fsm) evalsCommitted(evals []*structs.Evaluation) {
-	if f.onEvals == nil {
-		return
+func (f *fsm) evalsCommitted(evals []*structs.Evaluation) []*structs.Evaluation {
+	if len(evals) == 0 {
+		return nil
 	}
 	st := f.State()
 	stored := make([]*structs.Evaluation, 0, len(evals))
@@ -252,7 +326,10 @@ func (f *fsm) evalsCommitted(evals []*structs.Evaluation) {
 			stored = append(stored, se)
 		}
 	}
-	f.onEvals(stored)
+	if f.onEvals != nil {
+		f.onEvals(stored)
+	}
+	return stored
 }
 
 // Snapshot implements raft.FSM.

@@ -47,6 +47,7 @@ type Server struct {
 	planQueue    *PlanQueue
 	heartbeats   *heartbeats
 
+	events       *EventBroker
 	members      membership
 	reconcileMu  sync.Mutex
 	hasRaftState bool
@@ -88,7 +89,9 @@ func NewServer(cfg *Config) (*Server, error) {
 	s.blockedEvals = NewBlockedEvals(s.evalBroker)
 	s.planQueue = NewPlanQueue()
 	s.heartbeats = newHeartbeats(s)
+	s.events = NewEventBroker()
 	s.fsm = newFSM(s.logger)
+	s.fsm.events = s.events
 	s.fsm.onEvals = s.evalsCommitted
 	s.fsm.onAllocsUpdated = func([]*structs.Allocation) { s.blockedEvals.UnblockAll() }
 

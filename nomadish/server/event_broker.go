@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// eventBufferSize is how many Raft indexes of events a server keeps for
+// subscribers that resume from an index.
+const eventBufferSize = 4096
+
+// ErrEventIndexGone is returned when a subscriber asks to resume from an
+// index older than the buffer holds.
+var ErrEventIndexGone = errors.New("requested index is older than the event buffer")
+
+// EventBroker keeps the most recent batches of state-change events, one
+// batch per Raft index, and lets subscribers follow them. The FSM
+// publishes from the Raft apply goroutine; subscribers never block it.
+type EventBroker struct {
+	mu     sync.Mutex
+	buf    []*structs.Events // ring, oldest first once full
+	start  int
+	notify chan struct{}
+}
+
+// NewEventBroker returns an empty broker.
+func NewEventBroker() *EventBroker {
+	return &EventBroker{notify: make(chan struct{})}
+}
+
+// Publish adds the events of one Raft index.
+func (b *EventBroker) Publish(index uint64, events []structs.Event) {
+	if len(events) == 0 {
+		return
+	}
+	for i := range events {
+		events[i].Index = index
+	}
+	batch := &structs.Events{Index: index, Events: events}
+	b.mu.Lock()
+	if len(b.buf) < eventBufferSize {
+		b.buf = append(b.buf, batch)
+	} else {
+		b.buf[b.start] = batch
+		b.start = (b.start + 1) % eventBufferSize
+	}
+	close(b.notify)
+	b.notify = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// Next returns the first batch after index, waiting for one if needed.
+func (b *EventBroker) Next(ctx context.Context, after uint64) (*structs.Events, error) {
+	for {
+		b.mu.Lock()
+		n := len(b.buf)
+		var found *structs.Events
+		oldest := uint64(0)
+		if n > 0 {
+			oldest = b.buf[b.start%n].Index
+		}
+		for i := 0; i < n; i++ {
+			e := b.buf[(b.start+i)%n]
+			if e.Index > after {
+				found = e
+				break
+			}
+		}
+		ch := b.notify
+		b.mu.Unlock()
+		if found != nil {
+			if after > 0 && n == eventBufferSize && after+1 < oldest {
+				return nil, ErrEventIndexGone
+			}
+			return found, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// Events is the server's event broker.
+func (s *Server) Events() *EventBroker { return s.events }
+
+// publishEvents turns what one log entry changed into events, reading the
+// stored objects so the payloads carry their indexes.
+func (f *fsm) publishEvents(index uint64, build func() []structs.Event) {
+	if f.events == nil {
+		return
+	}
+	f.events.Publish(index, build())
+}
+
+func jobEvent(typ string, j *structs.Job) structs.Event {
+	return structs.Event{Topic: structs.TopicJob, Type: typ, Key: j.ID, Namespace: j.Namespace,
+		Payload: map[string]interface{}{"Job": j}}
+}
+
+func allocEvent(typ string, a *structs.Allocation) structs.Event {
+	stub := a.Copy()
+	stub.Job = nil
+	return structs.Event{Topic: structs.TopicAllocation, Type: typ, Key: a.ID, Namespace: a.Namespace,
+		FilterKeys: []string{a.JobID, a.DeploymentID}, Payload: map[string]interface{}{"Allocation": stub}}
+}
+
+func evalEvent(e *structs.Evaluation) structs.Event {
+	return structs.Event{Topic: structs.TopicEvaluation, Type: "EvaluationUpdated", Key: e.ID, Namespace: e.Namespace,
+		FilterKeys: []string{e.JobID, e.DeploymentID}, Payload: map[string]interface{}{"Evaluation": e}}
+}
+
+func nodeEvent(typ string, n *structs.Node) structs.Event {
+	return structs.Event{Topic: structs.TopicNode, Type: typ, Key: n.ID, Payload: map[string]interface{}{"Node": n}}
+}
