@@ -8,7 +8,7 @@ import (
 
 // HiddenCommands are aliases kept for scripts written for Nomad; they work
 // but are not listed in the help.
-var HiddenCommands = []string{"run", "stop", "validate", "inspect", "logs", "alloc-status", "node-status", "eval-status"}
+var HiddenCommands = []string{"run", "plan", "stop", "validate", "inspect", "logs", "alloc-status", "node-status", "eval-status"}
 
 // Commands returns the factories of every command, keyed by the words that
 // invoke them. shutdownCh, when non-nil, stops a running agent.
@@ -44,13 +44,22 @@ func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFacto
 		"job scale":          func() (cli.Command, error) { return &JobScaleCommand{Meta: meta()}, nil },
 		"job history":        func() (cli.Command, error) { return &JobHistoryCommand{Meta: meta()}, nil },
 		"job revert":         func() (cli.Command, error) { return &JobRevertCommand{Meta: meta()}, nil },
+		"job plan":           func() (cli.Command, error) { return &JobPlanCommand{Meta: meta()}, nil },
+		"plan":               func() (cli.Command, error) { return &JobPlanCommand{Meta: meta()}, nil },
 
-		"alloc":        factory(allocParent),
-		"alloc status": allocStatus,
-		"alloc logs":   allocLogs,
+		"alloc":         factory(allocParent),
+		"alloc status":  allocStatus,
+		"alloc logs":    allocLogs,
+		"alloc restart": func() (cli.Command, error) { return &AllocRestartCommand{Meta: meta()}, nil },
+		"alloc stop":    func() (cli.Command, error) { return &AllocStopCommand{Meta: meta()}, nil },
+		"alloc signal":  func() (cli.Command, error) { return &AllocSignalCommand{Meta: meta()}, nil },
+		"alloc exec":    func() (cli.Command, error) { return &AllocExecCommand{Meta: meta()}, nil },
+		"alloc fs":      func() (cli.Command, error) { return &AllocFSCommand{Meta: meta()}, nil },
 
-		"node":        factory(nodeParent),
-		"node status": nodeStatus,
+		"node":             factory(nodeParent),
+		"node status":      nodeStatus,
+		"node drain":       func() (cli.Command, error) { return &NodeDrainCommand{Meta: meta()}, nil },
+		"node eligibility": func() (cli.Command, error) { return &NodeEligibilityCommand{Meta: meta()}, nil },
 
 		"eval":        factory(evalParent),
 		"eval status": evalStatus,

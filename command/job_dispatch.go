@@ -45,6 +45,11 @@ Dispatch Options:
 
   -verbose
     Print full identifiers.
+
+Examples:
+
+  $ nomadish job dispatch -meta input=a.csv convert payload.json
+  $ echo hello | nomadish job dispatch greet -
 `)
 }
 

@@ -37,6 +37,11 @@ History Options:
 
   -json
     Print the versions as JSON.
+
+Examples:
+
+  $ nomadish job history web
+  $ nomadish job history -p -version 3 web
 `)
 }
 

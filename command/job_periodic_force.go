@@ -31,6 +31,11 @@ Periodic Force Options:
 
   -verbose
     Print full identifiers.
+
+Examples:
+
+  $ nomadish job periodic force backup
+  $ nomadish job periodic force -detach backup
 `)
 }
 

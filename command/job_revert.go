@@ -31,6 +31,10 @@ Revert Options:
 
   -verbose
     Print full identifiers.
+
+Examples:
+
+  $ nomadish job revert web 2
 `)
 }
 

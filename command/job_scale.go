@@ -37,6 +37,11 @@ Scale Options:
 
   -verbose
     Print full identifiers.
+
+Examples:
+
+  $ nomadish job scale web 5
+  $ nomadish job scale -detach web frontend 3
 `)
 }
 

@@ -15,6 +15,7 @@ func init() {
 		m.HandleFunc("/v1/job/{id}/scale", h.wrap(h.jobScale))
 		m.HandleFunc("/v1/job/{id}/revert", h.wrap(h.jobRevert))
 		m.HandleFunc("GET /v1/job/{id}/versions", h.wrap(h.jobVersions))
+		m.HandleFunc("/v1/job/{id}/plan", h.wrap(h.jobPlan))
 	})
 }
 
@@ -181,4 +182,37 @@ func versionDiffs(versions []*structs.Job) []*structs.JobDiff {
 		out = append(out, versions[i+1].Diff(versions[i]))
 	}
 	return out
+}
+
+// jobPlanBody is Nomad's plan request body.
+type jobPlanBody struct {
+	Job            *structs.Job
+	Diff           bool
+	PolicyOverride bool
+}
+
+func (h *HTTPServer) jobPlan(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	if !isWrite(r) {
+		return nil, server.NewCodedError(405, "method not allowed")
+	}
+	var body jobPlanBody
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if body.Job == nil {
+		return nil, server.NewCodedError(400, "Job must be specified")
+	}
+	if body.Job.ID != r.PathValue("id") {
+		return nil, server.NewCodedError(400, "Job ID does not match")
+	}
+	args := structs.JobPlanRequest{Job: body.Job, Diff: body.Diff, PolicyOverride: body.PolicyOverride, WriteRequest: writeNamespace(r)}
+	if body.Job.Namespace != "" {
+		args.Namespace = body.Job.Namespace
+	}
+	var reply structs.JobPlanResponse
+	if err := h.rpc("Job.Plan", &args, &reply); err != nil {
+		return nil, err
+	}
+	setIndex(w, reply.Index)
+	return &reply, nil
 }

@@ -191,4 +191,31 @@ func TestScaleHistoryRevert(t *testing.T) {
 	if j.Version != 2 || j.TaskGroups[0].Count != 1 {
 		t.Errorf("after revert: version %d count %d, want 2 and 1", j.Version, j.TaskGroups[0].Count)
 	}
+
+	// Plan: the same file changes nothing (exit 0); a new count creates
+	// allocations (exit 1) and names the index for -check-index.
+	out, errOut, code := a.CLI("job", "plan", job)
+	if code != 0 || !strings.Contains(out, "Job Modify Index:") {
+		t.Errorf("job plan (unchanged) exit = %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	bigger := filepath.Join(t.TempDir(), "svc2.nomad.hcl")
+	if err := os.WriteFile(bigger, []byte(strings.Replace(spec, "count = 1", "count = 2", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = a.CLI("job", "plan", bigger)
+	if code != 1 || !strings.Contains(out, `+/- Count: "1" => "2"`) || !strings.Contains(out, "1 create") {
+		t.Errorf("job plan (count 2) exit = %d, want 1 with the count diff and one create\n%s\n%s", code, out, errOut)
+	}
+	var index string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Job Modify Index: "); ok {
+			index = strings.TrimSpace(v)
+		}
+	}
+	if _, errOut, code := a.CLI("job", "run", "-detach", "-check-index", "1", bigger); code == 0 {
+		t.Errorf("job run -check-index with a stale index succeeded; stderr %q", errOut)
+	}
+	if out, errOut, code := a.CLI("job", "run", "-detach", "-check-index", index, bigger); code != 0 {
+		t.Errorf("job run -check-index %s exit = %d\n%s\n%s", index, code, out, errOut)
+	}
 }

@@ -140,3 +140,29 @@ func (j *Jobs) Versions(jobID string, diffs bool, q *QueryOptions) ([]*Job, []*J
 	}
 	return resp.Versions, resp.Diffs, qm, nil
 }
+
+// JobPlanResponse is what registering a job would do.
+type JobPlanResponse = structs.JobPlanResponse
+
+// jobPlanRequest is the body of PUT /v1/job/:id/plan.
+type jobPlanRequest struct {
+	Job            *Job
+	Diff           bool
+	PolicyOverride bool
+}
+
+// Plan asks the servers what registering the job would do; with diff the
+// answer carries the difference from the registered version.
+func (j *Jobs) Plan(job *Job, diff bool, q *WriteOptions) (*JobPlanResponse, *WriteMeta, error) {
+	return j.PlanOpts(job, diff, false, q)
+}
+
+// PlanOpts is Plan with the policy override option.
+func (j *Jobs) PlanOpts(job *Job, diff, policyOverride bool, q *WriteOptions) (*JobPlanResponse, *WriteMeta, error) {
+	var resp JobPlanResponse
+	wm, err := j.client.put("/v1/job/"+url.PathEscape(job.ID)+"/plan", &jobPlanRequest{Job: job, Diff: diff, PolicyOverride: policyOverride}, &resp, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &resp, wm, nil
+}

@@ -189,3 +189,45 @@ type TaskGroupScaleStatus struct {
 	Unhealthy int
 	Events    []interface{}
 }
+
+// JobPlanRequest asks what registering a job would do, without doing it.
+type JobPlanRequest struct {
+	Job *Job
+	// Diff asks for the difference from the registered job.
+	Diff           bool
+	PolicyOverride bool
+	WriteRequest
+}
+
+// JobPlanResponse is Nomad's plan answer.
+type JobPlanResponse struct {
+	Annotations *PlanAnnotations
+	// FailedTGAllocs are the groups that could not be placed.
+	FailedTGAllocs map[string]*AllocMetric
+	// JobModifyIndex is the index to pass to `job run -check-index`.
+	JobModifyIndex uint64
+	CreatedEvals   []*Evaluation
+	Diff           *JobDiff
+	// NextPeriodicLaunch of a periodic job.
+	NextPeriodicLaunch time.Time
+	Warnings           string
+	WriteMeta
+}
+
+// PlanAnnotations counts what the scheduler would do per group.
+type PlanAnnotations struct {
+	DesiredTGUpdates map[string]*DesiredUpdates
+	PreemptedAllocs  []*AllocListStub
+}
+
+// DesiredUpdates counts the scheduler's decisions for one group.
+type DesiredUpdates struct {
+	Ignore            uint64
+	Place             uint64
+	Migrate           uint64
+	Stop              uint64
+	InPlaceUpdate     uint64
+	DestructiveUpdate uint64
+	Canary            uint64
+	Preemptions       uint64
+}
