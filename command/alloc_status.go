@@ -46,6 +46,9 @@ Alloc Status Options:
   -t <template>
     Format the allocation with a Go template.
 
+  -stats
+    Show the live cpu and memory usage of each task.
+
 Examples:
 
   $ nomadish alloc status 0af996ed
@@ -105,6 +108,14 @@ func (c *AllocStatusCommand) Run(args []string) int {
 		return 0
 	}
 	c.Ui.Output(formatAllocStatus(alloc, short, verbose, length, now))
+	if stats {
+		usage, err := client.Allocations().Stats(alloc, nil)
+		if err != nil {
+			c.Ui.Error(fmt.Sprintf("Couldn't retrieve stats: %s", err))
+			return 1
+		}
+		c.Ui.Output("\n" + formatAllocStats(usage))
+	}
 	return 0
 }
 
