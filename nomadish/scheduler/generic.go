@@ -152,7 +152,11 @@ func (s *genericScheduler) compute(state State, eval *structs.Evaluation) (*outc
 	}
 	ctx := newEvalContext(state, s.logger, now, eval, job)
 	out := &outcome{ctx: ctx, queued: map[string]int{}}
-	r := &reconciler{job: job, eval: eval, allocs: allocs, node: ctx.nodeByID, now: now, batch: s.typ == structs.JobTypeBatch}
+	ro, err := newRollout(state, job, allocs)
+	if err != nil {
+		return nil, fmt.Errorf("get deployment of job %q: %w", eval.JobID, err)
+	}
+	r := &reconciler{job: job, eval: eval, allocs: allocs, node: ctx.nodeByID, now: now, batch: s.typ == structs.JobTypeBatch, rollout: ro}
 	res := r.compute()
 	if ctx.err != nil {
 		return nil, ctx.err
@@ -185,6 +189,7 @@ func (s *genericScheduler) compute(state State, eval *structs.Evaluation) (*outc
 	if ctx.err != nil {
 		return nil, ctx.err
 	}
+	ro.tag(ctx.plan)
 	if job.AllAtOnce && len(out.failed) > 0 {
 		// All or nothing: keep the world as it is and queue every placement.
 		ctx.plan.NodeAllocation, ctx.plan.NodeUpdate = nil, nil

@@ -60,6 +60,8 @@ type reconciler struct {
 	node   func(id string) *structs.Node
 	now    time.Time
 	batch  bool
+	// rollout limits destructive updates during a deployment (nil: none).
+	rollout *rollout
 }
 
 // slot is an alloc name index held by an existing allocation.
@@ -195,6 +197,9 @@ func (r *reconciler) computeGroup(tg *structs.TaskGroup, allocs []*structs.Alloc
 			res.place = append(res.place, placeRequest{tg: tg, name: s.alloc.Name, previous: s.alloc, reschedule: s.reschedule})
 		case s.live && r.outdated(s.alloc):
 			if r.destructive(tg, s.alloc) {
+				if !r.rollout.take(tg) {
+					continue // waits for earlier replacements to turn healthy
+				}
 				res.stop = append(res.stop, stopRequest{alloc: s.alloc, desc: descUpdating})
 				res.place = append(res.place, placeRequest{tg: tg, name: s.alloc.Name, previous: s.alloc})
 			} else {

@@ -76,7 +76,7 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 			ModifyTime:  now,
 		}
 	}
-	index, err := e.srv.raftApply(structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: job, Eval: eval})
+	index, err := e.srv.commitJob(job, eval)
 	if err != nil {
 		return err
 	}

@@ -202,9 +202,7 @@ func (e *JobEndpoint) Scale(args *structs.JobScaleRequest, reply *structs.JobReg
 
 // registerVersion commits a job and its evaluation and fills the reply.
 func (s *Server) registerVersion(job *structs.Job, eval *structs.Evaluation, reply *structs.JobRegisterResponse) error {
-	index, err := s.raftApply(structs.JobRegisterRequestType, &structs.JobRegisterRequest{
-		Job: job, Eval: eval, WriteRequest: structs.WriteRequest{Namespace: job.Namespace},
-	})
+	index, err := s.commitJob(job, eval)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,8 @@ func (s *Server) establishLeadership() {
 	s.leaderWG.Add(1)
 	go func() { defer s.leaderWG.Done(); s.runPeriodic(ctx) }()
 	s.leaderWG.Add(1)
+	go func() { defer s.leaderWG.Done(); s.runDeploymentWatcher(ctx) }()
+	s.leaderWG.Add(1)
 	go func() { defer s.leaderWG.Done(); s.runDrainer(ctx) }()
 	go s.reconcileRaft()
 	go s.failedClients()

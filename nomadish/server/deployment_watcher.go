@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/nomadish/nomadish/nomadish/state"
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// deploymentWatchMaxSleep bounds the watcher's sleep, so progress
+// deadlines are noticed without any state change.
+const deploymentWatchMaxSleep = time.Second
+
+// runDeploymentWatcher is the leader's deployment watcher: it moves the
+// health the clients report for a deployment's allocations into the
+// deployment, asks the scheduler to continue a rollout when allocations
+// turn healthy, and ends deployments: successful (the version becomes
+// stable) or failed (unhealthy allocations, progress deadline; with
+// auto_revert the last stable version is registered again).
+func (s *Server) runDeploymentWatcher(ctx context.Context) {
+	logger := s.logger.Named("deployment_watcher")
+	for {
+		ws := memdb.NewWatchSet()
+		st := s.State()
+		ds, err := st.Deployments(ws, "*", "")
+		if err != nil {
+			logger.Error("list deployments", "error", err)
+		}
+		st.MaxIndex(ws, "allocs", "jobs")
+		now := timeNow()
+		for _, d := range ds {
+			if d.Status != structs.DeploymentStatusRunning {
+				continue
+			}
+			if err := s.watchDeployment(st, d, now); err != nil {
+				logger.Error("update deployment", "deployment_id", d.ID, "error", err)
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, deploymentWatchMaxSleep)
+		_ = ws.WatchCtx(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// deploymentStep is what the watcher decides for one running deployment.
+type deploymentStep struct {
+	// next is the deployment with its counts and status brought up to date.
+	next *structs.Deployment
+	// changed reports whether next differs from the stored deployment.
+	changed bool
+	// continueRollout asks for an evaluation: more allocations turned healthy.
+	continueRollout bool
+}
+
+// stepDeployment compares a running deployment with its job's allocations.
+// It is pure: the caller commits the result.
+func stepDeployment(d *structs.Deployment, job *structs.Job, allocs []*structs.Allocation, now time.Time) deploymentStep {
+	c := d.Copy()
+	step := deploymentStep{next: c}
+	if job == nil || job.Stop {
+		c.Status, c.StatusDescription = structs.DeploymentStatusCancelled, structs.DeploymentDescStoppedJob
+		step.changed = true
+		return step
+	}
+	if job.CreateIndex != d.JobCreateIndex || job.Version != d.JobVersion {
+		c.Status, c.StatusDescription = structs.DeploymentStatusCancelled, structs.DeploymentDescNewerJob
+		step.changed = true
+		return step
+	}
+	done, unhealthy, late := true, false, false
+	for name, g := range c.TaskGroups {
+		placed, healthy, bad, outdated := 0, 0, 0, 0
+		for _, a := range allocs {
+			if a.TaskGroup != name {
+				continue
+			}
+			if a.DeploymentID != d.ID {
+				if !a.TerminalStatus() && a.Job != nil && a.Job.Version != d.JobVersion {
+					outdated++
+				}
+				continue
+			}
+			placed++
+			if ds := a.DeploymentStatus; ds != nil && ds.Healthy != nil {
+				if *ds.Healthy {
+					healthy++
+				} else {
+					bad++
+				}
+			}
+		}
+		if tg := job.LookupTaskGroup(name); tg != nil {
+			g.DesiredTotal = tg.Count
+		}
+		if healthy > g.HealthyAllocs {
+			step.continueRollout = true
+			if g.ProgressDeadline > 0 {
+				g.RequireProgressBy = now.Add(g.ProgressDeadline)
+			}
+		}
+		if placed != g.PlacedAllocs || healthy != g.HealthyAllocs || bad != g.UnhealthyAllocs {
+			step.changed = true
+		}
+		g.PlacedAllocs, g.HealthyAllocs, g.UnhealthyAllocs = placed, healthy, bad
+		groupDone := healthy >= g.DesiredTotal && outdated == 0
+		done = done && groupDone
+		unhealthy = unhealthy || bad > 0
+		late = late || (!groupDone && g.ProgressDeadline > 0 && !g.RequireProgressBy.IsZero() && now.After(g.RequireProgressBy))
+	}
+	switch {
+	case unhealthy:
+		c.Status, c.StatusDescription = structs.DeploymentStatusFailed, structs.DeploymentDescFailedAllocations
+		step.changed, step.continueRollout = true, false
+	case late:
+		c.Status, c.StatusDescription = structs.DeploymentStatusFailed, structs.DeploymentDescProgressDeadline
+		step.changed, step.continueRollout = true, false
+	case done:
+		c.Status, c.StatusDescription = structs.DeploymentStatusSuccessful, structs.DeploymentDescSuccessful
+		step.changed, step.continueRollout = true, false
+	}
+	return step
+}
+
+func (s *Server) watchDeployment(st *state.StateStore, d *structs.Deployment, now time.Time) error {
+	job, err := st.JobByID(nil, d.Namespace, d.JobID)
+	if err != nil {
+		return err
+	}
+	var allocs []*structs.Allocation
+	if job != nil {
+		if allocs, err = st.AllocsByJob(nil, d.Namespace, d.JobID); err != nil {
+			return err
+		}
+	}
+	step := stepDeployment(d, job, allocs, now)
+	if !step.changed {
+		return nil
+	}
+	switch step.next.Status {
+	case structs.DeploymentStatusFailed:
+		return s.finishDeployment(step.next, nil)
+	case structs.DeploymentStatusSuccessful:
+		v := d.JobVersion
+		return s.updateDeployment(step.next, &v, false, nil)
+	}
+	return s.updateDeployment(step.next, nil, step.continueRollout, nil)
+}
