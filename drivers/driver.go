@@ -142,6 +142,11 @@ type TaskConfig struct {
 	// StdoutPath and StderrPath are files the task's output goes to.
 	StdoutPath string
 	StderrPath string
+	// LogMaxFiles and LogMaxFileSizeMB rotate the output files: the path's
+	// trailing ".0" counts up at each LogMaxFileSizeMB and only the newest
+	// LogMaxFiles are kept. Zero leaves one file that grows without bound.
+	LogMaxFiles      int
+	LogMaxFileSizeMB int
 	// DriverConfig is the task's `config {}` block as JSON, interpolated.
 	DriverConfig []byte
 	// KillSignal is used by StopTask when none is given.

@@ -42,6 +42,10 @@ type LaunchConfig struct {
 	Spec       *Spec
 	StdoutPath string
 	StderrPath string
+	// LogMaxFiles and LogMaxFileBytes, when both are set, make the
+	// executor rotate the output files (see LogSpec).
+	LogMaxFiles     int
+	LogMaxFileBytes int64
 }
 
 // Handle tracks one task run by an executor. One goroutine per handle
@@ -67,16 +71,22 @@ func Launch(ctx context.Context, cfg *LaunchConfig) (*Handle, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := writeJSONAtomic(filepath.Join(cfg.StateDir, specFile), cfg.Spec); err != nil {
+	spec := *cfg.Spec
+	stdoutPath, stderrPath := cfg.StdoutPath, cfg.StderrPath
+	if cfg.LogMaxFiles > 0 && cfg.LogMaxFileBytes > 0 {
+		spec.Logs = &LogSpec{StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath, MaxFiles: cfg.LogMaxFiles, MaxFileBytes: cfg.LogMaxFileBytes}
+		stdoutPath, stderrPath = os.DevNull, os.DevNull
+	}
+	if err := writeJSONAtomic(filepath.Join(cfg.StateDir, specFile), &spec); err != nil {
 		return nil, fmt.Errorf("write executor spec: %w", err)
 	}
 	os.Remove(filepath.Join(cfg.StateDir, exitFile))
-	stdout, err := openLog(cfg.StdoutPath)
+	stdout, err := openLog(stdoutPath)
 	if err != nil {
 		return nil, err
 	}
 	defer stdout.Close()
-	stderr, err := openLog(cfg.StderrPath)
+	stderr, err := openLog(stderrPath)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,16 @@ func runExecutor(stateDir string) int {
 	}
 	stdout := os.NewFile(fdStdout, "stdout")
 	stderr := os.NewFile(fdStderr, "stderr")
+	var pump *logPump
+	if spec.Logs != nil {
+		stdout.Close()
+		stderr.Close()
+		if pump, err = startLogPump(spec.Logs, logger.Printf); err != nil {
+			report(startReport{Err: fmt.Sprintf("task logs: %v", err)})
+			return 1
+		}
+		stdout, stderr = pump.Stdout, pump.Stderr
+	}
 
 	var (
 		proc *os.Process
@@ -98,6 +108,9 @@ func runExecutor(stateDir string) int {
 		if err := cg.destroy(); err != nil {
 			logger.Printf("destroy cgroup: %v", err)
 		}
+	}
+	if pump != nil && !pump.wait(logDrainTimeout) {
+		logger.Printf("task output still open %s after exit", logDrainTimeout)
 	}
 	rec.CompletedAt = time.Now()
 	if err := writeJSONAtomic(filepath.Join(stateDir, exitFile), rec); err != nil {

@@ -40,6 +40,9 @@ type Spec struct {
 	Groups    []uint32
 	// Isolation is nil for a plain process group.
 	Isolation *Isolation
+	// Logs, when set, has the executor pipe and rotate the task's output;
+	// otherwise the task writes to the files the plugin opened.
+	Logs *LogSpec `json:",omitempty"`
 }
 
 // Isolation describes the exec driver's namespaces, chroot and cgroup.

@@ -54,10 +54,12 @@ func (ts *Tasks) Start(ctx context.Context, cfg *drivers.TaskConfig, spec *Spec)
 		return nil, fmt.Errorf("task %s already started", cfg.ID)
 	}
 	h, err := Launch(ctx, &LaunchConfig{
-		StateDir:   StateDirFor(cfg),
-		Spec:       spec,
-		StdoutPath: cfg.StdoutPath,
-		StderrPath: cfg.StderrPath,
+		StateDir:        StateDirFor(cfg),
+		Spec:            spec,
+		StdoutPath:      cfg.StdoutPath,
+		StderrPath:      cfg.StderrPath,
+		LogMaxFiles:     cfg.LogMaxFiles,
+		LogMaxFileBytes: int64(cfg.LogMaxFileSizeMB) << 20,
 	})
 	if err != nil {
 		return nil, err

@@ -748,6 +748,8 @@ type TaskConfig struct {
 	KillSignal       string                 `protobuf:"bytes,16,opt,name=kill_signal,json=killSignal,proto3" json:"kill_signal,omitempty"`
 	NetworkNamespace string                 `protobuf:"bytes,17,opt,name=network_namespace,json=networkNamespace,proto3" json:"network_namespace,omitempty"`
 	Ports            []*PortMapping         `protobuf:"bytes,18,rep,name=ports,proto3" json:"ports,omitempty"`
+	LogMaxFiles      int32                  `protobuf:"varint,19,opt,name=log_max_files,json=logMaxFiles,proto3" json:"log_max_files,omitempty"`
+	LogMaxFileSizeMb int32                  `protobuf:"varint,20,opt,name=log_max_file_size_mb,json=logMaxFileSizeMb,proto3" json:"log_max_file_size_mb,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -906,6 +908,20 @@ func (x *TaskConfig) GetPorts() []*PortMapping {
 		return x.Ports
 	}
 	return nil
+}
+
+func (x *TaskConfig) GetLogMaxFiles() int32 {
+	if x != nil {
+		return x.LogMaxFiles
+	}
+	return 0
+}
+
+func (x *TaskConfig) GetLogMaxFileSizeMb() int32 {
+	if x != nil {
+		return x.LogMaxFileSizeMb
+	}
+	return 0
 }
 
 type TaskHandle struct {
@@ -2219,7 +2235,7 @@ const file_driver_proto_rawDesc = "" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x03R\x02to\x12\x17\n" +
-	"\ahost_ip\x18\x04 \x01(\tR\x06hostIp\"\xae\x05\n" +
+	"\ahost_ip\x18\x04 \x01(\tR\x06hostIp\"\x82\x06\n" +
 	"\n" +
 	"TaskConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
@@ -2243,7 +2259,9 @@ const file_driver_proto_rawDesc = "" +
 	"\vkill_signal\x18\x10 \x01(\tR\n" +
 	"killSignal\x12+\n" +
 	"\x11network_namespace\x18\x11 \x01(\tR\x10networkNamespace\x126\n" +
-	"\x05ports\x18\x12 \x03(\v2 .nomadish.drivers.v1.PortMappingR\x05ports\x1a6\n" +
+	"\x05ports\x18\x12 \x03(\v2 .nomadish.drivers.v1.PortMappingR\x05ports\x12\"\n" +
+	"\rlog_max_files\x18\x13 \x01(\x05R\vlogMaxFiles\x12.\n" +
+	"\x14log_max_file_size_mb\x18\x14 \x01(\x05R\x10logMaxFileSizeMb\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x98\x01\n" +

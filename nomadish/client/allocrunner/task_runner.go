@@ -424,28 +424,34 @@ func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, err
 	for _, p := range taskenv.Ports(alloc, tr.task.Name) {
 		ports = append(ports, drivers.PortMapping{Label: p.Label, Value: p.Value, To: p.To, HostIP: p.HostIP})
 	}
+	logFiles, logSizeMB := structs.DefaultLogMaxFiles, structs.DefaultLogMaxFileSizeMB
+	if lc := tr.task.LogConfig; lc != nil && lc.MaxFiles > 0 && lc.MaxFileSizeMB > 0 {
+		logFiles, logSizeMB = lc.MaxFiles, lc.MaxFileSizeMB
+	}
 	jobName := alloc.JobID
 	if alloc.Job != nil && alloc.Job.Name != "" {
 		jobName = alloc.Job.Name
 	}
 	return &drivers.TaskConfig{
-		ID:            fmt.Sprintf("%s/%s/%s", alloc.ID, tr.task.Name, structs.GenerateUUID()[:8]),
-		JobName:       jobName,
-		JobID:         alloc.JobID,
-		TaskGroupName: alloc.TaskGroup,
-		Name:          tr.task.Name,
-		Namespace:     alloc.Namespace,
-		AllocID:       alloc.ID,
-		User:          tr.task.User,
-		Env:           env.Map(),
-		Resources:     res,
-		AllocDir:      ad.AllocDir,
-		TaskDir:       td.Dir,
-		StdoutPath:    ad.LogPath(tr.task.Name, "stdout", 0),
-		StderrPath:    ad.LogPath(tr.task.Name, "stderr", 0),
-		DriverConfig:  driverCfg,
-		KillSignal:    tr.task.KillSignal,
-		Ports:         ports,
+		ID:               fmt.Sprintf("%s/%s/%s", alloc.ID, tr.task.Name, structs.GenerateUUID()[:8]),
+		JobName:          jobName,
+		JobID:            alloc.JobID,
+		TaskGroupName:    alloc.TaskGroup,
+		Name:             tr.task.Name,
+		Namespace:        alloc.Namespace,
+		AllocID:          alloc.ID,
+		User:             tr.task.User,
+		Env:              env.Map(),
+		Resources:        res,
+		AllocDir:         ad.AllocDir,
+		TaskDir:          td.Dir,
+		StdoutPath:       ad.LogPath(tr.task.Name, "stdout", 0),
+		StderrPath:       ad.LogPath(tr.task.Name, "stderr", 0),
+		LogMaxFiles:      logFiles,
+		LogMaxFileSizeMB: logSizeMB,
+		DriverConfig:     driverCfg,
+		KillSignal:       tr.task.KillSignal,
+		Ports:            ports,
 	}, nil
 }
 
