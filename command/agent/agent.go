@@ -27,10 +27,11 @@ type Agent struct {
 	config *Config
 	logger hclog.Logger
 
-	server *server.Server
-	client *client.Client
-	http   *HTTPServer
-	remote *remoteServers
+	server  *server.Server
+	client  *client.Client
+	http    *HTTPServer
+	remote  *remoteServers
+	metrics *agentMetrics
 
 	pluginsMu sync.Mutex
 	plugins   []*goplugin.Client
@@ -69,6 +70,7 @@ func NewAgent(cfg *Config, logger hclog.Logger) (*Agent, error) {
 		}
 	}
 	var err error
+	a.metrics = newAgentMetrics(a)
 	a.http, err = newHTTPServer(a, cfg.addr(cfg.Addresses.HTTP, cfg.Ports.HTTP))
 	if err != nil {
 		a.Shutdown()
@@ -84,6 +86,7 @@ func NewAgent(cfg *Config, logger hclog.Logger) (*Agent, error) {
 			a.Shutdown()
 			return nil, err
 		}
+		a.metrics.registerClient(a)
 		if err := a.gossip.SetTags(a.gossipTags()); err != nil {
 			a.logger.Warn("publish client gossip tags", "error", err)
 		}

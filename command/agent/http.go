@@ -58,11 +58,20 @@ func (h *HTTPServer) Shutdown() {
 }
 
 // ServeHTTP recovers from panics so that no request can bring down the agent.
-func (h *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *HTTPServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: rw, code: http.StatusOK}
+	var w http.ResponseWriter = sw
 	defer func() {
 		if p := recover(); p != nil {
 			h.logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+			if panicHook != nil {
+				panicHook(p)
+			}
 			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+		if h.agent.metrics != nil {
+			h.agent.metrics.observe(r.Method, sw.code, time.Since(start))
 		}
 	}()
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && !strings.HasPrefix(r.URL.Path, "/v1/client/fs/") {
@@ -73,6 +82,30 @@ func (h *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mux.ServeHTTP(w, r)
 }
+
+// panicHook, when set (by tests), sees every recovered panic.
+var panicHook func(interface{})
+
+// statusWriter remembers the status code for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection, so that the
+// exec websocket can take it over.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 type gzipWriter struct {
 	http.ResponseWriter

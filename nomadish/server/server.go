@@ -393,3 +393,9 @@ func (s *Server) RPCContext(ctx context.Context, method string, args, reply inte
 
 // RaftStats are Raft's own counters: state, term, indexes.
 func (s *Server) RaftStats() map[string]string { return s.raft.Stats() }
+
+// BrokerStats counts the eval broker's evaluations.
+func (s *Server) BrokerStats() BrokerStats { return s.evalBroker.Stats() }
+
+// BlockedEvals is how many evaluations wait for capacity.
+func (s *Server) BlockedEvals() int { return s.blockedEvals.Len() }
