@@ -134,7 +134,7 @@ func TestHTTP_EventStream(t *testing.T) {
 			Index  uint64
 			Events []struct {
 				Topic, Type, Key string
-				Payload map[string]json.RawMessage
+				Payload          map[string]json.RawMessage
 			}
 		}
 		if err := json.Unmarshal([]byte(line), &frame); err != nil {
