@@ -45,6 +45,14 @@ func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFacto
 		"job history":        func() (cli.Command, error) { return &JobHistoryCommand{Meta: meta()}, nil },
 		"job revert":         func() (cli.Command, error) { return &JobRevertCommand{Meta: meta()}, nil },
 		"job plan":           func() (cli.Command, error) { return &JobPlanCommand{Meta: meta()}, nil },
+
+		"deployment":         factory(deploymentParent),
+		"deployment list":    func() (cli.Command, error) { return &DeploymentListCommand{Meta: meta()}, nil },
+		"deployment status":  func() (cli.Command, error) { return &DeploymentStatusCommand{Meta: meta()}, nil },
+		"deployment promote": func() (cli.Command, error) { return newDeploymentPromote(meta()), nil },
+		"deployment fail":    func() (cli.Command, error) { return newDeploymentFail(meta()), nil },
+		"deployment pause":   func() (cli.Command, error) { return newDeploymentPause(meta()), nil },
+		"deployment resume":  func() (cli.Command, error) { return newDeploymentResume(meta()), nil },
 		"plan":               func() (cli.Command, error) { return &JobPlanCommand{Meta: meta()}, nil },
 
 		"alloc":         factory(allocParent),

@@ -267,3 +267,25 @@ func (s *Server) finishDeployment(d *structs.Deployment, reply *structs.Deployme
 	}
 	return nil
 }
+
+// JobDeploymentsResponse lists a job's deployments, newest first.
+type JobDeploymentsResponse struct {
+	Deployments []*structs.Deployment
+	structs.QueryMeta
+}
+
+// Deployments lists a job's deployments, newest first.
+func (e *JobEndpoint) Deployments(args *structs.JobSpecificRequest, reply *JobDeploymentsResponse) error {
+	if done, err := e.srv.forward("Job.Deployments", args.AllowStale, args, reply); done {
+		return err
+	}
+	ns := namespaceOf(args.Namespace)
+	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
+		ds, err := st.DeploymentsByJob(ws, ns, args.JobID)
+		if err != nil {
+			return 0, err
+		}
+		reply.Deployments = ds
+		return st.MaxIndex(ws, "deployment"), nil
+	})
+}
