@@ -71,7 +71,7 @@ func (h *HTTPServer) jobsRequest(w http.ResponseWriter, r *http.Request) (interf
 			return nil, err
 		}
 		setMeta(w, &reply.QueryMeta)
-		return reply.Jobs, nil
+		return filterAndPage(w, r, reply.Jobs)
 	case http.MethodPut, http.MethodPost:
 		return h.jobRegister(w, r, "")
 	}
@@ -205,7 +205,7 @@ func (h *HTTPServer) allocsList(w http.ResponseWriter, r *http.Request) (interfa
 		return nil, err
 	}
 	setMeta(w, &reply.QueryMeta)
-	return reply.Allocations, nil
+	return filterAndPage(w, r, reply.Allocations)
 }
 
 func (h *HTTPServer) allocGet(w http.ResponseWriter, r *http.Request) (interface{}, error) {
@@ -238,7 +238,7 @@ func (h *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (interfac
 		return nil, err
 	}
 	setMeta(w, &reply.QueryMeta)
-	return reply.Evaluations, nil
+	return filterAndPage(w, r, reply.Evaluations)
 }
 
 func (h *HTTPServer) evalGet(w http.ResponseWriter, r *http.Request) (interface{}, error) {
@@ -282,7 +282,7 @@ func (h *HTTPServer) nodesList(w http.ResponseWriter, r *http.Request) (interfac
 		return nil, err
 	}
 	setMeta(w, &reply.QueryMeta)
-	return reply.Nodes, nil
+	return filterAndPage(w, r, reply.Nodes)
 }
 
 func (h *HTTPServer) nodeGet(w http.ResponseWriter, r *http.Request) (interface{}, error) {

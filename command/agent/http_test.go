@@ -202,3 +202,49 @@ func FuzzHTTPHandlers(f *testing.F) {
 		}
 	})
 }
+
+func TestHTTP_FilterAndPagination(t *testing.T) {
+	a := testServerAgent(t)
+	for _, id := range []string{"page-a", "page-b", "page-c"} {
+		if code, body := do(t, a, "PUT", "/v1/jobs", fmt.Sprintf(testJobJSON, id)); code != 200 {
+			t.Fatalf("register %s = %d %s", id, code, body)
+		}
+	}
+	ids := func(body string) []string {
+		var jobs []struct{ ID string }
+		if err := json.Unmarshal([]byte(body), &jobs); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+		var out []string
+		for _, j := range jobs {
+			out = append(out, j.ID)
+		}
+		return out
+	}
+	code, body := do(t, a, "GET", "/v1/jobs?prefix=page-&filter="+urlEscape(`ID != "page-b"`), "")
+	if got := ids(body); code != 200 || fmt.Sprint(got) != "[page-a page-c]" {
+		t.Errorf("filter = %d %v, want [page-a page-c]", code, got)
+	}
+	req, _ := http.NewRequest("GET", "http://"+a.HTTPAddr()+"/v1/jobs?prefix=page-&per_page=2", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	next := resp.Header.Get("X-Nomad-NextToken")
+	if got := ids(string(b)); fmt.Sprint(got) != "[page-a page-b]" || next != "page-c" {
+		t.Errorf("page 1 = %v next %q, want [page-a page-b] next page-c", got, next)
+	}
+	code, body = do(t, a, "GET", "/v1/jobs?prefix=page-&per_page=2&next_token="+next, "")
+	if got := ids(body); code != 200 || fmt.Sprint(got) != "[page-c]" {
+		t.Errorf("page 2 = %d %v, want [page-c]", code, got)
+	}
+	if code, _ := do(t, a, "GET", "/v1/jobs?filter="+urlEscape(`ID ==`), ""); code != 400 {
+		t.Errorf("bad filter = %d, want 400", code)
+	}
+}
+
+func urlEscape(s string) string {
+	return strings.NewReplacer(" ", "%20", `"`, "%22", "=", "%3D", "!", "%21").Replace(s)
+}
