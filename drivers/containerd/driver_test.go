@@ -40,7 +40,7 @@ var (
 func needImage(t *testing.T) string {
 	t.Helper()
 	if _, err := os.Stat(address); err != nil {
-		t.Skipf("no containerd socket: %v", err)
+		drivertest.SkipOrFail(t, "no containerd socket: %v", err)
 	}
 	imageOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

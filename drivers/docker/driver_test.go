@@ -39,7 +39,7 @@ func needImage(t *testing.T) {
 	})
 	if imageErr != nil {
 		if strings.Contains(imageErr.Error(), "connect") {
-			t.Skipf("no docker engine: %v", imageErr)
+			drivertest.SkipOrFail(t, "no docker engine: %v", imageErr)
 		}
 		t.Fatalf("build test image: %v", imageErr)
 	}

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 func launch(t *testing.T) (drivers.DriverPlugin, *goplugin.Client) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("exec driver needs root")
+		drivertest.SkipOrFail(t, "exec driver needs root")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -161,7 +161,7 @@ func checkCgroup(t *testing.T, taskID string, want map[string]string) {
 func TestJoinsNetworkNamespace(t *testing.T) {
 	ipCmd, err := osexec.LookPath("ip")
 	if err != nil {
-		t.Skip("needs ip(8) to make a network namespace")
+		drivertest.SkipOrFail(t, "needs ip(8) to make a network namespace")
 	}
 	d, client := launch(t)
 	defer client.Kill()
