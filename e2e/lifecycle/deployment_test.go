@@ -126,3 +126,56 @@ func TestRollingUpdateKeepsCapacity(t *testing.T) {
 		t.Errorf("job history shows no stable version:\n%s", hist)
 	}
 }
+
+// TestFailedDeploymentAutoReverts rolls out a version whose task exits at
+// once: its first replacement never turns healthy, the deployment fails,
+// and auto_revert registers the last stable version, whose allocations
+// then all run.
+func TestFailedDeploymentAutoReverts(t *testing.T) {
+	a := e2eutil.StartDevAgent(t, "")
+	if out, errOut, code := a.CLI("job", "run", "-detach", input("rolling.nomad.hcl")); code != 0 {
+		t.Fatalf("job run exit = %d\n%s\n%s", code, out, errOut)
+	}
+	waitDeployment(t, a, 0, "successful")
+	if out, errOut, code := a.CLI("job", "run", "-detach", "-var", "command=/bin/false", "-var", "healthy_deadline=4s", input("rolling.nomad.hcl")); code != 0 {
+		t.Fatalf("job run bad version exit = %d\n%s\n%s", code, out, errOut)
+	}
+	var failed deploymentStub
+	e2eutil.WaitFor(t, 60*time.Second, func() error {
+		var ds []deploymentStub
+		if err := a.GetJSON("/v1/job/roll/deployments", &ds); err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if d.JobVersion == 1 && d.Status == "failed" {
+				failed = d
+				return nil
+			}
+		}
+		return fmt.Errorf("no failed deployment of version 1 in %+v", ds)
+	})
+	if !strings.Contains(failed.StatusDescription, "rolling back to job version 0") {
+		t.Errorf("failed deployment description = %q, want a rollback to version 0", failed.StatusDescription)
+	}
+	waitDeployment(t, a, 2, "successful")
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		healthy, byVersion := healthyRunning(rollAllocs(t, a))
+		if byVersion[2] != 4 || healthy != 4 {
+			return fmt.Errorf("running by version %v, %d healthy; want 4 healthy of version 2", byVersion, healthy)
+		}
+		return nil
+	})
+	var job struct {
+		Version    uint64
+		Stable     bool
+		TaskGroups []struct {
+			Tasks []struct{ Config map[string]interface{} }
+		}
+	}
+	if err := a.GetJSON("/v1/job/roll", &job); err != nil {
+		t.Fatal(err)
+	}
+	if job.Version != 2 || !job.Stable || job.TaskGroups[0].Tasks[0].Config["command"] != "/bin/sleep" {
+		t.Errorf("job after revert = version %d stable %v config %v, want version 2 (version 0's spec), stable", job.Version, job.Stable, job.TaskGroups[0].Tasks[0].Config)
+	}
+}

@@ -3,11 +3,21 @@ variable "sleep" {
   default = "300"
 }
 
+variable "command" {
+  type    = string
+  default = "/bin/sleep"
+}
+
+variable "healthy_deadline" {
+  type    = string
+  default = "30s"
+}
+
 job "roll" {
   update {
     max_parallel      = 1
     min_healthy_time  = "2s"
-    healthy_deadline  = "30s"
+    healthy_deadline  = var.healthy_deadline
     progress_deadline = "1m"
     auto_revert       = true
   }
@@ -19,7 +29,7 @@ job "roll" {
       driver = "raw_exec"
 
       config {
-        command = "/bin/sleep"
+        command = var.command
         args    = [var.sleep]
       }
 
