@@ -248,3 +248,28 @@ func TestHTTP_FilterAndPagination(t *testing.T) {
 func urlEscape(s string) string {
 	return strings.NewReplacer(" ", "%20", `"`, "%22", "=", "%3D", "!", "%21").Replace(s)
 }
+
+func TestHTTP_EvaluateAndCount(t *testing.T) {
+	a := testServerAgent(t)
+	if code, body := do(t, a, "PUT", "/v1/jobs", fmt.Sprintf(testJobJSON, "evaljob")); code != 200 {
+		t.Fatalf("register = %d %s", code, body)
+	}
+	_, before := do(t, a, "GET", "/v1/evaluations/count", "")
+	code, body := do(t, a, "PUT", "/v1/job/evaljob/evaluate", "")
+	if code != 200 || !strings.Contains(body, "EvalID") {
+		t.Fatalf("evaluate = %d %s", code, body)
+	}
+	_, after := do(t, a, "GET", "/v1/evaluations/count", "")
+	var b, c struct{ Count int }
+	_ = json.Unmarshal([]byte(before), &b)
+	_ = json.Unmarshal([]byte(after), &c)
+	if c.Count != b.Count+1 {
+		t.Errorf("eval count %d → %d, want one more", b.Count, c.Count)
+	}
+	if code, _ := do(t, a, "PUT", "/v1/job/missing/evaluate", ""); code != 404 {
+		t.Errorf("evaluate missing job = %d, want 404", code)
+	}
+	if code, _ := do(t, a, "PUT", "/v1/node/missing/purge", ""); code != 404 {
+		t.Errorf("purge missing node = %d, want 404", code)
+	}
+}

@@ -138,3 +138,9 @@ type StatusLeaderResponse struct {
 type StatusPeersResponse struct {
 	Peers []string
 }
+
+// EvalCountResponse counts evaluations.
+type EvalCountResponse struct {
+	Count int
+	QueryMeta
+}
