@@ -52,7 +52,10 @@ var _ scheduler.DeploymentState = (*schedState)(nil)
 
 // commitJob commits a job version with its evaluation and, for a service
 // job with an update strategy, the deployment that rolls it out.
+// The submit time is set here, before Raft, so that every server (and a
+// replay of the log) stores the same one.
 func (s *Server) commitJob(job *structs.Job, eval *structs.Evaluation) (uint64, error) {
+	job.SubmitTime = timeNow().UnixNano()
 	req := structs.JobRegisterRequest{Job: job, Eval: eval, WriteRequest: structs.WriteRequest{Namespace: job.Namespace}}
 	d := structs.NewDeployment(job, timeNow())
 	if d == nil {

@@ -101,6 +101,7 @@ func (e *JobEndpoint) Dispatch(args *structs.JobDispatchRequest, reply *structs.
 	}
 	child := deriveChild(parent, dispatchChildID(parent.ID, timeNow().Unix()))
 	child.Dispatched = true
+	child.SubmitTime = timeNow().UnixNano()
 	child.Payload = args.Payload
 	child.DispatchIdempotencyToken = args.IdempotencyToken
 	child.Meta = make(map[string]string, len(parent.Meta)+len(args.Meta))

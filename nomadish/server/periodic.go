@@ -181,6 +181,7 @@ func (s *Server) launchPeriodic(parent *structs.Job, at time.Time, force bool) (
 	}
 	if launch {
 		req.Child = deriveChild(parent, id)
+		req.Child.SubmitTime = timeNow().UnixNano()
 		req.Eval = childEval(req.Child, structs.EvalTriggerPeriodicJob)
 	}
 	if req.Child == nil && req.Launch == nil {

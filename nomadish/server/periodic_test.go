@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,49 @@ func TestServer_DispatchScaleRevert(t *testing.T) {
 	}
 	if err := s.RPC("Job.Revert", &structs.JobRevertRequest{JobID: "svc", JobVersion: 2}, &sr); err == nil {
 		t.Errorf("Revert to the current version: error = nil")
+	}
+}
+
+// TestServer_PeriodicResumesAfterRestart stops the only server for a few
+// launch periods: the new leader launches once for the missed periods (the
+// latest), then carries on with the schedule.
+func TestServer_PeriodicResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := testServer(t, dir)
+	job := batchJob("every2")
+	job.Periodic = &structs.PeriodicConfig{Enabled: true, Spec: "*/2 * * * * * *"}
+	if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: job}, &structs.JobRegisterResponse{}); err != nil {
+		t.Fatalf("Job.Register error = %v", err)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		c, _ := s.State().ChildJobs(nil, "default", "every2")
+		return len(c) >= 1
+	})
+	before, _ := s.State().PeriodicLaunchByID(nil, "default", "every2")
+	if err := s.Shutdown(); err != nil {
+		t.Fatalf("Shutdown() error = %v", err)
+	}
+	time.Sleep(5 * time.Second)
+
+	s2 := testServer(t, dir)
+	defer s2.Shutdown()
+	leaderAt := time.Now()
+	waitFor(t, 10*time.Second, func() bool {
+		l, _ := s2.State().PeriodicLaunchByID(nil, "default", "every2")
+		return l != nil && l.Launch.After(before.Launch.Add(4*time.Second))
+	})
+	children, _ := s2.State().ChildJobs(nil, "default", "every2")
+	missed := 0
+	for _, c := range children {
+		unix, err := strconv.ParseInt(strings.TrimPrefix(c.ID, "every2/periodic-"), 10, 64)
+		if err != nil {
+			t.Fatalf("child ID %q: %v", c.ID, err)
+		}
+		if at := time.Unix(unix, 0); at.After(before.Launch) && !at.After(leaderAt) {
+			missed++
+		}
+	}
+	if missed != 1 {
+		t.Errorf("children for the missed periods = %d, want 1 (the latest only)", missed)
 	}
 }
