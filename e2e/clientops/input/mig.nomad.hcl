@@ -1,0 +1,25 @@
+job "mig" {
+  datacenters = ["*"]
+
+  group "mig" {
+    count = 3
+
+    migrate {
+      max_parallel = 1
+    }
+
+    task "web" {
+      driver = "raw_exec"
+
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while true; do sleep 0.5; done"]
+      }
+
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
