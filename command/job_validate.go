@@ -1,9 +1,12 @@
 package command
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/nomadish/nomadish/nomadish/api"
 )
 
 // JobValidateCommand is `nomadish job validate`.
@@ -18,7 +21,9 @@ Usage: nomadish job validate [options] <path>
 Alias: nomadish validate
 
   Checks that a job specification is syntactically and semantically
-  valid, without contacting an agent. If <path> is "-", the job file is
+  valid. The checks run offline first; when an agent answers at the
+  address, its servers check the job as a register would, too (they know
+  the drivers the clients detected). If <path> is "-", the job file is
   read from standard input. Every problem found is printed, with the
   file, line and column of HCL errors.
 
@@ -72,6 +77,22 @@ func (c *JobValidateCommand) Run(args []string) int {
 	if err := validateJob(job); err != nil {
 		c.Ui.Error(fmt.Sprintf("Job validation errors:\n%s", err))
 		return 1
+	}
+	// When an agent answers, the servers check too: they know the drivers
+	// the clients detected. Without one, the offline checks stand.
+	if client, err := c.Client(); err == nil {
+		resp, _, err := client.Jobs().Validate(job, nil)
+		var ue *api.UnexpectedResponseError
+		switch {
+		case err == nil && resp.Error != "":
+			c.Ui.Error(fmt.Sprintf("Job validation errors:\n%s", resp.Error))
+			return 1
+		case err == nil && resp.Warnings != "":
+			c.Ui.Warn(fmt.Sprintf("Job Warnings:\n%s", resp.Warnings))
+		case errors.As(err, &ue):
+			c.Ui.Error(fmt.Sprintf("Job validation errors:\n%s", ue.Body()))
+			return 1
+		}
 	}
 	c.Ui.Output("Job validation successful")
 	return 0

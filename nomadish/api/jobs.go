@@ -189,3 +189,22 @@ func withParam(q *QueryOptions, key, value string) *QueryOptions {
 	c.Params = params
 	return c
 }
+
+// JobValidateResponse is the server's verdict on a job.
+type JobValidateResponse struct {
+	DriverConfigValidated bool
+	ValidationErrors      []string
+	Error                 string
+	Warnings              string
+}
+
+// Validate asks the agent to check a job as a register would, without
+// registering it.
+func (j *Jobs) Validate(job *Job, q *WriteOptions) (*JobValidateResponse, *WriteMeta, error) {
+	var out JobValidateResponse
+	wm, err := j.client.put("/v1/validate/job", map[string]any{"Job": job}, &out, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, wm, nil
+}
