@@ -74,7 +74,9 @@ func (h *HTTPServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			h.agent.metrics.observe(r.Method, sw.code, time.Since(start))
 		}
 	}()
-	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && !strings.HasPrefix(r.URL.Path, "/v1/client/fs/") {
+	// Streams are sent as they come and a websocket takes over the
+	// connection: neither is compressed.
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && !strings.HasPrefix(r.URL.Path, "/v1/client/fs/") && r.Header.Get("Upgrade") == "" {
 		w.Header().Set("Content-Encoding", "gzip")
 		gz := gzip.NewWriter(w)
 		defer gz.Close()
