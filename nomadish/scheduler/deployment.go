@@ -1,6 +1,10 @@
 package scheduler
 
-import "github.com/nomadish/nomadish/nomadish/structs"
+import (
+	"sort"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
 
 // DeploymentState is the optional part of State that knows deployments. A
 // State without it gets no rolling-update limits.
@@ -12,9 +16,12 @@ type DeploymentState interface {
 // rollout limits destructive updates to each group's max_parallel while
 // the job's deployment runs, and tags the plan's allocations with it.
 type rollout struct {
-	d *structs.Deployment
+	d   *structs.Deployment
+	job *structs.Job
 	// left is how many more destructive updates each group may start.
 	left map[string]int
+	// canaryNames are the names of the canaries this plan places.
+	canaryNames map[string]bool
 }
 
 // newRollout reads the deployment of the job's current version. With no
@@ -28,7 +35,7 @@ func newRollout(state State, job *structs.Job, allocs []*structs.Allocation) (*r
 	if err != nil || d == nil || d.JobVersion != job.Version || d.JobCreateIndex != job.CreateIndex {
 		return nil, err
 	}
-	r := &rollout{d: d, left: map[string]int{}}
+	r := &rollout{d: d, job: job, left: map[string]int{}, canaryNames: map[string]bool{}}
 	for _, tg := range job.TaskGroups {
 		if tg.Update == nil || tg.Update.MaxParallel <= 0 || d.TaskGroups[tg.Name] == nil {
 			continue
@@ -84,6 +91,120 @@ func (r *rollout) tag(plan *structs.Plan) {
 			}
 			a.DeploymentID = r.d.ID
 			a.DeploymentStatus = nil
+			if a.PreviousAllocation == "" && r.canaryNames[a.Name] {
+				a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+			}
 		}
 	}
+}
+
+// isCanary reports whether a is a live canary of the deployment.
+func (r *rollout) isCanary(a *structs.Allocation) bool {
+	return a.DeploymentID == r.d.ID && !a.TerminalStatus() && a.DeploymentStatus != nil && a.DeploymentStatus.Canary
+}
+
+// canaryPhase reports whether the group's canaries still wait for
+// promotion.
+func (r *rollout) canaryPhase(tg *structs.TaskGroup) bool {
+	s := r.d.TaskGroups[tg.Name]
+	return s != nil && s.DesiredCanaries > 0 && !s.Promoted && r.d.Active()
+}
+
+// destructiveOutdated lists the group's live allocations of an older
+// version that need replacing, by index.
+func (r *rollout) destructiveOutdated(tg *structs.TaskGroup, allocs []*structs.Allocation) []*structs.Allocation {
+	rec := &reconciler{job: r.job}
+	var out []*structs.Allocation
+	for _, a := range allocs {
+		if a.TaskGroup == tg.Name && !a.TerminalStatus() && a.DesiredStatus == structs.AllocDesiredStatusRun &&
+			a.Job != nil && rec.outdated(a) && rec.destructive(tg, a) {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index() < out[j].Index() })
+	return out
+}
+
+// filter returns the allocations the reconciler should see. Canaries that
+// wait for promotion are hidden (they are extra to the count), and so are
+// the old allocations promoted canaries take over, which prune stops.
+func (r *rollout) filter(allocs []*structs.Allocation) (visible, taken []*structs.Allocation) {
+	if r == nil {
+		return allocs, nil
+	}
+	hide := map[string]bool{}
+	for _, tg := range r.job.TaskGroups {
+		s := r.d.TaskGroups[tg.Name]
+		if s == nil || s.DesiredCanaries == 0 {
+			continue
+		}
+		if r.canaryPhase(tg) {
+			for _, a := range allocs {
+				if a.TaskGroup == tg.Name && r.isCanary(a) {
+					hide[a.ID] = true
+				}
+			}
+			continue
+		}
+		// Promoted: each canary takes over the old allocation of its name.
+		old := map[string]*structs.Allocation{}
+		for _, a := range r.destructiveOutdated(tg, allocs) {
+			old[a.Name] = a
+		}
+		for _, a := range allocs {
+			if a.TaskGroup != tg.Name || !r.isCanary(a) {
+				continue
+			}
+			if o := old[a.Name]; o != nil && !hide[o.ID] {
+				hide[o.ID] = true
+				taken = append(taken, o)
+			}
+		}
+	}
+	for _, a := range allocs {
+		if !hide[a.ID] {
+			visible = append(visible, a)
+		}
+	}
+	return visible, taken
+}
+
+// canaries returns the canary placements a group in its canary phase
+// still needs: one per missing canary, named after the old allocations
+// they would replace, and stops nothing. Groups in the canary phase get no
+// destructive updates.
+func (r *rollout) canaries(allocs []*structs.Allocation) []placeRequest {
+	if r == nil {
+		return nil
+	}
+	var out []placeRequest
+	for _, tg := range r.job.TaskGroups {
+		if !r.canaryPhase(tg) {
+			continue
+		}
+		r.left[tg.Name] = 0
+		outdated := r.destructiveOutdated(tg, allocs)
+		if len(outdated) == 0 {
+			continue
+		}
+		have := map[string]bool{}
+		for _, a := range allocs {
+			if a.TaskGroup == tg.Name && r.isCanary(a) {
+				have[a.Name] = true
+			}
+		}
+		want := r.d.TaskGroups[tg.Name].DesiredCanaries - len(have)
+		for _, o := range outdated {
+			if want <= 0 {
+				break
+			}
+			if have[o.Name] {
+				continue
+			}
+			r.canaryNames[o.Name] = true
+			out = append(out, placeRequest{tg: tg, name: o.Name})
+			want--
+		}
+	}
+	return out
 }

@@ -156,8 +156,14 @@ func (s *genericScheduler) compute(state State, eval *structs.Evaluation) (*outc
 	if err != nil {
 		return nil, fmt.Errorf("get deployment of job %q: %w", eval.JobID, err)
 	}
-	r := &reconciler{job: job, eval: eval, allocs: allocs, node: ctx.nodeByID, now: now, batch: s.typ == structs.JobTypeBatch, rollout: ro}
+	visible, taken := ro.filter(allocs)
+	canaries := ro.canaries(allocs)
+	r := &reconciler{job: job, eval: eval, allocs: visible, node: ctx.nodeByID, now: now, batch: s.typ == structs.JobTypeBatch, rollout: ro}
 	res := r.compute()
+	res.place = append(res.place, canaries...)
+	for _, a := range taken {
+		res.stop = append(res.stop, stopRequest{alloc: a, desc: descNotNeeded})
+	}
 	if ctx.err != nil {
 		return nil, ctx.err
 	}

@@ -180,6 +180,9 @@ func (e *DeploymentEndpoint) UpdateStatus(args *structs.DeploymentStatusRequest,
 		if canaries == 0 {
 			return NewCodedError(400, "no canaries to promote")
 		}
+		if err := canariesReady(st, c, args); err != nil {
+			return NewCodedError(400, err.Error())
+		}
 	default:
 		return NewCodedError(400, "no deployment change requested")
 	}
@@ -291,4 +294,29 @@ func (e *JobEndpoint) Deployments(args *structs.JobSpecificRequest, reply *JobDe
 		reply.Deployments = ds
 		return st.MaxIndex(ws, "deployment"), nil
 	})
+}
+
+// canariesReady checks that every group to promote has its canaries
+// placed and healthy.
+func canariesReady(st *state.StateStore, d *structs.Deployment, args *structs.DeploymentStatusRequest) error {
+	allocs, err := st.AllocsByJob(nil, d.Namespace, d.JobID)
+	if err != nil {
+		return err
+	}
+	for name, g := range d.TaskGroups {
+		if g.DesiredCanaries == 0 || (!args.All && !contains(args.Groups, name)) {
+			continue
+		}
+		healthy := 0
+		for _, a := range allocs {
+			ds := a.DeploymentStatus
+			if a.DeploymentID == d.ID && a.TaskGroup == name && !a.TerminalStatus() && ds != nil && ds.Canary && ds.Healthy != nil && *ds.Healthy {
+				healthy++
+			}
+		}
+		if healthy < g.DesiredCanaries {
+			return fmt.Errorf("Task group %q has %d/%d healthy allocations", name, healthy, g.DesiredCanaries)
+		}
+	}
+	return nil
 }

@@ -65,7 +65,7 @@ func TestStepDeployment(t *testing.T) {
 }
 
 // markHealthy plays the client: every live alloc of the job runs and is
-// healthy in its deployment.
+// healthy in its deployment; canaries stay canaries.
 func markHealthy(t *testing.T, s *Server, jobID string) {
 	t.Helper()
 	var update []*structs.Allocation
@@ -76,7 +76,8 @@ func markHealthy(t *testing.T, s *Server, jobID string) {
 		healthy := true
 		c := a.Copy()
 		c.ClientStatus = structs.AllocClientStatusRunning
-		c.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: time.Now()}
+		c.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: time.Now(),
+			Canary: a.DeploymentStatus != nil && a.DeploymentStatus.Canary}
 		update = append(update, c)
 	}
 	if len(update) == 0 {
@@ -203,4 +204,69 @@ func TestServer_FailedDeploymentAutoReverts(t *testing.T) {
 		t.Errorf("deployment of version 1 = %+v, want failed and rolling back to version 0", failed)
 	}
 	waitFor(t, 10*time.Second, func() bool { return countVersion(t, s, "rev", 2) >= 1 })
+}
+
+func TestServer_CanaryDeployment(t *testing.T) {
+	tests := []struct {
+		name        string
+		count       int
+		canary      int
+		autoPromote bool
+	}{
+		{"one canary promoted by hand", 3, 1, false},
+		{"blue/green auto-promoted", 2, 2, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testServer(t, t.TempDir())
+			defer s.Shutdown()
+			if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: testNode(structs.GenerateUUID())}, &structs.NodeUpdateResponse{}); err != nil {
+				t.Fatalf("Node.Register error = %v", err)
+			}
+			mk := func(args string) *structs.Job {
+				j := testJob("can", tc.count)
+				j.Update = structs.UpdateStrategy{MaxParallel: 1, Canary: tc.canary, AutoPromote: tc.autoPromote}
+				j.TaskGroups[0].Tasks[0].Config = map[string]interface{}{"command": "/bin/sleep", "args": []interface{}{args}}
+				return j
+			}
+			if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: mk("60")}, &structs.JobRegisterResponse{}); err != nil {
+				t.Fatalf("Job.Register error = %v", err)
+			}
+			waitFor(t, 10*time.Second, func() bool { return len(liveAllocs(t, s, "can")) == tc.count })
+			markHealthy(t, s, "can")
+			waitFor(t, 10*time.Second, func() bool { j, _ := s.State().JobByID(nil, "default", "can"); return j.Stable })
+
+			if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: mk("90")}, &structs.JobRegisterResponse{}); err != nil {
+				t.Fatalf("Job.Register v1 error = %v", err)
+			}
+			waitFor(t, 10*time.Second, func() bool { return countVersion(t, s, "can", 1) == tc.canary })
+			time.Sleep(200 * time.Millisecond)
+			if got, old := countVersion(t, s, "can", 1), countVersion(t, s, "can", 0); got != tc.canary || old != tc.count {
+				t.Fatalf("before promotion: %d canaries and %d old allocations, want %d and %d", got, old, tc.canary, tc.count)
+			}
+			d, _ := s.State().LatestDeploymentByJobID(nil, "default", "can")
+			var resp structs.DeploymentUpdateResponse
+			if err := s.RPC("Deployment.UpdateStatus", &structs.DeploymentStatusRequest{DeploymentID: d.ID, Promote: true, All: true}, &resp); err == nil {
+				t.Errorf("promote with unhealthy canaries: error = nil")
+			}
+			markHealthy(t, s, "can")
+			if !tc.autoPromote {
+				waitFor(t, 10*time.Second, func() bool {
+					d, _ := s.State().DeploymentByID(nil, d.ID)
+					return d.StatusDescription == structs.DeploymentDescRunningNeedsPromos
+				})
+				if err := s.RPC("Deployment.UpdateStatus", &structs.DeploymentStatusRequest{DeploymentID: d.ID, Promote: true, All: true}, &resp); err != nil {
+					t.Fatalf("promote error = %v", err)
+				}
+			}
+			waitFor(t, 20*time.Second, func() bool {
+				markHealthy(t, s, "can")
+				d, _ := s.State().DeploymentByID(nil, d.ID)
+				return d.Status == structs.DeploymentStatusSuccessful
+			})
+			if got, old := countVersion(t, s, "can", 1), countVersion(t, s, "can", 0); got != tc.count || old != 0 {
+				t.Errorf("after promotion: %d new and %d old allocations, want %d and 0", got, old, tc.count)
+			}
+		})
+	}
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -74,8 +76,11 @@ func stepDeployment(d *structs.Deployment, job *structs.Job, allocs []*structs.A
 		return step
 	}
 	done, unhealthy, late := true, false, false
+	waiting, promote := false, true
 	for name, g := range c.TaskGroups {
 		placed, healthy, bad, outdated := 0, 0, 0, 0
+		var canaries []string
+		healthyCanaries := 0
 		for _, a := range allocs {
 			if a.TaskGroup != name {
 				continue
@@ -87,13 +92,32 @@ func stepDeployment(d *structs.Deployment, job *structs.Job, allocs []*structs.A
 				continue
 			}
 			placed++
-			if ds := a.DeploymentStatus; ds != nil && ds.Healthy != nil {
+			ds := a.DeploymentStatus
+			canary := ds != nil && ds.Canary
+			if canary {
+				canaries = append(canaries, a.ID)
+			}
+			if ds != nil && ds.Healthy != nil {
 				if *ds.Healthy {
 					healthy++
+					if canary {
+						healthyCanaries++
+					}
 				} else {
 					bad++
 				}
 			}
+		}
+		sort.Strings(canaries)
+		if !slices.Equal(canaries, g.PlacedCanaries) {
+			g.PlacedCanaries = canaries
+			step.changed = true
+		}
+		if g.DesiredCanaries > 0 && !g.Promoted && (len(canaries) > 0 || outdated > 0) {
+			// Waits for promotion: never done before it.
+			waiting = true
+			outdated++
+			promote = promote && g.AutoPromote && healthyCanaries >= g.DesiredCanaries
 		}
 		if tg := job.LookupTaskGroup(name); tg != nil {
 			g.DesiredTotal = tg.Count
@@ -123,8 +147,30 @@ func stepDeployment(d *structs.Deployment, job *structs.Job, allocs []*structs.A
 	case done:
 		c.Status, c.StatusDescription = structs.DeploymentStatusSuccessful, structs.DeploymentDescSuccessful
 		step.changed, step.continueRollout = true, false
+	case waiting && promote:
+		for _, g := range c.TaskGroups {
+			if g.DesiredCanaries > 0 {
+				g.Promoted = true
+			}
+		}
+		c.StatusDescription = structs.DeploymentDescRunning
+		step.changed, step.continueRollout = true, true
+	case waiting && c.StatusDescription != structs.DeploymentDescRunningNeedsPromos && canariesHealthy(c):
+		c.StatusDescription = structs.DeploymentDescRunningNeedsPromos
+		step.changed = true
 	}
 	return step
+}
+
+// canariesHealthy reports whether every group waiting for promotion has
+// its canaries healthy.
+func canariesHealthy(d *structs.Deployment) bool {
+	for _, g := range d.TaskGroups {
+		if g.DesiredCanaries > 0 && !g.Promoted && g.HealthyAllocs < g.DesiredCanaries {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) watchDeployment(st *state.StateStore, d *structs.Deployment, now time.Time) error {

@@ -19,10 +19,19 @@ const (
 	updateMigrate     = "migrate"
 )
 
-// planState is a snapshot in which the planned job replaces the stored one.
+// planState is a snapshot in which the planned job replaces the stored one,
+// with the deployment registering it would start.
 type planState struct {
 	schedState
-	job *structs.Job
+	job        *structs.Job
+	deployment *structs.Deployment
+}
+
+func (p *planState) LatestDeployment(ns, jobID string) (*structs.Deployment, error) {
+	if p.deployment != nil && ns == p.job.Namespace && jobID == p.job.ID {
+		return p.deployment, nil
+	}
+	return p.schedState.LatestDeployment(ns, jobID)
 }
 
 func (p *planState) JobByID(ns, id string) (*structs.Job, error) {
@@ -101,6 +110,12 @@ func (e *JobEndpoint) Plan(args *structs.JobPlanRequest, reply *structs.JobPlanR
 			Status: structs.EvalStatusPending, JobModifyIndex: planned.JobModifyIndex,
 		}
 		st := &planState{schedState: schedState{snap}, job: &planned}
+		if cur == nil || diff.HasChanges() {
+			if d := structs.NewDeployment(&planned, timeNow()); d != nil {
+				d.JobVersion, d.JobCreateIndex, d.JobModifyIndex = planned.Version, planned.CreateIndex, planned.JobModifyIndex
+				st.deployment = d
+			}
+		}
 		sched, err := scheduler.NewScheduler(planned.Type, e.srv.logger.Named("plan"), st, rec, time.Now)
 		if err != nil {
 			return NewCodedError(400, err.Error())
@@ -168,6 +183,8 @@ func desiredUpdates(job *structs.Job, existing []*structs.Allocation, plan *stru
 				switch {
 				case known[a.ID] != nil:
 					u.InPlaceUpdate++
+				case a.DeploymentStatus != nil && a.DeploymentStatus.Canary:
+					u.Canary++
 				case a.PreviousAllocation != "" && updating[a.PreviousAllocation]:
 					u.DestructiveUpdate++
 				case a.PreviousAllocation != "" && known[a.PreviousAllocation] != nil && known[a.PreviousAllocation].DesiredTransition.Migrate != nil:
@@ -210,7 +227,7 @@ func annotateDiff(d *structs.JobDiff, updates map[string]*structs.DesiredUpdates
 				t.Annotations = []string{"forces create"}
 			case t.Type == structs.DiffTypeDeleted:
 				t.Annotations = []string{"forces destroy"}
-			case t.Type == structs.DiffTypeEdited && u.DestructiveUpdate > 0:
+			case t.Type == structs.DiffTypeEdited && u.DestructiveUpdate+u.Canary > 0:
 				t.Annotations = []string{"forces create/destroy update"}
 			case t.Type == structs.DiffTypeEdited && u.InPlaceUpdate > 0:
 				t.Annotations = []string{"forces in-place update"}

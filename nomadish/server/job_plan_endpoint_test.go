@@ -52,8 +52,9 @@ func TestServer_JobPlan(t *testing.T) {
 	}{
 		{"unchanged", testJob("web", 2), structs.DesiredUpdates{Ignore: 2}, false, nil},
 		{"count and scaling block", scaled, structs.DesiredUpdates{Place: 1, InPlaceUpdate: 2}, true, nil},
-		{"task config", changedConfig, structs.DesiredUpdates{DestructiveUpdate: 2}, true, []string{"forces create/destroy update"}},
+		{"task config: one at a time (max_parallel 1)", changedConfig, structs.DesiredUpdates{DestructiveUpdate: 1, Ignore: 1}, true, []string{"forces create/destroy update"}},
 		{"scale down", testJob("web", 1), structs.DesiredUpdates{Stop: 1, InPlaceUpdate: 1}, true, nil},
+		{"canary", withCanary(changedConfig), structs.DesiredUpdates{Canary: 1, Ignore: 2}, true, []string{"forces create/destroy update"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,4 +77,14 @@ func TestServer_JobPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withCanary(j *structs.Job) *structs.Job {
+	c := *j
+	c.Update = structs.UpdateStrategy{MaxParallel: 1, Canary: 1}
+	c.TaskGroups = []*structs.TaskGroup{j.TaskGroups[0]}
+	g := *j.TaskGroups[0]
+	g.Update = nil
+	c.TaskGroups[0] = &g
+	return &c
 }
