@@ -179,3 +179,40 @@ func TestFailedDeploymentAutoReverts(t *testing.T) {
 		t.Errorf("job after revert = version %d stable %v config %v, want version 2 (version 0's spec), stable", job.Version, job.Stable, job.TaskGroups[0].Tasks[0].Config)
 	}
 }
+
+// TestCanaryPromoted rolls out a version with one canary: the canary runs
+// beside the four old allocations until promoted by the CLI, then the
+// rollout replaces the rest.
+func TestCanaryPromoted(t *testing.T) {
+	a := e2eutil.StartDevAgent(t, "")
+	if out, errOut, code := a.CLI("job", "run", "-detach", "-var", "canary=1", input("rolling.nomad.hcl")); code != 0 {
+		t.Fatalf("job run exit = %d\n%s\n%s", code, out, errOut)
+	}
+	waitDeployment(t, a, 0, "successful")
+	if out, errOut, code := a.CLI("job", "run", "-detach", "-var", "canary=1", "-var", "sleep=301", input("rolling.nomad.hcl")); code != 0 {
+		t.Fatalf("job run v1 exit = %d\n%s\n%s", code, out, errOut)
+	}
+	var d deploymentStub
+	e2eutil.WaitFor(t, 60*time.Second, func() error {
+		d = latestDeployment(t, a)
+		if d.JobVersion != 1 || d.StatusDescription != "Deployment is running but requires manual promotion" {
+			return fmt.Errorf("deployment = %+v, want version 1 waiting for promotion", d)
+		}
+		return nil
+	})
+	healthy, byVersion := healthyRunning(rollAllocs(t, a))
+	if byVersion[0] != 4 || byVersion[1] != 1 || healthy != 5 {
+		t.Fatalf("before promotion: running by version %v, %d healthy; want 4 old and 1 canary, all healthy", byVersion, healthy)
+	}
+	if out, errOut, code := a.CLI("deployment", "promote", d.ID[:8]); code != 0 || !strings.Contains(out, "promoted") {
+		t.Fatalf("deployment promote exit = %d\n%s\n%s", code, out, errOut)
+	}
+	waitDeployment(t, a, 1, "successful")
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		healthy, byVersion := healthyRunning(rollAllocs(t, a))
+		if byVersion[1] != 4 || byVersion[0] != 0 || healthy != 4 {
+			return fmt.Errorf("running by version %v, %d healthy; want 4 healthy of version 1", byVersion, healthy)
+		}
+		return nil
+	})
+}

@@ -8,6 +8,11 @@ variable "command" {
   default = "/bin/sleep"
 }
 
+variable "canary" {
+  type    = number
+  default = 0
+}
+
 variable "healthy_deadline" {
   type    = string
   default = "30s"
@@ -20,6 +25,7 @@ job "roll" {
     healthy_deadline  = var.healthy_deadline
     progress_deadline = "1m"
     auto_revert       = true
+    canary            = var.canary
   }
 
   group "web" {
