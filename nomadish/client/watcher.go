@@ -148,6 +148,7 @@ func (c *Client) addAlloc(ctx context.Context, a *structs.Allocation, restore bo
 		State:     c.state,
 		OnUpdate:  c.updates.update,
 		Restore:   restore,
+		Services:  &serviceRPC{c: c},
 	})
 	if err != nil {
 		c.logger.Error("cannot run allocation", "alloc_id", a.ID, "error", err)

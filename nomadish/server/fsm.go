@@ -124,6 +124,7 @@ func (f *fsm) applyNodeStatus(index uint64, buf []byte) interface{} {
 	if err := st.UpdateNodeStatus(index, req.NodeID, req.Status, req.UpdatedAt, req.Event); err != nil {
 		return err
 	}
+	f.removeDownNodeServices(index, req.NodeID, req.Status)
 	if len(req.Evals) > 0 {
 		if err := st.UpsertEvals(index, req.Evals); err != nil {
 			return err
@@ -258,6 +259,7 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 	if err := st.UpdateAllocsFromClient(index, req.Alloc); err != nil {
 		return err
 	}
+	f.removeTerminalServices(index, req.Alloc)
 	if len(req.Evals) > 0 {
 		if err := st.UpsertEvals(index, req.Evals); err != nil {
 			return err

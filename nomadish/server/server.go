@@ -124,14 +124,15 @@ func (s *Server) setupRPC() error {
 	}
 	s.rpcListener = ln
 	endpoints := map[string]interface{}{
-		"Node":       &NodeEndpoint{srv: s},
-		"Job":        &JobEndpoint{srv: s},
-		"Deployment": &DeploymentEndpoint{srv: s},
-		"Alloc":      &AllocEndpoint{srv: s},
-		"Eval":       &EvalEndpoint{srv: s},
-		"Status":     &StatusEndpoint{srv: s},
-		"Plan":       &PlanEndpoint{srv: s},
-		"Operator":   &OperatorEndpoint{srv: s},
+		"Node":                &NodeEndpoint{srv: s},
+		"Job":                 &JobEndpoint{srv: s},
+		"Deployment":          &DeploymentEndpoint{srv: s},
+		"Alloc":               &AllocEndpoint{srv: s},
+		"Eval":                &EvalEndpoint{srv: s},
+		"Status":              &StatusEndpoint{srv: s},
+		"Plan":                &PlanEndpoint{srv: s},
+		"Operator":            &OperatorEndpoint{srv: s},
+		"ServiceRegistration": &ServiceRegistrationEndpoint{srv: s},
 	}
 	s.rpcServer = rpc.NewServer()
 	for name, ep := range endpoints {

@@ -37,6 +37,9 @@ type Config struct {
 	// Restore re-attaches to the tasks persisted in State instead of
 	// starting them.
 	Restore bool
+	// Services registers the allocation's built-in services and answers
+	// templates' service lookups; nil runs without them.
+	Services ServiceClient
 }
 
 // AllocRunner runs one allocation.
@@ -69,6 +72,9 @@ type AllocRunner struct {
 	lastStatus string
 	version    uint64
 	sentVer    uint64
+	// services registers and checks the allocation's services; nil when
+	// it has none.
+	services *serviceManager
 }
 
 // New creates a runner. It does not start anything.
@@ -120,6 +126,7 @@ func New(cfg *Config) (*AllocRunner, error) {
 		}
 		ar.states[t.Name] = ts
 	}
+	ar.services = newServiceManager(ar)
 	return ar, nil
 }
 
@@ -284,6 +291,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 
 	hw := &healthWatch{}
 	defer hw.stop()
+	stopServices := ar.startServices(ctx)
 
 	// Restored tasks: dead ones stay dead, ones with a handle re-attach now.
 	ar.mu.Lock()
@@ -301,6 +309,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 	for {
 		ar.superviseHealth(ctx, hw)
 		done := ar.step(ctx)
+		ar.services.supervise(ctx)
 		ar.sendUpdate()
 		if done {
 			break
@@ -308,10 +317,12 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 		select {
 		case <-ar.wakeCh:
 		case <-ctx.Done():
+			stopServices(false)
 			ar.wg.Wait()
 			return
 		}
 	}
+	stopServices(true)
 	hw.stop()
 	ar.wg.Wait()
 	ar.sendUpdate()

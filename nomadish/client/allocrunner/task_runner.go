@@ -89,6 +89,8 @@ type taskRunner struct {
 	artifactsDone bool
 	// launched is set, under the alloc runner's lock, when run was started.
 	launched bool
+	// templates re-render the task's templates as services change.
+	templates templateState
 }
 
 func newTaskRunner(ar *AllocRunner, task *structs.Task, jobType string, policy *structs.RestartPolicy) *taskRunner {
@@ -394,7 +396,7 @@ func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, err
 		}
 	}
 	if len(tr.task.Templates) > 0 {
-		added, err := template.Render(tr.task.Templates, template.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, env.Map(), env.ReplaceEnv)
+		added, err := tr.renderTemplates(ctx, template.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, env.Map(), env.ReplaceEnv)
 		if err != nil {
 			return nil, &setupError{what: "Template failed", err: err}
 		}

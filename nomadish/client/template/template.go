@@ -1,8 +1,9 @@
 // Package template renders a task's template blocks into its directory
 // before the task starts. Templates use Go text/template with the
-// consul-template function names jobs commonly call; functions that read
-// Consul, Vault or Nomad services see an empty catalog, since nomadish runs
-// none of them: `range service "x"` renders nothing, `key` renders "".
+// consul-template function names jobs commonly call. nomadService reads
+// the built-in service catalog through Options.Services; functions that
+// read Consul or Vault see an empty catalog, since nomadish runs neither:
+// `range service "x"` renders nothing, `key` renders "".
 package template
 
 import (
@@ -36,34 +37,23 @@ type Paths struct {
 // env is the task environment the `env` function reads. It returns the
 // variables of templates with env = true, to add to the task environment.
 func Render(tmpls []*structs.Template, p Paths, env map[string]string, interpolate func(string) string) (map[string]string, error) {
-	added := map[string]string{}
-	for i, t := range tmpls {
-		if t == nil {
-			continue
-		}
-		out, err := renderOne(t, p, env, interpolate)
-		if err != nil {
-			return nil, fmt.Errorf("template %d (%s): %w", i, t.DestPath, err)
-		}
-		if t.Envvars {
-			for k, v := range parseEnvFile(out) {
-				added[k] = v
-			}
-		}
+	res, err := RenderWithOptions(tmpls, p, env, interpolate, Options{})
+	if err != nil {
+		return nil, err
 	}
-	return added, nil
+	return res.Env, nil
 }
 
-func renderOne(t *structs.Template, p Paths, env map[string]string, interpolate func(string) string) ([]byte, error) {
+func renderOne(t *structs.Template, p Paths, env map[string]string, interpolate func(string) string, fm template.FuncMap) ([]byte, bool, error) {
 	src := t.EmbeddedTmpl
 	if src == "" && t.SourcePath != "" {
 		path, err := resolve(p, interpolate(t.SourcePath))
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("read source: %w", err)
+			return nil, false, fmt.Errorf("read source: %w", err)
 		}
 		src = string(b)
 	}
@@ -74,39 +64,41 @@ func renderOne(t *structs.Template, p Paths, env map[string]string, interpolate 
 	if right == "" {
 		right = "}}"
 	}
-	tmpl, err := template.New(t.DestPath).Delims(left, right).Funcs(funcs(env)).Parse(src)
+	tmpl, err := template.New(t.DestPath).Delims(left, right).Funcs(fm).Parse(src)
 	if err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, false, fmt.Errorf("parse: %w", err)
 	}
 	if t.ErrMissingKey {
 		tmpl = tmpl.Option("missingkey=error")
 	}
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, nil); err != nil {
-		return nil, fmt.Errorf("execute: %w", err)
+		return nil, false, fmt.Errorf("execute: %w", err)
 	}
 	dest, err := resolve(p, interpolate(t.DestPath))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	old, readErr := os.ReadFile(dest)
+	changed := readErr != nil || !bytes.Equal(old, buf.Bytes())
 	perms := os.FileMode(0o644)
 	if t.Perms != "" {
 		v, err := strconv.ParseUint(t.Perms, 8, 32)
 		if err != nil {
-			return nil, fmt.Errorf("perms %q: %w", t.Perms, err)
+			return nil, false, fmt.Errorf("perms %q: %w", t.Perms, err)
 		}
 		perms = os.FileMode(v)
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return nil, fmt.Errorf("create destination dir: %w", err)
+		return nil, false, fmt.Errorf("create destination dir: %w", err)
 	}
 	if err := os.WriteFile(dest, buf.Bytes(), perms); err != nil {
-		return nil, fmt.Errorf("write destination: %w", err)
+		return nil, false, fmt.Errorf("write destination: %w", err)
 	}
 	if err := os.Chmod(dest, perms); err != nil {
-		return nil, fmt.Errorf("chmod destination: %w", err)
+		return nil, false, fmt.Errorf("chmod destination: %w", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), changed, nil
 }
 
 // resolve makes path absolute: an absolute path already inside the alloc
@@ -157,7 +149,7 @@ func parseEnvFile(b []byte) map[string]string {
 
 // funcs are the template functions: env lookups, consul-template's
 // catalog functions over an empty catalog, and a few string helpers.
-func funcs(env map[string]string) template.FuncMap {
+func funcs(env map[string]string, services func(...interface{}) ([]*structs.ServiceRegistration, error)) template.FuncMap {
 	none := func(...interface{}) []map[string]interface{} { return nil }
 	return template.FuncMap{
 		"env": func(k string) string { return env[k] },
@@ -174,7 +166,7 @@ func funcs(env map[string]string) template.FuncMap {
 		"tree":          none,
 		"service":       none,
 		"services":      none,
-		"nomadService":  none,
+		"nomadService":  services,
 		"nomadServices": none,
 		"connect":       none,
 		"nodes":         none,
