@@ -15,6 +15,19 @@
 // time. A plan the leader commits only in part is recomputed against the
 // newer snapshot, up to five attempts.
 //
+// # Deployments
+//
+// A service job's version rolls out under a deployment (created by the
+// server with the version; the State offers it through the optional
+// DeploymentState). While it runs, destructive updates of a group start
+// at most max_parallel at a time, counting the deployment's allocations
+// that are not yet healthy; a paused or failed deployment starts none.
+// With canary = n, n allocations of the new version are placed beside the
+// old ones, named after the first old allocations, and nothing is
+// replaced until the deployment is promoted; a promoted canary then takes
+// over the old allocation of its name. Placements and in-place updates
+// join the deployment and have their health judged afresh.
+//
 // # Placement stack
 //
 // A chain of small iterators (see newStack): source → drivers and

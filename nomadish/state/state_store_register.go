@@ -64,6 +64,9 @@ func (s *StateStore) DeregisterJob(index uint64, namespace, jobID string, purge 
 				return fmt.Errorf("delete job version: %w", err)
 			}
 		}
+		if _, err := txn.DeleteAll(tablePeriodicLaunch, "id", namespace, jobID); err != nil {
+			return fmt.Errorf("delete periodic launch: %w", err)
+		}
 		if err := setIndex(txn, tableJobs, index); err != nil {
 			return err
 		}
