@@ -12,7 +12,9 @@ type deployState struct {
 	d *structs.Deployment
 }
 
-func (s *deployState) LatestDeployment(ns, jobID string) (*structs.Deployment, error) { return s.d, nil }
+func (s *deployState) LatestDeployment(ns, jobID string) (*structs.Deployment, error) {
+	return s.d, nil
+}
 
 func TestRolloutLimits(t *testing.T) {
 	yes := true
