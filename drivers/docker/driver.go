@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
@@ -80,13 +81,9 @@ func (d *Driver) ConfigSchema() *drivers.Schema     { return ConfigSchema() }
 func (d *Driver) TaskConfigSchema() *drivers.Schema { return TaskConfigSchema() }
 
 func (d *Driver) SetConfig(_ context.Context, config []byte) error {
-	var c Config
-	if len(bytes.TrimSpace(config)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(config))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return fmt.Errorf("docker plugin config: %w", err)
-		}
+	c, err := DecodeConfig(config)
+	if err != nil {
+		return err
 	}
 	cli, err := newClient(c.Endpoint)
 	if err != nil {
@@ -100,6 +97,12 @@ func (d *Driver) SetConfig(_ context.Context, config []byte) error {
 		old.Close()
 	}
 	return nil
+}
+
+func (d *Driver) pluginConfig() Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.config
 }
 
 func (d *Driver) client() (*client.Client, string, error) {
@@ -177,6 +180,7 @@ func (d *Driver) emit(cfg *drivers.TaskConfig, msg string, ann map[string]string
 }
 
 // ensureImage returns the image's ID, pulling it when absent or forced.
+// A failure is also published as a task event.
 func (d *Driver) ensureImage(ctx context.Context, cli *client.Client, cfg *drivers.TaskConfig, tc *TaskConfig) (string, error) {
 	if !tc.ForcePull {
 		if img, err := cli.ImageInspect(ctx, tc.Image); err == nil {
@@ -186,20 +190,58 @@ func (d *Driver) ensureImage(ctx context.Context, cli *client.Client, cfg *drive
 		}
 	}
 	d.emit(cfg, "Downloading image", map[string]string{"image": tc.Image})
-	resp, err := cli.ImagePull(ctx, tc.Image, client.ImagePullOptions{})
-	if err != nil {
-		return "", fmt.Errorf("pull image %s: %w", tc.Image, err)
-	}
-	err = resp.Wait(ctx)
-	resp.Close()
-	if err != nil {
-		return "", fmt.Errorf("pull image %s: %w", tc.Image, err)
+	if err := d.pull(ctx, cli, tc); err != nil {
+		d.emit(cfg, "Failed to pull image: "+err.Error(), map[string]string{"image": tc.Image})
+		return "", err
 	}
 	img, err := cli.ImageInspect(ctx, tc.Image)
 	if err != nil {
 		return "", fmt.Errorf("inspect pulled image %s: %w", tc.Image, err)
 	}
 	return img.ID, nil
+}
+
+// pull pulls the image, giving up after image_pull_timeout in all or
+// pull_activity_timeout without a progress message.
+func (d *Driver) pull(ctx context.Context, cli *client.Client, tc *TaskConfig) error {
+	total, err := tc.imagePullTimeout()
+	if err != nil {
+		return err
+	}
+	idle, err := d.pluginConfig().pullActivityTimeout()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, total, fmt.Errorf("image_pull_timeout %v reached", total))
+	defer cancel()
+	ctx, stall := context.WithCancelCause(ctx)
+	defer stall(nil)
+	activity := time.AfterFunc(idle, func() { stall(fmt.Errorf("no pull progress for pull_activity_timeout %v", idle)) })
+	defer activity.Stop()
+	fail := func(err error) error {
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			err = cause
+		}
+		return fmt.Errorf("pull image %s: %w", tc.Image, err)
+	}
+	resp, err := cli.ImagePull(ctx, tc.Image, client.ImagePullOptions{})
+	if err != nil {
+		return fail(err)
+	}
+	defer resp.Close()
+	for msg, err := range resp.JSONMessages(ctx) {
+		if err != nil {
+			return fail(err)
+		}
+		if msg.Error != nil {
+			return fail(errors.New(msg.Error.Message))
+		}
+		activity.Reset(idle)
+	}
+	if ctx.Err() != nil {
+		return fail(ctx.Err())
+	}
+	return nil
 }
 
 func containerName(cfg *drivers.TaskConfig) string {
@@ -222,7 +264,79 @@ func envList(env map[string]string) []string {
 	return out
 }
 
-func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig) (*container.Config, *container.HostConfig, error) {
+// ErrPrivilegedDisabled is returned for a privileged task when the plugin
+// config does not set allow_privileged.
+var ErrPrivilegedDisabled = errors.New("privileged containers are disabled on this client: set allow_privileged = true in the docker plugin config")
+
+// ErrVolumesDisabled is returned for a host path or named volume when the
+// plugin config does not enable volumes.
+var ErrVolumesDisabled = errors.New("volumes are disabled on this client: set volumes { enabled = true } in the docker plugin config")
+
+// hostPath resolves a bind source: relative to the task dir, where it must
+// stay unless volumes are enabled; absolute only when they are.
+func hostPath(taskDir, src string, enabled bool) (string, error) {
+	if filepath.IsAbs(src) {
+		if !enabled {
+			return "", fmt.Errorf("host path %s: %w", src, ErrVolumesDisabled)
+		}
+		return filepath.Clean(src), nil
+	}
+	p := filepath.Join(taskDir, src)
+	if rel, err := filepath.Rel(taskDir, p); !enabled && (err != nil || rel == ".." || strings.HasPrefix(rel, "../")) {
+		return "", fmt.Errorf("path %s leaves the task dir: %w", src, ErrVolumesDisabled)
+	}
+	return p, nil
+}
+
+// userMounts turns volumes and mount blocks into binds and mounts.
+func userMounts(cfg *drivers.TaskConfig, tc *TaskConfig, pc Config) ([]string, []mount.Mount, error) {
+	enabled := pc.Volumes.V.Enabled
+	var binds []string
+	var errs []error
+	for i, s := range tc.Volumes {
+		v, err := parseVolume(s)
+		if err == nil {
+			v.Source, err = hostPath(cfg.TaskDir, v.Source, enabled)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config.volumes[%d]: %w", i, err))
+			continue
+		}
+		b := v.Source + ":" + v.Target
+		if v.ReadOnly {
+			b += ":ro"
+		}
+		binds = append(binds, b)
+	}
+	var mounts []mount.Mount
+	for i, m := range tc.Mounts {
+		dm := mount.Mount{Type: mount.Type(m.typ()), Source: m.Source, Target: m.Target, ReadOnly: m.Readonly}
+		var err error
+		switch dm.Type {
+		case mount.TypeBind:
+			dm.Source, err = hostPath(cfg.TaskDir, m.Source, enabled)
+		case mount.TypeVolume:
+			if !enabled {
+				err = fmt.Errorf("named volume %s: %w", m.Source, ErrVolumesDisabled)
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config.mount[%d]: %w", i, err))
+			continue
+		}
+		mounts = append(mounts, dm)
+	}
+	return binds, mounts, errors.Join(errs...)
+}
+
+func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Config) (*container.Config, *container.HostConfig, error) {
+	if tc.Privileged && !pc.AllowPrivileged {
+		return nil, nil, ErrPrivilegedDisabled
+	}
+	userBinds, mounts, err := userMounts(cfg, tc, pc)
+	if err != nil {
+		return nil, nil, err
+	}
 	labels := map[string]string{LabelTaskID: cfg.ID, LabelAllocID: cfg.AllocID, LabelTask: cfg.Name}
 	for k, v := range tc.Labels {
 		labels[k] = v
@@ -253,8 +367,18 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig) (*cont
 	if r := cfg.Resources; r != nil {
 		hc.Resources.CPUShares = r.CPUShares
 		limit := r.MemoryMB << 20
-		if r.MemoryMaxMB > 0 {
-			limit = r.MemoryMaxMB << 20
+		hard := r.MemoryMaxMB
+		if tc.MemoryHardLimit > 0 {
+			if r.MemoryMaxMB > 0 {
+				return nil, nil, errors.New("config.memory_hard_limit and resources.memory_max are both set; use one")
+			}
+			hard = tc.MemoryHardLimit
+		}
+		if hard > 0 {
+			if hard < r.MemoryMB {
+				return nil, nil, fmt.Errorf("memory hard limit %d MB is below resources.memory %d MB", hard, r.MemoryMB)
+			}
+			limit = hard << 20
 			hc.Resources.MemoryReservation = r.MemoryMB << 20
 		}
 		hc.Resources.Memory = limit
@@ -272,6 +396,8 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig) (*cont
 		hc.Binds = append(hc.Binds, src+":"+dst)
 	}
 	sort.Strings(hc.Binds)
+	hc.Binds = append(hc.Binds, userBinds...)
+	hc.Mounts = mounts
 	if len(cfg.Ports) > 0 && hc.NetworkMode != "host" {
 		cc.ExposedPorts = network.PortSet{}
 		hc.PortBindings = network.PortMap{}
@@ -321,11 +447,12 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
-	imageID, err := d.ensureImage(ctx, cli, cfg, tc)
+	cc, hc, err := d.containerConfig(cfg, tc, d.pluginConfig())
 	if err != nil {
+		d.emit(cfg, "Failed to create container: "+err.Error(), nil)
 		return nil, err
 	}
-	cc, hc, err := d.containerConfig(cfg, tc)
+	imageID, err := d.ensureImage(ctx, cli, cfg, tc)
 	if err != nil {
 		return nil, err
 	}
