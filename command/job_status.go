@@ -239,6 +239,11 @@ func (o *jobStatusOutput) format(jobID string) (string, error) {
 		b.WriteString(formatFailedPlacements(latestFailed))
 	}
 
+	if d, _, err := o.client.Jobs().LatestDeployment(job.ID, nil); err == nil && d != nil && d.ID != "" {
+		b.WriteString("\n\nLatest Deployment\n")
+		b.WriteString(formatDeployment(d, length))
+	}
+
 	allocs, _, err := o.client.Jobs().Allocations(job.ID, o.allAllocs, nil)
 	if err != nil {
 		return b.String(), fmt.Errorf("Error querying job allocations: %s", err)
