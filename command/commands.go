@@ -47,6 +47,10 @@ func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFacto
 		"job plan":           func() (cli.Command, error) { return &JobPlanCommand{Meta: meta()}, nil },
 
 		"deployment":         factory(deploymentParent),
+		"service":            factory(serviceParent),
+		"service list":       func() (cli.Command, error) { return &ServiceListCommand{Meta: meta()}, nil },
+		"service info":       func() (cli.Command, error) { return &ServiceInfoCommand{Meta: meta()}, nil },
+		"service delete":     func() (cli.Command, error) { return &ServiceDeleteCommand{Meta: meta()}, nil },
 		"deployment list":    func() (cli.Command, error) { return &DeploymentListCommand{Meta: meta()}, nil },
 		"deployment status":  func() (cli.Command, error) { return &DeploymentStatusCommand{Meta: meta()}, nil },
 		"deployment promote": func() (cli.Command, error) { return newDeploymentPromote(meta()), nil },
