@@ -22,6 +22,7 @@ func jobFileWarnings(job *structs.Job) []string {
 	if job.VaultToken != "" {
 		deprecated("vault_token")
 	}
+	warnings = append(warnings, job.ServiceWarnings()...)
 	return warnings
 }
 

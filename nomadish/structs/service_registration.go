@@ -203,3 +203,37 @@ type ServiceRegistrationByNameResponse struct {
 	Services []*ServiceRegistration
 	QueryMeta
 }
+
+// ServiceWarnings lists the job's services nomadish does not register:
+// those of the consul provider (Nomad's default), which is parsed but not
+// run.
+func (j *Job) ServiceWarnings() []string {
+	var out []string
+	warn := func(where string, s *Service) {
+		if s == nil || s.BuiltinProvider() {
+			return
+		}
+		p := s.Provider
+		if p == "" {
+			p = ServiceProviderConsul
+		}
+		out = append(out, fmt.Sprintf("%s service %q: provider %q is not supported; set provider = \"nomad\" to register it with nomadish", where, s.Name, p))
+	}
+	for _, tg := range j.TaskGroups {
+		if tg == nil {
+			continue
+		}
+		for _, s := range tg.Services {
+			warn(fmt.Sprintf("group %q", tg.Name), s)
+		}
+		for _, t := range tg.Tasks {
+			if t == nil {
+				continue
+			}
+			for _, s := range t.Services {
+				warn(fmt.Sprintf("task %q", t.Name), s)
+			}
+		}
+	}
+	return out
+}
