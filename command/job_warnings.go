@@ -31,6 +31,9 @@ func (m *Meta) warnJobFile(job *structs.Job) {
 	for _, w := range jobFileWarnings(job) {
 		m.Ui.Warn("Warning: " + w)
 	}
+	for _, w := range jobvalidate.Unsupported(job) {
+		m.Ui.Warn("Warning: " + w)
+	}
 	for _, w := range jobvalidate.NotBuiltin(job) {
 		m.Ui.Warn("Warning: " + w + " is not built in; its config is checked by the servers and the client")
 	}

@@ -3,10 +3,12 @@ package server
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/nomadish/nomadish/nomadish/jobvalidate"
 	"github.com/nomadish/nomadish/nomadish/state"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -87,6 +89,7 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	if stored != nil {
 		reply.JobModifyIndex = stored.JobModifyIndex
 	}
+	reply.Warnings = strings.Join(jobvalidate.Unsupported(job), "\n")
 	if eval != nil {
 		reply.EvalID = eval.ID
 		reply.EvalCreateIndex = index
