@@ -16,6 +16,7 @@ func init() {
 		m.HandleFunc("/v1/deployment/fail/{id}", h.wrap(h.deploymentFail))
 		m.HandleFunc("/v1/deployment/pause/{id}", h.wrap(h.deploymentPause))
 		m.HandleFunc("/v1/deployment/promote/{id}", h.wrap(h.deploymentPromote))
+		m.HandleFunc("/v1/deployment/allocation-health/{id}", h.wrap(h.deploymentAllocHealth))
 		m.HandleFunc("GET /v1/job/{id}/deployments", h.wrap(h.jobDeployments))
 		m.HandleFunc("GET /v1/job/{id}/deployment", h.wrap(h.jobLatestDeployment))
 	})
@@ -159,4 +160,22 @@ func (h *HTTPServer) jobLatestDeployment(w http.ResponseWriter, r *http.Request)
 		return nil, nil
 	}
 	return reply.Deployments[0], nil
+}
+
+func (h *HTTPServer) deploymentAllocHealth(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	if !isWrite(r) {
+		return nil, server.NewCodedError(405, "method not allowed")
+	}
+	var args structs.DeploymentAllocHealthRequest
+	if err := decodeBody(r, &args); err != nil {
+		return nil, err
+	}
+	args.DeploymentID = r.PathValue("id")
+	args.WriteRequest = writeNamespace(r)
+	var reply structs.DeploymentUpdateResponse
+	if err := h.rpc("Deployment.SetAllocHealth", &args, &reply); err != nil {
+		return nil, err
+	}
+	setIndex(w, reply.Index)
+	return &reply, nil
 }

@@ -106,3 +106,11 @@ func (j *Jobs) LatestDeployment(jobID string, q *QueryOptions) (*Deployment, *Qu
 	}
 	return resp, qm, nil
 }
+
+// SetAllocHealth marks a deployment's allocations healthy or unhealthy by
+// hand, for groups whose update block has health_check = "manual".
+func (d *Deployments) SetAllocHealth(id string, healthy, unhealthy []string, q *WriteOptions) (*DeploymentUpdateResponse, *WriteMeta, error) {
+	return d.update("/v1/deployment/allocation-health/"+url.PathEscape(id), map[string]interface{}{
+		"DeploymentID": id, "HealthyAllocationIDs": healthy, "UnhealthyAllocationIDs": unhealthy,
+	}, q)
+}

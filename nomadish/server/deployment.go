@@ -320,3 +320,55 @@ func canariesReady(st *state.StateStore, d *structs.Deployment, args *structs.De
 	}
 	return nil
 }
+
+// SetAllocHealth records the health of a deployment's allocations given by
+// an operator, as a client would report it.
+func (e *DeploymentEndpoint) SetAllocHealth(args *structs.DeploymentAllocHealthRequest, reply *structs.DeploymentUpdateResponse) error {
+	if done, err := e.srv.forward("Deployment.SetAllocHealth", false, args, reply); done {
+		return err
+	}
+	st := e.srv.State()
+	d, err := lookupDeployment(st, nil, args.DeploymentID)
+	if err != nil {
+		return err
+	}
+	if d == nil {
+		return NewCodedError(404, fmt.Sprintf("deployment %q not found", args.DeploymentID))
+	}
+	if !d.Active() {
+		return NewCodedError(400, fmt.Sprintf("can't set health of allocations of terminal deployment %q (%s)", d.ID, d.Status))
+	}
+	if len(args.HealthyAllocationIDs)+len(args.UnhealthyAllocationIDs) == 0 {
+		return NewCodedError(400, "must specify at least one healthy/unhealthy allocation ID")
+	}
+	var update []*structs.Allocation
+	set := func(ids []string, healthy bool) error {
+		for _, id := range ids {
+			a, err := st.AllocByID(nil, id)
+			if err != nil {
+				return err
+			}
+			if a == nil || a.DeploymentID != d.ID {
+				return NewCodedError(400, fmt.Sprintf("allocation %q is not part of deployment %q", id, d.ID))
+			}
+			c := a.Copy()
+			h := healthy
+			c.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: &h, Timestamp: timeNow(),
+				Canary: a.DeploymentStatus != nil && a.DeploymentStatus.Canary}
+			update = append(update, c)
+		}
+		return nil
+	}
+	if err := set(args.HealthyAllocationIDs, true); err != nil {
+		return err
+	}
+	if err := set(args.UnhealthyAllocationIDs, false); err != nil {
+		return err
+	}
+	index, err := e.srv.raftApply(structs.AllocClientUpdateRequestType, &structs.AllocUpdateRequest{Alloc: update})
+	if err != nil {
+		return err
+	}
+	reply.DeploymentModifyIndex, reply.Index = index, index
+	return nil
+}

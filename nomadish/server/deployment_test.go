@@ -270,3 +270,33 @@ func TestServer_CanaryDeployment(t *testing.T) {
 		})
 	}
 }
+
+func TestServer_ManualAllocHealth(t *testing.T) {
+	s := testServer(t, t.TempDir())
+	defer s.Shutdown()
+	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: testNode(structs.GenerateUUID())}, &structs.NodeUpdateResponse{}); err != nil {
+		t.Fatalf("Node.Register error = %v", err)
+	}
+	job := testJob("manual", 2)
+	job.Update = structs.UpdateStrategy{MaxParallel: 1, HealthCheck: "manual"}
+	if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: job}, &structs.JobRegisterResponse{}); err != nil {
+		t.Fatalf("Job.Register error = %v", err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(liveAllocs(t, s, "manual")) == 2 })
+	d, _ := s.State().LatestDeploymentByJobID(nil, "default", "manual")
+	var ids []string
+	for _, a := range liveAllocs(t, s, "manual") {
+		ids = append(ids, a.ID)
+	}
+	var reply structs.DeploymentUpdateResponse
+	if err := s.RPC("Deployment.SetAllocHealth", &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID}, &reply); err == nil {
+		t.Errorf("SetAllocHealth with no allocations: error = nil")
+	}
+	if err := s.RPC("Deployment.SetAllocHealth", &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID, HealthyAllocationIDs: ids}, &reply); err != nil {
+		t.Fatalf("SetAllocHealth error = %v", err)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		d, _ := s.State().DeploymentByID(nil, d.ID)
+		return d.Status == structs.DeploymentStatusSuccessful
+	})
+}

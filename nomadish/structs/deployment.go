@@ -199,3 +199,12 @@ const (
 	EvalTriggerDeploymentWatcher = "deployment-watcher"
 	EvalTriggerRollingUpdate     = "rolling-update"
 )
+
+// DeploymentAllocHealthRequest sets the health of a deployment's
+// allocations by hand (health_check = "manual").
+type DeploymentAllocHealthRequest struct {
+	DeploymentID           string
+	HealthyAllocationIDs   []string
+	UnhealthyAllocationIDs []string
+	WriteRequest
+}
