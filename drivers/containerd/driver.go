@@ -51,16 +51,27 @@ type Config struct {
 	Address     string `json:"address"`
 	Namespace   string `json:"namespace"`
 	Snapshotter string `json:"snapshotter"`
+	// Volumes controls mounts of host paths outside the allocation dir.
+	Volumes Block[VolumesConfig] `json:"volumes"`
 }
 
 // TaskConfig is the task's config block.
 type TaskConfig struct {
-	Image   string   `json:"image"`
-	Command string   `json:"command"`
-	Args    []string `json:"args"`
-	Cwd     string   `json:"cwd"`
-	CapAdd  []string `json:"cap_add"`
-	CapDrop []string `json:"cap_drop"`
+	// Image is the image name, found in the namespace (after importing
+	// ImageArchive when set) or pulled.
+	Image string `json:"image"`
+	// ImageArchive is an OCI or docker (docker save) archive, relative to
+	// the task dir, imported into the namespace before the image is looked up.
+	ImageArchive string `json:"image_archive"`
+	// Entrypoint replaces the image's entrypoint and command.
+	Entrypoint []string `json:"entrypoint"`
+	Command    string   `json:"command"`
+	Args       []string `json:"args"`
+	Cwd        string   `json:"cwd"`
+	CapAdd     []string `json:"cap_add"`
+	CapDrop    []string `json:"cap_drop"`
+	// Mounts are added to the alloc dir mounts.
+	Mounts []Mount `json:"mounts"`
 }
 
 // ConfigSchema is the agent plugin config schema.
@@ -69,6 +80,9 @@ func ConfigSchema() *drivers.Schema {
 		{Name: "address", Type: drivers.TypeString},
 		{Name: "namespace", Type: drivers.TypeString},
 		{Name: "snapshotter", Type: drivers.TypeString},
+		{Name: "volumes", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+			{Name: "enabled", Type: drivers.TypeBool},
+		}},
 	}}
 }
 
@@ -76,12 +90,33 @@ func ConfigSchema() *drivers.Schema {
 func TaskConfigSchema() *drivers.Schema {
 	return &drivers.Schema{Fields: []*drivers.SchemaField{
 		{Name: "image", Type: drivers.TypeString, Required: true},
+		{Name: "image_archive", Type: drivers.TypeString},
+		{Name: "entrypoint", Type: drivers.TypeListStr},
 		{Name: "command", Type: drivers.TypeString},
 		{Name: "args", Type: drivers.TypeListStr},
 		{Name: "cwd", Type: drivers.TypeString},
 		{Name: "cap_add", Type: drivers.TypeListStr},
 		{Name: "cap_drop", Type: drivers.TypeListStr},
+		{Name: "mounts", Type: drivers.TypeBlockList, Fields: []*drivers.SchemaField{
+			{Name: "type", Type: drivers.TypeString},
+			{Name: "source", Type: drivers.TypeString},
+			{Name: "target", Type: drivers.TypeString, Required: true},
+			{Name: "options", Type: drivers.TypeListStr},
+		}},
 	}}
+}
+
+// DecodeConfig parses the plugin config.
+func DecodeConfig(raw []byte) (Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(raw)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("containerd plugin config: %w", err)
+		}
+	}
+	return c, nil
 }
 
 // DecodeTaskConfig parses and checks the task's config block.
@@ -92,8 +127,13 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 	if err := dec.Decode(&tc); err != nil {
 		return nil, fmt.Errorf("task config: %w", err)
 	}
+	var errs []error
 	if tc.Image == "" {
-		return nil, errors.New("task config: config.image is required")
+		errs = append(errs, errors.New("config.image is required"))
+	}
+	errs = append(errs, checkMounts(tc.Mounts)...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("task config: %w", err)
 	}
 	return &tc, nil
 }
@@ -140,13 +180,9 @@ func (c Config) withDefaults() Config {
 }
 
 func (d *Driver) SetConfig(_ context.Context, config []byte) error {
-	var c Config
-	if len(bytes.TrimSpace(config)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(config))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return fmt.Errorf("containerd plugin config: %w", err)
-		}
+	c, err := DecodeConfig(config)
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	old := d.cli
@@ -253,8 +289,28 @@ func envList(env map[string]string) []string {
 	return out
 }
 
-func (d *Driver) image(ctx context.Context, cli *containerd.Client, cfg *drivers.TaskConfig, ref, snapshotter string) (containerd.Image, error) {
-	img, err := cli.GetImage(ctx, ref)
+func (d *Driver) image(ctx context.Context, cli *containerd.Client, cfg *drivers.TaskConfig, tc *TaskConfig, pc Config) (containerd.Image, error) {
+	ref, snapshotter := tc.Image, pc.Snapshotter
+	if tc.ImageArchive != "" {
+		path, err := hostPath(cfg, tc.ImageArchive, pc.Volumes.V.Enabled)
+		if err != nil {
+			return nil, fmt.Errorf("config.image_archive: %w", err)
+		}
+		d.emit(cfg, "Importing image archive", map[string]string{"image": ref, "image_archive": tc.ImageArchive})
+		names, err := importArchive(ctx, cli, path)
+		if err != nil {
+			return nil, err
+		}
+		img, err := lookupImage(ctx, cli, ref)
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("image %s is not in image_archive %s, which holds %s", ref, tc.ImageArchive, strings.Join(names, ", "))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", ref, err)
+		}
+		return unpacked(ctx, img, snapshotter)
+	}
+	img, err := lookupImage(ctx, cli, ref)
 	if cerrdefs.IsNotFound(err) {
 		d.emit(cfg, "Downloading image", map[string]string{"image": ref})
 		img, err = cli.Pull(ctx, ref, containerd.WithPullUnpack, containerd.WithPullSnapshotter(snapshotter))
@@ -262,6 +318,12 @@ func (d *Driver) image(ctx context.Context, cli *containerd.Client, cfg *drivers
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", ref, err)
 	}
+	return unpacked(ctx, img, snapshotter)
+}
+
+// unpacked unpacks img into the snapshotter unless it already is.
+func unpacked(ctx context.Context, img containerd.Image, snapshotter string) (containerd.Image, error) {
+	ref := img.Name()
 	ok, err := img.IsUnpacked(ctx, snapshotter)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", ref, err)
@@ -289,8 +351,14 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
-	img, err := d.image(ctx, cli, cfg, tc.Image, pc.Snapshotter)
+	img, err := d.image(ctx, cli, cfg, tc, pc)
 	if err != nil {
+		d.emit(cfg, "Failed to prepare image: "+err.Error(), map[string]string{"image": tc.Image})
+		return nil, err
+	}
+	extra, err := userMounts(cfg, tc.Mounts, pc.Volumes.V.Enabled)
+	if err != nil {
+		d.emit(cfg, "Failed to create container: "+err.Error(), nil)
 		return nil, err
 	}
 	id := containerID(cfg.ID)
@@ -301,11 +369,13 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 		oci.WithHostNamespace(specs.NetworkNamespace),
 		oci.WithHostResolvconf,
 		oci.WithHostHostsFile,
-		oci.WithMounts(taskMounts(cfg)),
+		oci.WithMounts(append(taskMounts(cfg), extra...)),
 		withCgroupsPath(cgroup),
 	}
-	if tc.Command != "" {
-		opts = append(opts, oci.WithProcessArgs(append([]string{tc.Command}, tc.Args...)...))
+	if argv := processArgs(tc); argv != nil {
+		opts = append(opts, oci.WithProcessArgs(argv...))
+	} else if len(tc.Args) > 0 {
+		opts = append(opts, oci.WithImageConfigArgs(img, tc.Args))
 	}
 	if tc.Cwd != "" {
 		opts = append(opts, oci.WithProcessCwd(tc.Cwd))
