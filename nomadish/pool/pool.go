@@ -4,6 +4,7 @@
 package pool
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,18 @@ var MsgpackHandle = func() *codec.MsgpackHandle {
 
 // ServerCodec returns the net/rpc server codec for a connection.
 func ServerCodec(conn io.ReadWriteCloser) rpc.ServerCodec {
-	return codec.GoRpc.ServerCodec(conn, MsgpackHandle)
+	return codec.GoRpc.ServerCodec(readBuffered(conn), MsgpackHandle)
+}
+
+// readBuffered puts a read buffer in front of conn. The codec buffers its
+// writes but, given a connection, decodes straight from it: one read
+// system call per byte of every message.
+func readBuffered(conn io.ReadWriteCloser) io.ReadWriteCloser {
+	return struct {
+		io.Reader
+		io.Writer
+		io.Closer
+	}{bufio.NewReaderSize(conn, 32<<10), conn, conn}
 }
 
 // ConnPool keeps one multiplexed net/rpc client per remote server.
@@ -59,7 +71,7 @@ func (p *ConnPool) get(addr string) (*rpc.Client, error) {
 		conn.Close()
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	c := rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(conn, MsgpackHandle))
+	c := rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(readBuffered(conn), MsgpackHandle))
 	if p.clients == nil {
 		p.clients = map[string]*rpc.Client{}
 	}
