@@ -14,6 +14,8 @@ import (
 // allocations and their status updates; and node reads for the API.
 type NodeEndpoint struct {
 	srv *Server
+	// allocUpdates batches client allocation updates into Raft entries.
+	allocUpdates allocUpdateBatcher
 }
 
 // Register registers a node or refreshes it.
@@ -184,7 +186,7 @@ func (e *NodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 	for _, a := range args.Alloc {
 		a.ModifyTime = now
 	}
-	index, err := e.srv.raftApply(structs.AllocClientUpdateRequestType, &structs.AllocUpdateRequest{Alloc: args.Alloc, Evals: evals})
+	index, err := e.allocUpdates.add(e.srv, args.Alloc, evals)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// allocUpdateBatchWindow is how long the leader gathers client allocation
+// updates into one Raft entry. Thousands of nodes each reporting their
+// allocations would otherwise make thousands of log entries, each applied
+// alone by the FSM.
+const allocUpdateBatchWindow = 50 * time.Millisecond
+
+// allocUpdateBatcher gathers Node.UpdateAlloc requests. The first request
+// of a window arms a timer; when it fires, the timer's goroutine commits
+// the whole batch and wakes every waiting caller. No goroutine outlives
+// its batch.
+type allocUpdateBatcher struct {
+	mu      sync.Mutex
+	pending *allocUpdateBatch
+}
+
+// allocUpdateBatch is one window's updates and their common outcome.
+type allocUpdateBatch struct {
+	req   structs.AllocUpdateRequest
+	done  chan struct{}
+	index uint64
+	err   error
+}
+
+// add queues allocs and evals for the current window and waits until
+// they are committed, returning the Raft index of the batch.
+func (b *allocUpdateBatcher) add(s *Server, allocs []*structs.Allocation, evals []*structs.Evaluation) (uint64, error) {
+	b.mu.Lock()
+	batch := b.pending
+	if batch == nil {
+		batch = &allocUpdateBatch{done: make(chan struct{})}
+		b.pending = batch
+		time.AfterFunc(allocUpdateBatchWindow, func() { b.flush(s, batch) })
+	}
+	batch.req.Alloc = append(batch.req.Alloc, allocs...)
+	batch.req.Evals = append(batch.req.Evals, evals...)
+	b.mu.Unlock()
+	<-batch.done
+	return batch.index, batch.err
+}
+
+func (b *allocUpdateBatcher) flush(s *Server, batch *allocUpdateBatch) {
+	b.mu.Lock()
+	if b.pending == batch {
+		b.pending = nil
+	}
+	b.mu.Unlock()
+	batch.index, batch.err = s.raftApply(structs.AllocClientUpdateRequestType, &batch.req)
+	close(batch.done)
+}
