@@ -63,7 +63,9 @@ func (w *worker) dequeue(ctx context.Context) (*structs.Evaluation, string, erro
 		dctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		ev, token, err := w.srv.evalBroker.Dequeue(dctx, schedulerTypes)
-		if dctx.Err() != nil && ctx.Err() == nil {
+		// An eval handed out just as the timeout fired is ours: dropping
+		// it would leave it unacked until the nack timeout.
+		if ev == nil && dctx.Err() != nil && ctx.Err() == nil {
 			return nil, "", nil // re-check leadership now and then
 		}
 		return ev, token, err
