@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"sort"
+	"time"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -207,4 +208,48 @@ func (r *rollout) canaries(allocs []*structs.Allocation) []placeRequest {
 		}
 	}
 	return out
+}
+
+// systemRollout limits a system job's destructive updates to max_parallel
+// per evaluation; the rest wait for a follow-up evaluation after stagger.
+type systemRollout struct {
+	left map[string]int
+	// stagger is the longest stagger of the groups that had to wait.
+	stagger  time.Duration
+	deferred bool
+}
+
+// take reports whether another destructive update of the group may start
+// in this evaluation.
+func (r *systemRollout) take(tg *structs.TaskGroup) bool {
+	u := tg.Update
+	if u == nil || u.MaxParallel <= 0 {
+		return true
+	}
+	if r.left == nil {
+		r.left = map[string]int{}
+	}
+	n, seen := r.left[tg.Name]
+	if !seen {
+		n = u.MaxParallel
+	}
+	if n <= 0 {
+		r.deferred = true
+		r.stagger = max(r.stagger, u.Stagger)
+		return false
+	}
+	r.left[tg.Name] = n - 1
+	return true
+}
+
+// followup is the evaluation that continues a deferred rollout.
+func (r *systemRollout) followup(eval *structs.Evaluation, now time.Time) *structs.Evaluation {
+	if !r.deferred {
+		return nil
+	}
+	return &structs.Evaluation{
+		ID: structs.GenerateUUID(), Namespace: eval.Namespace, Priority: eval.Priority, Type: eval.Type,
+		TriggeredBy: structs.EvalTriggerRollingUpdate, JobID: eval.JobID, Status: structs.EvalStatusPending,
+		PreviousEval: eval.ID, WaitUntil: now.Add(r.stagger), CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
+	}
 }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"testing"
+	"time"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -67,5 +68,54 @@ func TestRolloutLimits(t *testing.T) {
 				t.Errorf("take() allowed %d of 4 destructive updates, want %d", got, tc.wantTake)
 			}
 		})
+	}
+}
+
+func TestSystemRollingUpdate(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 4; i++ {
+		h.state.upsertNode(testNode(nodeName(i), 4000, 8192))
+	}
+	job := testJob("sys", 0, 100, 128)
+	job.Type = structs.JobTypeSystem
+	h.state.upsertJob(job)
+	if err := h.process(job, &structs.Evaluation{}); err != nil {
+		t.Fatalf("Process() = %v", err)
+	}
+	if got := len(h.placed()); got != 4 {
+		t.Fatalf("placed = %d, want one per node (4)", got)
+	}
+
+	v1 := testJob("sys", 0, 100, 128)
+	v1.Type = structs.JobTypeSystem
+	v1.Version, v1.JobModifyIndex = 1, job.JobModifyIndex+1
+	v1.TaskGroups[0].Tasks[0].Config = map[string]interface{}{"command": "/bin/other"}
+	v1.TaskGroups[0].Update = &structs.UpdateStrategy{MaxParallel: 2, Stagger: 5 * time.Second}
+	h.state.upsertJob(v1)
+	for round, wantFollowup := range []bool{true, false} {
+		created := len(h.created)
+		if err := h.process(v1, &structs.Evaluation{}); err != nil {
+			t.Fatalf("round %d: Process() = %v", round, err)
+		}
+		p := h.plans[len(h.plans)-1]
+		stopped := 0
+		for _, as := range p.NodeUpdate {
+			stopped += len(as)
+		}
+		if stopped != 2 || len(h.placed()) != 2 {
+			t.Errorf("round %d: stopped %d, placed %d; want 2 and 2 (max_parallel)", round, stopped, len(h.placed()))
+		}
+		var followups []*structs.Evaluation
+		for _, e := range h.created[created:] {
+			if e.TriggeredBy == structs.EvalTriggerRollingUpdate {
+				followups = append(followups, e)
+			}
+		}
+		if (len(followups) == 1) != wantFollowup {
+			t.Fatalf("round %d: rolling-update evals = %d, want follow-up %v", round, len(followups), wantFollowup)
+		}
+		if wantFollowup && !followups[0].WaitUntil.Equal(h.now.Add(5*time.Second)) {
+			t.Errorf("follow-up WaitUntil = %s, want now + stagger", followups[0].WaitUntil)
+		}
 	}
 }

@@ -28,6 +28,10 @@
 // over the old allocation of its name. Placements and in-place updates
 // join the deployment and have their health judged afresh.
 //
+// System jobs have no deployment: an evaluation starts at most
+// max_parallel destructive updates per group and leaves a follow-up
+// evaluation, due after the group's stagger, for the rest.
+//
 // # Placement stack
 //
 // A chain of small iterators (see newStack): source → drivers and

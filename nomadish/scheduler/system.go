@@ -59,6 +59,7 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 	live := map[nodeTG]*structs.Allocation{}
 	done := map[nodeTG]bool{}
 	var replace []*structs.Allocation
+	var roll systemRollout
 	sort.Slice(allocs, func(i, j int) bool { return allocs[i].CreateIndex < allocs[j].CreateIndex })
 	for _, a := range allocs {
 		k := nodeTG{a.NodeID, a.TaskGroup}
@@ -89,6 +90,9 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 			if a.Job != nil && (a.Job.Version != job.Version || a.Job.JobModifyIndex != job.JobModifyIndex) {
 				r := &reconciler{job: job}
 				if r.destructive(tg, a) {
+					if !roll.take(tg) {
+						continue // max_parallel reached: a follow-up eval continues
+					}
 					ctx.stopAlloc(a, descUpdating, "")
 					delete(live, k)
 					replace = append(replace, a)
@@ -99,6 +103,9 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 				}
 			}
 		}
+	}
+	if f := roll.followup(eval, now); f != nil {
+		out.followups = append(out.followups, f)
 	}
 	prev := map[nodeTG]*structs.Allocation{}
 	for _, a := range replace {
