@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nomadish/nomadish/nomadish/api"
@@ -206,8 +207,9 @@ func (c *AllocSignalCommand) Run(args []string) int {
 // AllocExecCommand is `nomadish alloc exec`.
 type AllocExecCommand struct {
 	Meta
-	// stdin replaces os.Stdin in tests.
-	stdin io.Reader
+	// stdin, stdout and stderr replace the process's in tests.
+	stdin          io.Reader
+	stdout, stderr io.Writer
 }
 
 // Help returns the long help text.
@@ -215,10 +217,9 @@ func (c *AllocExecCommand) Help() string {
 	return strings.TrimSpace(`
 Usage: nomadish alloc exec [options] <allocation> <command> [<args>...]
 
-  Runs a command inside the environment of a running task and prints its
-  output; the command's exit code is this command's exit code. The command
-  runs without a terminal: -t is accepted for Nomad's scripts but no TTY is
-  allocated, and output arrives when the command exits.
+  Runs a command inside the environment of a running task, with this
+  command's input and output streamed to it; the command's exit code is
+  this command's exit code.
 
 General Options:
 
@@ -233,7 +234,8 @@ Alloc Exec Options:
     Pass this command's standard input (default true).
 
   -t
-    Ask for a TTY (not supported; the command runs without one).
+    Run the command on a terminal (default true when standard input is a
+    terminal); the local terminal is put in raw mode meanwhile.
 `)
 }
 
@@ -247,7 +249,7 @@ func (c *AllocExecCommand) Run(args []string) int {
 	flags := c.FlagSet("alloc exec")
 	flags.StringVar(&task, "task", "", "")
 	flags.BoolVar(&stdinOpt, "i", true, "")
-	flags.BoolVar(&tty, "t", false, "")
+	flags.BoolVar(&tty, "t", c.stdin == nil && isTerminal(os.Stdin), "")
 	if err := flags.Parse(args); err != nil {
 		return 1
 	}
@@ -266,6 +268,13 @@ func (c *AllocExecCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Could not find task named: %s, found:\n%s", task, strings.Join(allocTasks(alloc), "\n")))
 		return 1
 	}
+	stdout, stderr := c.stdout, c.stderr
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
 	var in io.Reader
 	if stdinOpt {
 		in = c.stdin
@@ -275,20 +284,43 @@ func (c *AllocExecCommand) Run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	code, err := client.Allocations().Exec(ctx, alloc, task, false, rest, in, uiWriter{c.Ui.Output}, uiWriter{c.Ui.Error}, nil)
+	var sizes chan api.TerminalSize
+	if tty && c.stdin == nil && isTerminal(os.Stdin) {
+		restore, err := makeRaw(os.Stdin)
+		if err != nil {
+			c.Ui.Error(fmt.Sprintf("Failed to put the terminal in raw mode: %s", err))
+			return 1
+		}
+		defer restore()
+		sizes = make(chan api.TerminalSize, 1)
+		if h, w, err := terminalSize(os.Stdin); err == nil {
+			sizes <- api.TerminalSize{Height: h, Width: w}
+		}
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-winch:
+					if h, w, err := terminalSize(os.Stdin); err == nil {
+						select {
+						case sizes <- api.TerminalSize{Height: h, Width: w}:
+						default:
+						}
+					}
+				}
+			}
+		}()
+	}
+	code, err := client.Allocations().Exec(ctx, alloc, task, tty, rest, in, stdout, stderr, sizes, nil)
 	if err != nil {
 		c.Ui.Error(fmt.Sprintf("Failed to exec into task: %s", err))
 		return 1
 	}
 	return code
-}
-
-// uiWriter writes output through a Ui method, one call per write.
-type uiWriter struct{ out func(string) }
-
-func (w uiWriter) Write(p []byte) (int, error) {
-	w.out(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }
 
 // AllocFSCommand is `nomadish alloc fs`.

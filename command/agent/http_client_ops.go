@@ -13,10 +13,12 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/client"
 	"github.com/nomadish/nomadish/nomadish/server"
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -25,9 +27,6 @@ import (
 // forwardedHeader marks a request an agent passed on to the node running
 // the allocation, so that it is never passed on twice.
 const forwardedHeader = "X-Nomadish-Forwarded"
-
-// execTimeout bounds a command run through alloc exec.
-const execTimeout = 10 * time.Minute
 
 func init() {
 	registerRoutes(func(h *HTTPServer) {
@@ -429,13 +428,37 @@ type (
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
-// allocExec runs a command in a task over Nomad's exec websocket. The
-// command runs without a TTY and without stdin (input frames are read and
-// dropped); its stdout and stderr are sent when it exits.
+// wsWriter sends what is written to it as exec output frames.
+type wsWriter struct {
+	mu     *sync.Mutex
+	conn   *websocket.Conn
+	stderr bool
+}
+
+func (w *wsWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := execOutput{}
+	d := &execData{Data: p}
+	if w.stderr {
+		f.Stderr = d
+	} else {
+		f.Stdout = d
+	}
+	if err := w.conn.WriteJSON(f); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// allocExec runs a command in a task over Nomad's exec websocket: input
+// frames feed its stdin, tty_size frames resize its terminal (with
+// tty=true), and its output is sent as it comes, then its exit code.
 func (h *HTTPServer) allocExec(w http.ResponseWriter, r *http.Request) {
 	c := h.agent.client
 	q := r.URL.Query()
 	task := q.Get("task")
+	tty := q.Get("tty") == "true"
 	var cmd []string
 	cmdErr := json.Unmarshal([]byte(q.Get("command")), &cmd)
 	conn, err := upgrader.Upgrade(w, r, nil)
@@ -443,7 +466,10 @@ func (h *HTTPServer) allocExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
+	var mu sync.Mutex
 	closeWith := func(code int, msg string) {
+		mu.Lock()
+		defer mu.Unlock()
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(time.Second))
 	}
 	switch {
@@ -459,31 +485,55 @@ func (h *HTTPServer) allocExec(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	stdinR, stdinW := io.Pipe()
+	defer stdinR.Close()
+	resize := make(chan drivers.TerminalSize, 4)
 	go func() {
 		defer cancel()
+		defer stdinW.Close()
 		for {
 			var in execInput
 			if err := conn.ReadJSON(&in); err != nil {
 				return
 			}
+			if in.Stdin != nil && len(in.Stdin.Data) > 0 {
+				if _, err := stdinW.Write(in.Stdin.Data); err != nil {
+					return
+				}
+			}
+			if in.Stdin != nil && in.Stdin.Close {
+				_ = stdinW.Close()
+			}
+			if in.TTYSize != nil {
+				select {
+				case resize <- drivers.TerminalSize{Height: in.TTYSize.Height, Width: in.TTYSize.Width}:
+				default:
+				}
+			}
 		}
 	}()
-	res, err := c.ExecTask(ctx, r.PathValue("alloc"), task, cmd, execTimeout)
+	res, err := c.ExecTaskStreaming(ctx, r.PathValue("alloc"), task, &drivers.ExecOptions{
+		Command: cmd,
+		Tty:     tty,
+		Stdin:   stdinR,
+		Stdout:  &wsWriter{mu: &mu, conn: conn},
+		Stderr:  &wsWriter{mu: &mu, conn: conn, stderr: true},
+		Resize:  resize,
+	})
 	if err != nil {
 		closeWith(websocket.CloseInternalServerErr, clientError(err).Error())
 		return
 	}
-	if len(res.Stdout) > 0 {
-		_ = conn.WriteJSON(execOutput{Stdout: &execData{Data: res.Stdout}})
-	}
-	if len(res.Stderr) > 0 {
-		_ = conn.WriteJSON(execOutput{Stderr: &execData{Data: res.Stderr}})
-	}
 	code := 0
-	if res.ExitResult != nil {
-		code = res.ExitResult.ExitCode
+	if res != nil {
+		code = res.ExitCode
+		if res.Err != "" && code == 0 {
+			code = -1
+		}
 	}
+	mu.Lock()
 	_ = conn.WriteJSON(execOutput{Exited: true, Result: &execResult{ExitCode: code}})
+	mu.Unlock()
 	closeWith(websocket.CloseNormalClosure, "")
 }
 

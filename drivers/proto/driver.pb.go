@@ -2065,6 +2065,256 @@ func (x *ExecTaskResponse) GetResult() *ExitResult {
 	return nil
 }
 
+// The first message of an exec stream carries setup; later ones carry input.
+type ExecStreamingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Setup         *ExecStreamingSetup    `protobuf:"bytes,1,opt,name=setup,proto3" json:"setup,omitempty"`
+	Stdin         []byte                 `protobuf:"bytes,2,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	StdinClose    bool                   `protobuf:"varint,3,opt,name=stdin_close,json=stdinClose,proto3" json:"stdin_close,omitempty"`
+	TtySize       *TerminalSize          `protobuf:"bytes,4,opt,name=tty_size,json=ttySize,proto3" json:"tty_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecStreamingRequest) Reset() {
+	*x = ExecStreamingRequest{}
+	mi := &file_driver_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecStreamingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecStreamingRequest) ProtoMessage() {}
+
+func (x *ExecStreamingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecStreamingRequest.ProtoReflect.Descriptor instead.
+func (*ExecStreamingRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ExecStreamingRequest) GetSetup() *ExecStreamingSetup {
+	if x != nil {
+		return x.Setup
+	}
+	return nil
+}
+
+func (x *ExecStreamingRequest) GetStdin() []byte {
+	if x != nil {
+		return x.Stdin
+	}
+	return nil
+}
+
+func (x *ExecStreamingRequest) GetStdinClose() bool {
+	if x != nil {
+		return x.StdinClose
+	}
+	return false
+}
+
+func (x *ExecStreamingRequest) GetTtySize() *TerminalSize {
+	if x != nil {
+		return x.TtySize
+	}
+	return nil
+}
+
+type ExecStreamingSetup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Cmd           []string               `protobuf:"bytes,2,rep,name=cmd,proto3" json:"cmd,omitempty"`
+	Tty           bool                   `protobuf:"varint,3,opt,name=tty,proto3" json:"tty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecStreamingSetup) Reset() {
+	*x = ExecStreamingSetup{}
+	mi := &file_driver_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecStreamingSetup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecStreamingSetup) ProtoMessage() {}
+
+func (x *ExecStreamingSetup) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecStreamingSetup.ProtoReflect.Descriptor instead.
+func (*ExecStreamingSetup) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ExecStreamingSetup) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *ExecStreamingSetup) GetCmd() []string {
+	if x != nil {
+		return x.Cmd
+	}
+	return nil
+}
+
+func (x *ExecStreamingSetup) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+type TerminalSize struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Height        int32                  `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	Width         int32                  `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminalSize) Reset() {
+	*x = TerminalSize{}
+	mi := &file_driver_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminalSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminalSize) ProtoMessage() {}
+
+func (x *TerminalSize) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
+func (*TerminalSize) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *TerminalSize) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *TerminalSize) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+// Output frames; the last one has exited set and the result.
+type ExecStreamingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stdout        []byte                 `protobuf:"bytes,1,opt,name=stdout,proto3" json:"stdout,omitempty"`
+	Stderr        []byte                 `protobuf:"bytes,2,opt,name=stderr,proto3" json:"stderr,omitempty"`
+	Exited        bool                   `protobuf:"varint,3,opt,name=exited,proto3" json:"exited,omitempty"`
+	Result        *ExitResult            `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecStreamingResponse) Reset() {
+	*x = ExecStreamingResponse{}
+	mi := &file_driver_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecStreamingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecStreamingResponse) ProtoMessage() {}
+
+func (x *ExecStreamingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecStreamingResponse.ProtoReflect.Descriptor instead.
+func (*ExecStreamingResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ExecStreamingResponse) GetStdout() []byte {
+	if x != nil {
+		return x.Stdout
+	}
+	return nil
+}
+
+func (x *ExecStreamingResponse) GetStderr() []byte {
+	if x != nil {
+		return x.Stderr
+	}
+	return nil
+}
+
+func (x *ExecStreamingResponse) GetExited() bool {
+	if x != nil {
+		return x.Exited
+	}
+	return false
+}
+
+func (x *ExecStreamingResponse) GetResult() *ExitResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 type TaskEventsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2073,7 +2323,7 @@ type TaskEventsRequest struct {
 
 func (x *TaskEventsRequest) Reset() {
 	*x = TaskEventsRequest{}
-	mi := &file_driver_proto_msgTypes[36]
+	mi := &file_driver_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2335,7 @@ func (x *TaskEventsRequest) String() string {
 func (*TaskEventsRequest) ProtoMessage() {}
 
 func (x *TaskEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[36]
+	mi := &file_driver_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2348,7 @@ func (x *TaskEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEventsRequest.ProtoReflect.Descriptor instead.
 func (*TaskEventsRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{36}
+	return file_driver_proto_rawDescGZIP(), []int{40}
 }
 
 type TaskEvent struct {
@@ -2116,7 +2366,7 @@ type TaskEvent struct {
 
 func (x *TaskEvent) Reset() {
 	*x = TaskEvent{}
-	mi := &file_driver_proto_msgTypes[37]
+	mi := &file_driver_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2128,7 +2378,7 @@ func (x *TaskEvent) String() string {
 func (*TaskEvent) ProtoMessage() {}
 
 func (x *TaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[37]
+	mi := &file_driver_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2141,7 +2391,7 @@ func (x *TaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEvent.ProtoReflect.Descriptor instead.
 func (*TaskEvent) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{37}
+	return file_driver_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *TaskEvent) GetTaskId() string {
@@ -2350,7 +2600,25 @@ const file_driver_proto_rawDesc = "" +
 	"\x10ExecTaskResponse\x12\x16\n" +
 	"\x06stdout\x18\x01 \x01(\fR\x06stdout\x12\x16\n" +
 	"\x06stderr\x18\x02 \x01(\fR\x06stderr\x127\n" +
-	"\x06result\x18\x03 \x01(\v2\x1f.nomadish.drivers.v1.ExitResultR\x06result\"\x13\n" +
+	"\x06result\x18\x03 \x01(\v2\x1f.nomadish.drivers.v1.ExitResultR\x06result\"\xca\x01\n" +
+	"\x14ExecStreamingRequest\x12=\n" +
+	"\x05setup\x18\x01 \x01(\v2'.nomadish.drivers.v1.ExecStreamingSetupR\x05setup\x12\x14\n" +
+	"\x05stdin\x18\x02 \x01(\fR\x05stdin\x12\x1f\n" +
+	"\vstdin_close\x18\x03 \x01(\bR\n" +
+	"stdinClose\x12<\n" +
+	"\btty_size\x18\x04 \x01(\v2!.nomadish.drivers.v1.TerminalSizeR\attySize\"Q\n" +
+	"\x12ExecStreamingSetup\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x10\n" +
+	"\x03cmd\x18\x02 \x03(\tR\x03cmd\x12\x10\n" +
+	"\x03tty\x18\x03 \x01(\bR\x03tty\"<\n" +
+	"\fTerminalSize\x12\x16\n" +
+	"\x06height\x18\x01 \x01(\x05R\x06height\x12\x14\n" +
+	"\x05width\x18\x02 \x01(\x05R\x05width\"\x98\x01\n" +
+	"\x15ExecStreamingResponse\x12\x16\n" +
+	"\x06stdout\x18\x01 \x01(\fR\x06stdout\x12\x16\n" +
+	"\x06stderr\x18\x02 \x01(\fR\x06stderr\x12\x16\n" +
+	"\x06exited\x18\x03 \x01(\bR\x06exited\x127\n" +
+	"\x06result\x18\x04 \x01(\v2\x1f.nomadish.drivers.v1.ExitResultR\x06result\"\x13\n" +
 	"\x11TaskEventsRequest\"\xa7\x02\n" +
 	"\tTaskEvent\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n" +
@@ -2361,7 +2629,7 @@ const file_driver_proto_rawDesc = "" +
 	"\vannotations\x18\x06 \x03(\v2/.nomadish.drivers.v1.TaskEvent.AnnotationsEntryR\vannotations\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd4\v\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xc4\f\n" +
 	"\x06Driver\x12K\n" +
 	"\x04Name\x12 .nomadish.drivers.v1.NameRequest\x1a!.nomadish.drivers.v1.NameResponse\x12W\n" +
 	"\fConfigSchema\x12\".nomadish.drivers.v1.SchemaRequest\x1a#.nomadish.drivers.v1.SchemaResponse\x12[\n" +
@@ -2378,7 +2646,8 @@ const file_driver_proto_rawDesc = "" +
 	"\tTaskStats\x12%.nomadish.drivers.v1.TaskStatsRequest\x1a&.nomadish.drivers.v1.TaskStatsResponse0\x01\x12]\n" +
 	"\n" +
 	"SignalTask\x12&.nomadish.drivers.v1.SignalTaskRequest\x1a'.nomadish.drivers.v1.SignalTaskResponse\x12W\n" +
-	"\bExecTask\x12$.nomadish.drivers.v1.ExecTaskRequest\x1a%.nomadish.drivers.v1.ExecTaskResponse\x12V\n" +
+	"\bExecTask\x12$.nomadish.drivers.v1.ExecTaskRequest\x1a%.nomadish.drivers.v1.ExecTaskResponse\x12n\n" +
+	"\x11ExecTaskStreaming\x12).nomadish.drivers.v1.ExecStreamingRequest\x1a*.nomadish.drivers.v1.ExecStreamingResponse(\x010\x01\x12V\n" +
 	"\n" +
 	"TaskEvents\x12&.nomadish.drivers.v1.TaskEventsRequest\x1a\x1e.nomadish.drivers.v1.TaskEvent0\x01B2Z0github.com/nomadish/nomadish/drivers/proto;protob\x06proto3"
 
@@ -2394,58 +2663,62 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_driver_proto_goTypes = []any{
-	(*NameRequest)(nil),          // 0: nomadish.drivers.v1.NameRequest
-	(*NameResponse)(nil),         // 1: nomadish.drivers.v1.NameResponse
-	(*SchemaRequest)(nil),        // 2: nomadish.drivers.v1.SchemaRequest
-	(*SchemaResponse)(nil),       // 3: nomadish.drivers.v1.SchemaResponse
-	(*Schema)(nil),               // 4: nomadish.drivers.v1.Schema
-	(*SchemaField)(nil),          // 5: nomadish.drivers.v1.SchemaField
-	(*SetConfigRequest)(nil),     // 6: nomadish.drivers.v1.SetConfigRequest
-	(*SetConfigResponse)(nil),    // 7: nomadish.drivers.v1.SetConfigResponse
-	(*CapabilitiesRequest)(nil),  // 8: nomadish.drivers.v1.CapabilitiesRequest
-	(*CapabilitiesResponse)(nil), // 9: nomadish.drivers.v1.CapabilitiesResponse
-	(*FingerprintRequest)(nil),   // 10: nomadish.drivers.v1.FingerprintRequest
-	(*FingerprintResponse)(nil),  // 11: nomadish.drivers.v1.FingerprintResponse
-	(*Resources)(nil),            // 12: nomadish.drivers.v1.Resources
-	(*PortMapping)(nil),          // 13: nomadish.drivers.v1.PortMapping
-	(*TaskConfig)(nil),           // 14: nomadish.drivers.v1.TaskConfig
-	(*TaskHandle)(nil),           // 15: nomadish.drivers.v1.TaskHandle
-	(*ExitResult)(nil),           // 16: nomadish.drivers.v1.ExitResult
-	(*StartTaskRequest)(nil),     // 17: nomadish.drivers.v1.StartTaskRequest
-	(*StartTaskResponse)(nil),    // 18: nomadish.drivers.v1.StartTaskResponse
-	(*RecoverTaskRequest)(nil),   // 19: nomadish.drivers.v1.RecoverTaskRequest
-	(*RecoverTaskResponse)(nil),  // 20: nomadish.drivers.v1.RecoverTaskResponse
-	(*WaitTaskRequest)(nil),      // 21: nomadish.drivers.v1.WaitTaskRequest
-	(*WaitTaskResponse)(nil),     // 22: nomadish.drivers.v1.WaitTaskResponse
-	(*StopTaskRequest)(nil),      // 23: nomadish.drivers.v1.StopTaskRequest
-	(*StopTaskResponse)(nil),     // 24: nomadish.drivers.v1.StopTaskResponse
-	(*DestroyTaskRequest)(nil),   // 25: nomadish.drivers.v1.DestroyTaskRequest
-	(*DestroyTaskResponse)(nil),  // 26: nomadish.drivers.v1.DestroyTaskResponse
-	(*InspectTaskRequest)(nil),   // 27: nomadish.drivers.v1.InspectTaskRequest
-	(*InspectTaskResponse)(nil),  // 28: nomadish.drivers.v1.InspectTaskResponse
-	(*TaskStatsRequest)(nil),     // 29: nomadish.drivers.v1.TaskStatsRequest
-	(*ResourceUsage)(nil),        // 30: nomadish.drivers.v1.ResourceUsage
-	(*TaskStatsResponse)(nil),    // 31: nomadish.drivers.v1.TaskStatsResponse
-	(*SignalTaskRequest)(nil),    // 32: nomadish.drivers.v1.SignalTaskRequest
-	(*SignalTaskResponse)(nil),   // 33: nomadish.drivers.v1.SignalTaskResponse
-	(*ExecTaskRequest)(nil),      // 34: nomadish.drivers.v1.ExecTaskRequest
-	(*ExecTaskResponse)(nil),     // 35: nomadish.drivers.v1.ExecTaskResponse
-	(*TaskEventsRequest)(nil),    // 36: nomadish.drivers.v1.TaskEventsRequest
-	(*TaskEvent)(nil),            // 37: nomadish.drivers.v1.TaskEvent
-	nil,                          // 38: nomadish.drivers.v1.FingerprintResponse.AttributesEntry
-	nil,                          // 39: nomadish.drivers.v1.TaskConfig.EnvEntry
-	nil,                          // 40: nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
-	nil,                          // 41: nomadish.drivers.v1.TaskStatsResponse.PidsEntry
-	nil,                          // 42: nomadish.drivers.v1.TaskEvent.AnnotationsEntry
+	(*NameRequest)(nil),           // 0: nomadish.drivers.v1.NameRequest
+	(*NameResponse)(nil),          // 1: nomadish.drivers.v1.NameResponse
+	(*SchemaRequest)(nil),         // 2: nomadish.drivers.v1.SchemaRequest
+	(*SchemaResponse)(nil),        // 3: nomadish.drivers.v1.SchemaResponse
+	(*Schema)(nil),                // 4: nomadish.drivers.v1.Schema
+	(*SchemaField)(nil),           // 5: nomadish.drivers.v1.SchemaField
+	(*SetConfigRequest)(nil),      // 6: nomadish.drivers.v1.SetConfigRequest
+	(*SetConfigResponse)(nil),     // 7: nomadish.drivers.v1.SetConfigResponse
+	(*CapabilitiesRequest)(nil),   // 8: nomadish.drivers.v1.CapabilitiesRequest
+	(*CapabilitiesResponse)(nil),  // 9: nomadish.drivers.v1.CapabilitiesResponse
+	(*FingerprintRequest)(nil),    // 10: nomadish.drivers.v1.FingerprintRequest
+	(*FingerprintResponse)(nil),   // 11: nomadish.drivers.v1.FingerprintResponse
+	(*Resources)(nil),             // 12: nomadish.drivers.v1.Resources
+	(*PortMapping)(nil),           // 13: nomadish.drivers.v1.PortMapping
+	(*TaskConfig)(nil),            // 14: nomadish.drivers.v1.TaskConfig
+	(*TaskHandle)(nil),            // 15: nomadish.drivers.v1.TaskHandle
+	(*ExitResult)(nil),            // 16: nomadish.drivers.v1.ExitResult
+	(*StartTaskRequest)(nil),      // 17: nomadish.drivers.v1.StartTaskRequest
+	(*StartTaskResponse)(nil),     // 18: nomadish.drivers.v1.StartTaskResponse
+	(*RecoverTaskRequest)(nil),    // 19: nomadish.drivers.v1.RecoverTaskRequest
+	(*RecoverTaskResponse)(nil),   // 20: nomadish.drivers.v1.RecoverTaskResponse
+	(*WaitTaskRequest)(nil),       // 21: nomadish.drivers.v1.WaitTaskRequest
+	(*WaitTaskResponse)(nil),      // 22: nomadish.drivers.v1.WaitTaskResponse
+	(*StopTaskRequest)(nil),       // 23: nomadish.drivers.v1.StopTaskRequest
+	(*StopTaskResponse)(nil),      // 24: nomadish.drivers.v1.StopTaskResponse
+	(*DestroyTaskRequest)(nil),    // 25: nomadish.drivers.v1.DestroyTaskRequest
+	(*DestroyTaskResponse)(nil),   // 26: nomadish.drivers.v1.DestroyTaskResponse
+	(*InspectTaskRequest)(nil),    // 27: nomadish.drivers.v1.InspectTaskRequest
+	(*InspectTaskResponse)(nil),   // 28: nomadish.drivers.v1.InspectTaskResponse
+	(*TaskStatsRequest)(nil),      // 29: nomadish.drivers.v1.TaskStatsRequest
+	(*ResourceUsage)(nil),         // 30: nomadish.drivers.v1.ResourceUsage
+	(*TaskStatsResponse)(nil),     // 31: nomadish.drivers.v1.TaskStatsResponse
+	(*SignalTaskRequest)(nil),     // 32: nomadish.drivers.v1.SignalTaskRequest
+	(*SignalTaskResponse)(nil),    // 33: nomadish.drivers.v1.SignalTaskResponse
+	(*ExecTaskRequest)(nil),       // 34: nomadish.drivers.v1.ExecTaskRequest
+	(*ExecTaskResponse)(nil),      // 35: nomadish.drivers.v1.ExecTaskResponse
+	(*ExecStreamingRequest)(nil),  // 36: nomadish.drivers.v1.ExecStreamingRequest
+	(*ExecStreamingSetup)(nil),    // 37: nomadish.drivers.v1.ExecStreamingSetup
+	(*TerminalSize)(nil),          // 38: nomadish.drivers.v1.TerminalSize
+	(*ExecStreamingResponse)(nil), // 39: nomadish.drivers.v1.ExecStreamingResponse
+	(*TaskEventsRequest)(nil),     // 40: nomadish.drivers.v1.TaskEventsRequest
+	(*TaskEvent)(nil),             // 41: nomadish.drivers.v1.TaskEvent
+	nil,                           // 42: nomadish.drivers.v1.FingerprintResponse.AttributesEntry
+	nil,                           // 43: nomadish.drivers.v1.TaskConfig.EnvEntry
+	nil,                           // 44: nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
+	nil,                           // 45: nomadish.drivers.v1.TaskStatsResponse.PidsEntry
+	nil,                           // 46: nomadish.drivers.v1.TaskEvent.AnnotationsEntry
 }
 var file_driver_proto_depIdxs = []int32{
 	4,  // 0: nomadish.drivers.v1.SchemaResponse.schema:type_name -> nomadish.drivers.v1.Schema
 	5,  // 1: nomadish.drivers.v1.Schema.fields:type_name -> nomadish.drivers.v1.SchemaField
 	5,  // 2: nomadish.drivers.v1.SchemaField.fields:type_name -> nomadish.drivers.v1.SchemaField
-	38, // 3: nomadish.drivers.v1.FingerprintResponse.attributes:type_name -> nomadish.drivers.v1.FingerprintResponse.AttributesEntry
-	39, // 4: nomadish.drivers.v1.TaskConfig.env:type_name -> nomadish.drivers.v1.TaskConfig.EnvEntry
+	42, // 3: nomadish.drivers.v1.FingerprintResponse.attributes:type_name -> nomadish.drivers.v1.FingerprintResponse.AttributesEntry
+	43, // 4: nomadish.drivers.v1.TaskConfig.env:type_name -> nomadish.drivers.v1.TaskConfig.EnvEntry
 	12, // 5: nomadish.drivers.v1.TaskConfig.resources:type_name -> nomadish.drivers.v1.Resources
 	13, // 6: nomadish.drivers.v1.TaskConfig.ports:type_name -> nomadish.drivers.v1.PortMapping
 	14, // 7: nomadish.drivers.v1.TaskHandle.config:type_name -> nomadish.drivers.v1.TaskConfig
@@ -2454,49 +2727,54 @@ var file_driver_proto_depIdxs = []int32{
 	15, // 10: nomadish.drivers.v1.RecoverTaskRequest.handle:type_name -> nomadish.drivers.v1.TaskHandle
 	16, // 11: nomadish.drivers.v1.WaitTaskResponse.result:type_name -> nomadish.drivers.v1.ExitResult
 	16, // 12: nomadish.drivers.v1.InspectTaskResponse.exit_result:type_name -> nomadish.drivers.v1.ExitResult
-	40, // 13: nomadish.drivers.v1.InspectTaskResponse.attributes:type_name -> nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
+	44, // 13: nomadish.drivers.v1.InspectTaskResponse.attributes:type_name -> nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
 	30, // 14: nomadish.drivers.v1.TaskStatsResponse.usage:type_name -> nomadish.drivers.v1.ResourceUsage
-	41, // 15: nomadish.drivers.v1.TaskStatsResponse.pids:type_name -> nomadish.drivers.v1.TaskStatsResponse.PidsEntry
+	45, // 15: nomadish.drivers.v1.TaskStatsResponse.pids:type_name -> nomadish.drivers.v1.TaskStatsResponse.PidsEntry
 	16, // 16: nomadish.drivers.v1.ExecTaskResponse.result:type_name -> nomadish.drivers.v1.ExitResult
-	42, // 17: nomadish.drivers.v1.TaskEvent.annotations:type_name -> nomadish.drivers.v1.TaskEvent.AnnotationsEntry
-	30, // 18: nomadish.drivers.v1.TaskStatsResponse.PidsEntry.value:type_name -> nomadish.drivers.v1.ResourceUsage
-	0,  // 19: nomadish.drivers.v1.Driver.Name:input_type -> nomadish.drivers.v1.NameRequest
-	2,  // 20: nomadish.drivers.v1.Driver.ConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
-	2,  // 21: nomadish.drivers.v1.Driver.TaskConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
-	6,  // 22: nomadish.drivers.v1.Driver.SetConfig:input_type -> nomadish.drivers.v1.SetConfigRequest
-	8,  // 23: nomadish.drivers.v1.Driver.Capabilities:input_type -> nomadish.drivers.v1.CapabilitiesRequest
-	10, // 24: nomadish.drivers.v1.Driver.Fingerprint:input_type -> nomadish.drivers.v1.FingerprintRequest
-	17, // 25: nomadish.drivers.v1.Driver.StartTask:input_type -> nomadish.drivers.v1.StartTaskRequest
-	19, // 26: nomadish.drivers.v1.Driver.RecoverTask:input_type -> nomadish.drivers.v1.RecoverTaskRequest
-	21, // 27: nomadish.drivers.v1.Driver.WaitTask:input_type -> nomadish.drivers.v1.WaitTaskRequest
-	23, // 28: nomadish.drivers.v1.Driver.StopTask:input_type -> nomadish.drivers.v1.StopTaskRequest
-	25, // 29: nomadish.drivers.v1.Driver.DestroyTask:input_type -> nomadish.drivers.v1.DestroyTaskRequest
-	27, // 30: nomadish.drivers.v1.Driver.InspectTask:input_type -> nomadish.drivers.v1.InspectTaskRequest
-	29, // 31: nomadish.drivers.v1.Driver.TaskStats:input_type -> nomadish.drivers.v1.TaskStatsRequest
-	32, // 32: nomadish.drivers.v1.Driver.SignalTask:input_type -> nomadish.drivers.v1.SignalTaskRequest
-	34, // 33: nomadish.drivers.v1.Driver.ExecTask:input_type -> nomadish.drivers.v1.ExecTaskRequest
-	36, // 34: nomadish.drivers.v1.Driver.TaskEvents:input_type -> nomadish.drivers.v1.TaskEventsRequest
-	1,  // 35: nomadish.drivers.v1.Driver.Name:output_type -> nomadish.drivers.v1.NameResponse
-	3,  // 36: nomadish.drivers.v1.Driver.ConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
-	3,  // 37: nomadish.drivers.v1.Driver.TaskConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
-	7,  // 38: nomadish.drivers.v1.Driver.SetConfig:output_type -> nomadish.drivers.v1.SetConfigResponse
-	9,  // 39: nomadish.drivers.v1.Driver.Capabilities:output_type -> nomadish.drivers.v1.CapabilitiesResponse
-	11, // 40: nomadish.drivers.v1.Driver.Fingerprint:output_type -> nomadish.drivers.v1.FingerprintResponse
-	18, // 41: nomadish.drivers.v1.Driver.StartTask:output_type -> nomadish.drivers.v1.StartTaskResponse
-	20, // 42: nomadish.drivers.v1.Driver.RecoverTask:output_type -> nomadish.drivers.v1.RecoverTaskResponse
-	22, // 43: nomadish.drivers.v1.Driver.WaitTask:output_type -> nomadish.drivers.v1.WaitTaskResponse
-	24, // 44: nomadish.drivers.v1.Driver.StopTask:output_type -> nomadish.drivers.v1.StopTaskResponse
-	26, // 45: nomadish.drivers.v1.Driver.DestroyTask:output_type -> nomadish.drivers.v1.DestroyTaskResponse
-	28, // 46: nomadish.drivers.v1.Driver.InspectTask:output_type -> nomadish.drivers.v1.InspectTaskResponse
-	31, // 47: nomadish.drivers.v1.Driver.TaskStats:output_type -> nomadish.drivers.v1.TaskStatsResponse
-	33, // 48: nomadish.drivers.v1.Driver.SignalTask:output_type -> nomadish.drivers.v1.SignalTaskResponse
-	35, // 49: nomadish.drivers.v1.Driver.ExecTask:output_type -> nomadish.drivers.v1.ExecTaskResponse
-	37, // 50: nomadish.drivers.v1.Driver.TaskEvents:output_type -> nomadish.drivers.v1.TaskEvent
-	35, // [35:51] is the sub-list for method output_type
-	19, // [19:35] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	37, // 17: nomadish.drivers.v1.ExecStreamingRequest.setup:type_name -> nomadish.drivers.v1.ExecStreamingSetup
+	38, // 18: nomadish.drivers.v1.ExecStreamingRequest.tty_size:type_name -> nomadish.drivers.v1.TerminalSize
+	16, // 19: nomadish.drivers.v1.ExecStreamingResponse.result:type_name -> nomadish.drivers.v1.ExitResult
+	46, // 20: nomadish.drivers.v1.TaskEvent.annotations:type_name -> nomadish.drivers.v1.TaskEvent.AnnotationsEntry
+	30, // 21: nomadish.drivers.v1.TaskStatsResponse.PidsEntry.value:type_name -> nomadish.drivers.v1.ResourceUsage
+	0,  // 22: nomadish.drivers.v1.Driver.Name:input_type -> nomadish.drivers.v1.NameRequest
+	2,  // 23: nomadish.drivers.v1.Driver.ConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
+	2,  // 24: nomadish.drivers.v1.Driver.TaskConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
+	6,  // 25: nomadish.drivers.v1.Driver.SetConfig:input_type -> nomadish.drivers.v1.SetConfigRequest
+	8,  // 26: nomadish.drivers.v1.Driver.Capabilities:input_type -> nomadish.drivers.v1.CapabilitiesRequest
+	10, // 27: nomadish.drivers.v1.Driver.Fingerprint:input_type -> nomadish.drivers.v1.FingerprintRequest
+	17, // 28: nomadish.drivers.v1.Driver.StartTask:input_type -> nomadish.drivers.v1.StartTaskRequest
+	19, // 29: nomadish.drivers.v1.Driver.RecoverTask:input_type -> nomadish.drivers.v1.RecoverTaskRequest
+	21, // 30: nomadish.drivers.v1.Driver.WaitTask:input_type -> nomadish.drivers.v1.WaitTaskRequest
+	23, // 31: nomadish.drivers.v1.Driver.StopTask:input_type -> nomadish.drivers.v1.StopTaskRequest
+	25, // 32: nomadish.drivers.v1.Driver.DestroyTask:input_type -> nomadish.drivers.v1.DestroyTaskRequest
+	27, // 33: nomadish.drivers.v1.Driver.InspectTask:input_type -> nomadish.drivers.v1.InspectTaskRequest
+	29, // 34: nomadish.drivers.v1.Driver.TaskStats:input_type -> nomadish.drivers.v1.TaskStatsRequest
+	32, // 35: nomadish.drivers.v1.Driver.SignalTask:input_type -> nomadish.drivers.v1.SignalTaskRequest
+	34, // 36: nomadish.drivers.v1.Driver.ExecTask:input_type -> nomadish.drivers.v1.ExecTaskRequest
+	36, // 37: nomadish.drivers.v1.Driver.ExecTaskStreaming:input_type -> nomadish.drivers.v1.ExecStreamingRequest
+	40, // 38: nomadish.drivers.v1.Driver.TaskEvents:input_type -> nomadish.drivers.v1.TaskEventsRequest
+	1,  // 39: nomadish.drivers.v1.Driver.Name:output_type -> nomadish.drivers.v1.NameResponse
+	3,  // 40: nomadish.drivers.v1.Driver.ConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
+	3,  // 41: nomadish.drivers.v1.Driver.TaskConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
+	7,  // 42: nomadish.drivers.v1.Driver.SetConfig:output_type -> nomadish.drivers.v1.SetConfigResponse
+	9,  // 43: nomadish.drivers.v1.Driver.Capabilities:output_type -> nomadish.drivers.v1.CapabilitiesResponse
+	11, // 44: nomadish.drivers.v1.Driver.Fingerprint:output_type -> nomadish.drivers.v1.FingerprintResponse
+	18, // 45: nomadish.drivers.v1.Driver.StartTask:output_type -> nomadish.drivers.v1.StartTaskResponse
+	20, // 46: nomadish.drivers.v1.Driver.RecoverTask:output_type -> nomadish.drivers.v1.RecoverTaskResponse
+	22, // 47: nomadish.drivers.v1.Driver.WaitTask:output_type -> nomadish.drivers.v1.WaitTaskResponse
+	24, // 48: nomadish.drivers.v1.Driver.StopTask:output_type -> nomadish.drivers.v1.StopTaskResponse
+	26, // 49: nomadish.drivers.v1.Driver.DestroyTask:output_type -> nomadish.drivers.v1.DestroyTaskResponse
+	28, // 50: nomadish.drivers.v1.Driver.InspectTask:output_type -> nomadish.drivers.v1.InspectTaskResponse
+	31, // 51: nomadish.drivers.v1.Driver.TaskStats:output_type -> nomadish.drivers.v1.TaskStatsResponse
+	33, // 52: nomadish.drivers.v1.Driver.SignalTask:output_type -> nomadish.drivers.v1.SignalTaskResponse
+	35, // 53: nomadish.drivers.v1.Driver.ExecTask:output_type -> nomadish.drivers.v1.ExecTaskResponse
+	39, // 54: nomadish.drivers.v1.Driver.ExecTaskStreaming:output_type -> nomadish.drivers.v1.ExecStreamingResponse
+	41, // 55: nomadish.drivers.v1.Driver.TaskEvents:output_type -> nomadish.drivers.v1.TaskEvent
+	39, // [39:56] is the sub-list for method output_type
+	22, // [22:39] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -2510,7 +2788,7 @@ func file_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

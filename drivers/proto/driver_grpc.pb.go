@@ -22,22 +22,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Driver_Name_FullMethodName             = "/nomadish.drivers.v1.Driver/Name"
-	Driver_ConfigSchema_FullMethodName     = "/nomadish.drivers.v1.Driver/ConfigSchema"
-	Driver_TaskConfigSchema_FullMethodName = "/nomadish.drivers.v1.Driver/TaskConfigSchema"
-	Driver_SetConfig_FullMethodName        = "/nomadish.drivers.v1.Driver/SetConfig"
-	Driver_Capabilities_FullMethodName     = "/nomadish.drivers.v1.Driver/Capabilities"
-	Driver_Fingerprint_FullMethodName      = "/nomadish.drivers.v1.Driver/Fingerprint"
-	Driver_StartTask_FullMethodName        = "/nomadish.drivers.v1.Driver/StartTask"
-	Driver_RecoverTask_FullMethodName      = "/nomadish.drivers.v1.Driver/RecoverTask"
-	Driver_WaitTask_FullMethodName         = "/nomadish.drivers.v1.Driver/WaitTask"
-	Driver_StopTask_FullMethodName         = "/nomadish.drivers.v1.Driver/StopTask"
-	Driver_DestroyTask_FullMethodName      = "/nomadish.drivers.v1.Driver/DestroyTask"
-	Driver_InspectTask_FullMethodName      = "/nomadish.drivers.v1.Driver/InspectTask"
-	Driver_TaskStats_FullMethodName        = "/nomadish.drivers.v1.Driver/TaskStats"
-	Driver_SignalTask_FullMethodName       = "/nomadish.drivers.v1.Driver/SignalTask"
-	Driver_ExecTask_FullMethodName         = "/nomadish.drivers.v1.Driver/ExecTask"
-	Driver_TaskEvents_FullMethodName       = "/nomadish.drivers.v1.Driver/TaskEvents"
+	Driver_Name_FullMethodName              = "/nomadish.drivers.v1.Driver/Name"
+	Driver_ConfigSchema_FullMethodName      = "/nomadish.drivers.v1.Driver/ConfigSchema"
+	Driver_TaskConfigSchema_FullMethodName  = "/nomadish.drivers.v1.Driver/TaskConfigSchema"
+	Driver_SetConfig_FullMethodName         = "/nomadish.drivers.v1.Driver/SetConfig"
+	Driver_Capabilities_FullMethodName      = "/nomadish.drivers.v1.Driver/Capabilities"
+	Driver_Fingerprint_FullMethodName       = "/nomadish.drivers.v1.Driver/Fingerprint"
+	Driver_StartTask_FullMethodName         = "/nomadish.drivers.v1.Driver/StartTask"
+	Driver_RecoverTask_FullMethodName       = "/nomadish.drivers.v1.Driver/RecoverTask"
+	Driver_WaitTask_FullMethodName          = "/nomadish.drivers.v1.Driver/WaitTask"
+	Driver_StopTask_FullMethodName          = "/nomadish.drivers.v1.Driver/StopTask"
+	Driver_DestroyTask_FullMethodName       = "/nomadish.drivers.v1.Driver/DestroyTask"
+	Driver_InspectTask_FullMethodName       = "/nomadish.drivers.v1.Driver/InspectTask"
+	Driver_TaskStats_FullMethodName         = "/nomadish.drivers.v1.Driver/TaskStats"
+	Driver_SignalTask_FullMethodName        = "/nomadish.drivers.v1.Driver/SignalTask"
+	Driver_ExecTask_FullMethodName          = "/nomadish.drivers.v1.Driver/ExecTask"
+	Driver_ExecTaskStreaming_FullMethodName = "/nomadish.drivers.v1.Driver/ExecTaskStreaming"
+	Driver_TaskEvents_FullMethodName        = "/nomadish.drivers.v1.Driver/TaskEvents"
 )
 
 // DriverClient is the client API for Driver service.
@@ -61,6 +62,7 @@ type DriverClient interface {
 	TaskStats(ctx context.Context, in *TaskStatsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TaskStatsResponse], error)
 	SignalTask(ctx context.Context, in *SignalTaskRequest, opts ...grpc.CallOption) (*SignalTaskResponse, error)
 	ExecTask(ctx context.Context, in *ExecTaskRequest, opts ...grpc.CallOption) (*ExecTaskResponse, error)
+	ExecTaskStreaming(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecStreamingRequest, ExecStreamingResponse], error)
 	TaskEvents(ctx context.Context, in *TaskEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TaskEvent], error)
 }
 
@@ -249,9 +251,22 @@ func (c *driverClient) ExecTask(ctx context.Context, in *ExecTaskRequest, opts .
 	return out, nil
 }
 
+func (c *driverClient) ExecTaskStreaming(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecStreamingRequest, ExecStreamingResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[3], Driver_ExecTaskStreaming_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExecStreamingRequest, ExecStreamingResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_ExecTaskStreamingClient = grpc.BidiStreamingClient[ExecStreamingRequest, ExecStreamingResponse]
+
 func (c *driverClient) TaskEvents(ctx context.Context, in *TaskEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TaskEvent], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[3], Driver_TaskEvents_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[4], Driver_TaskEvents_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,6 +304,7 @@ type DriverServer interface {
 	TaskStats(*TaskStatsRequest, grpc.ServerStreamingServer[TaskStatsResponse]) error
 	SignalTask(context.Context, *SignalTaskRequest) (*SignalTaskResponse, error)
 	ExecTask(context.Context, *ExecTaskRequest) (*ExecTaskResponse, error)
+	ExecTaskStreaming(grpc.BidiStreamingServer[ExecStreamingRequest, ExecStreamingResponse]) error
 	TaskEvents(*TaskEventsRequest, grpc.ServerStreamingServer[TaskEvent]) error
 	mustEmbedUnimplementedDriverServer()
 }
@@ -344,6 +360,9 @@ func (UnimplementedDriverServer) SignalTask(context.Context, *SignalTaskRequest)
 }
 func (UnimplementedDriverServer) ExecTask(context.Context, *ExecTaskRequest) (*ExecTaskResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExecTask not implemented")
+}
+func (UnimplementedDriverServer) ExecTaskStreaming(grpc.BidiStreamingServer[ExecStreamingRequest, ExecStreamingResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExecTaskStreaming not implemented")
 }
 func (UnimplementedDriverServer) TaskEvents(*TaskEventsRequest, grpc.ServerStreamingServer[TaskEvent]) error {
 	return status.Error(codes.Unimplemented, "method TaskEvents not implemented")
@@ -618,6 +637,13 @@ func _Driver_ExecTask_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_ExecTaskStreaming_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(DriverServer).ExecTaskStreaming(&grpc.GenericServerStream[ExecStreamingRequest, ExecStreamingResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_ExecTaskStreamingServer = grpc.BidiStreamingServer[ExecStreamingRequest, ExecStreamingResponse]
+
 func _Driver_TaskEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(TaskEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -700,6 +726,12 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "TaskStats",
 			Handler:       _Driver_TaskStats_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExecTaskStreaming",
+			Handler:       _Driver_ExecTaskStreaming_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 		{
 			StreamName:    "TaskEvents",

@@ -7,6 +7,7 @@ package clientops
 import (
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +163,16 @@ func TestAllocOperations(t *testing.T) {
 					t.Errorf("alloc exec %v = %d %q %q, want %d %q", tc.cmd, code, out, errOut, tc.wantCode, tc.wantOut)
 				}
 			})
+		}
+	})
+
+	t.Run("exec with stdin", func(t *testing.T) {
+		cmd := exec.Command(a.Bin, "alloc", "exec", "-address", a.Addr, alloc.ID[:8], "/bin/sh", "-c", "tr a-z A-Z; echo done >&2")
+		cmd.Stdin = strings.NewReader("piped input\n")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || stdout.String() != "PIPED INPUT\n" || stderr.String() != "done\n" {
+			t.Errorf("alloc exec with stdin = %v, stdout %q, stderr %q, want PIPED INPUT and done", err, stdout.String(), stderr.String())
 		}
 	})
 

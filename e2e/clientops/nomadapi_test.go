@@ -71,6 +71,22 @@ func TestNomadAPIClient(t *testing.T) {
 		t.Errorf("Allocations().Exec() = %d, %v, stdout %q, stderr %q, want 4, nil, out-web, err", code, err, stdout.String(), stderr.String())
 	}
 
+	// On a terminal, with its size and input streamed.
+	stdout.Reset()
+	sizes := make(chan nomadapi.TerminalSize, 1)
+	sizes <- nomadapi.TerminalSize{Height: 40, Width: 120}
+	pr, pw := io.Pipe()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, _ = io.WriteString(pw, "typed\n")
+		pw.Close()
+	}()
+	code, err = c.Allocations().Exec(ctx, alloc, "web", true, []string{"/bin/sh", "-c", "tty; read x; stty size; echo got-$x"},
+		pr, &stdout, &stderr, sizes, nil)
+	if err != nil || code != 0 || !strings.Contains(stdout.String(), "/dev/pts/") || !strings.Contains(stdout.String(), "40 120") || !strings.Contains(stdout.String(), "got-typed") {
+		t.Errorf("Allocations().Exec(tty) = %d, %v, stdout %q, want a terminal of 40x120 that read the input", code, err, stdout.String())
+	}
+
 	if err := c.Allocations().Signal(alloc, nil, "web", "SIGUSR1"); err != nil {
 		t.Errorf("Allocations().Signal() error = %v", err)
 	}

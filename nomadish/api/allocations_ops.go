@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -102,11 +103,18 @@ type execFrame struct {
 	} `json:"result,omitempty"`
 }
 
+// TerminalSize is the size of an exec session's terminal.
+type TerminalSize struct {
+	Height int
+	Width  int
+}
+
 // Exec runs command in a task over the exec websocket and copies its
-// output to stdout and stderr; it returns the command's exit code. Stdin,
-// when not nil, is sent as input frames.
+// output to stdout and stderr as it comes; it returns the command's exit
+// code. Stdin, when not nil, is sent as input frames; with tty the command
+// runs on a terminal whose size follows terminalSizeCh.
 func (a *Allocations) Exec(ctx context.Context, alloc *Allocation, task string, tty bool, command []string,
-	stdin io.Reader, stdout, stderr io.Writer, q *QueryOptions) (int, error) {
+	stdin io.Reader, stdout, stderr io.Writer, terminalSizeCh <-chan TerminalSize, q *QueryOptions) (int, error) {
 	cmd, err := json.Marshal(command)
 	if err != nil {
 		return -1, err
@@ -140,8 +148,35 @@ func (a *Allocations) Exec(ctx context.Context, alloc *Allocation, task string, 
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	var wmu sync.Mutex
+	send := func(v any) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return conn.WriteJSON(v)
+	}
 	if stdin != nil {
-		go sendStdin(conn, stdin)
+		go sendStdin(send, stdin)
+	} else {
+		_ = send(map[string]any{"stdin": map[string]bool{"close": true}})
+	}
+	if terminalSizeCh != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case sz, ok := <-terminalSizeCh:
+					if !ok {
+						return
+					}
+					if send(map[string]any{"tty_size": map[string]int{"height": sz.Height, "width": sz.Width}}) != nil {
+						return
+					}
+				}
+			}
+		}()
 	}
 	for {
 		var f execFrame
@@ -168,19 +203,17 @@ func (a *Allocations) Exec(ctx context.Context, alloc *Allocation, task string, 
 	}
 }
 
-func sendStdin(conn *websocket.Conn, r io.Reader) {
+func sendStdin(send func(any) error, r io.Reader) {
 	buf := make([]byte, 4096)
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			msg, _ := json.Marshal(map[string]interface{}{"stdin": map[string]interface{}{"data": buf[:n]}})
-			if conn.WriteMessage(websocket.TextMessage, msg) != nil {
+			if send(map[string]any{"stdin": map[string]any{"data": buf[:n]}}) != nil {
 				return
 			}
 		}
 		if err != nil {
-			msg, _ := json.Marshal(map[string]interface{}{"stdin": map[string]bool{"close": true}})
-			_ = conn.WriteMessage(websocket.TextMessage, msg)
+			_ = send(map[string]any{"stdin": map[string]bool{"close": true}})
 			return
 		}
 	}
