@@ -4,6 +4,7 @@ package clientops
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,24 @@ client {
 	}
 	if minRunning < 2 {
 		t.Errorf("fewest running allocations during the drain = %d, want at least 2 (max_parallel 1)", minRunning)
+	}
+	// Agent A no longer runs the job: its client endpoints are served by
+	// node B through it.
+	var allocs []allocStub
+	if err := a.GetJSON("/v1/job/mig/allocations", &allocs); err != nil {
+		t.Fatal(err)
+	}
+	for _, al := range allocs {
+		if al.NodeID != nodeB || al.ClientStatus != "running" {
+			continue
+		}
+		if out, errOut, code := a.CLI("alloc", "fs", al.ID, "alloc"); code != 0 || !strings.Contains(out, "logs/") {
+			t.Errorf("alloc fs through agent A = %d %q %q, want the alloc dir of node B", code, out, errOut)
+		}
+		if out, errOut, code := a.CLI("alloc", "exec", "-i=false", al.ID, "/bin/echo", "via-a"); code != 0 || !strings.Contains(out, "via-a") {
+			t.Errorf("alloc exec through agent A = %d %q %q", code, out, errOut)
+		}
+		break
 	}
 	out, _, code := a.CLI("node", "status", nodeA)
 	if code != 0 {
