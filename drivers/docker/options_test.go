@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -410,4 +413,62 @@ func TestContainerRemovedAfterStop(t *testing.T) {
 	if _, err := d.InspectTask(ctx, cfg.ID); !errors.Is(err, drivers.ErrTaskNotFound) {
 		t.Fatalf("InspectTask() after destroy = %v, want ErrTaskNotFound", err)
 	}
+}
+
+// TestNamedVolume mounts a named volume, which needs volumes enabled, and
+// removes it afterwards.
+func TestNamedVolume(t *testing.T) {
+	d := configured(t, docker.Config{Volumes: docker.Block[docker.VolumesConfig]{V: docker.VolumesConfig{Enabled: true}}})
+	cli := engine(t)
+	name := fmt.Sprintf("nomadish-test-vol-%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if _, err := cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("VolumeRemove(%s) = %v", name, err)
+		}
+	})
+	dc := shellTask("echo kept > /v/x; cat /v/x")
+	dc["mount"] = []map[string]interface{}{{"type": "volume", "source": name, "target": "/v"}}
+	cfg := drivertest.NewTaskConfig(t, dc)
+	run(t, d, cfg)
+	if res := waitExit(t, d, cfg.ID); res.ExitCode != 0 {
+		t.Fatalf("exit = %+v, want 0", res)
+	}
+	waitFile(t, cfg.StdoutPath, "kept")
+	if _, err := cli.VolumeInspect(testCtx(t), name, client.VolumeInspectOptions{}); err != nil {
+		t.Fatalf("VolumeInspect(%s) = %v, want the named volume", name, err)
+	}
+}
+
+// TestPublishedPort serves on the container port mapped to the host port
+// the scheduler chose and reaches it from the host.
+func TestPublishedPort(t *testing.T) {
+	d := configured(t, docker.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cfg := drivertest.NewTaskConfig(t, shellTask("echo served > /local/index.html; exec httpd -f -p 8080 -h /local"))
+	cfg.Ports = []drivers.PortMapping{{Label: "http", Value: port, To: 8080}}
+	run(t, d, cfg)
+	url := fmt.Sprintf("http://127.0.0.1:%d/index.html", port)
+	deadline := time.Now().Add(30 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) == "served\n" {
+				return
+			}
+			err = fmt.Errorf("status %s body %q", resp.Status, b)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s = %v, want %q", url, last, "served\n")
 }
