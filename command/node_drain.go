@@ -49,6 +49,13 @@ Node Drain Options:
   -keep-ineligible
     With -disable, leave the node ineligible.
 
+  -detach
+    Return once the drain is set instead of following it until the node
+    is empty.
+
+  -monitor
+    Follow a drain already under way.
+
   -self
     Drain the node of the agent the command talks to.
 
@@ -62,7 +69,7 @@ func (c *NodeDrainCommand) Synopsis() string { return "Toggle drain mode on a gi
 
 // Run runs the command.
 func (c *NodeDrainCommand) Run(args []string) int {
-	var enable, disable, force, noDeadline, ignoreSystem, keepIneligible, yes, self bool
+	var enable, disable, force, noDeadline, ignoreSystem, keepIneligible, yes, self, detach, monitor bool
 	var deadline string
 	flags := c.FlagSet("node drain")
 	flags.BoolVar(&enable, "enable", false, "")
@@ -74,12 +81,13 @@ func (c *NodeDrainCommand) Run(args []string) int {
 	flags.BoolVar(&keepIneligible, "keep-ineligible", false, "")
 	flags.BoolVar(&yes, "yes", false, "")
 	flags.BoolVar(&self, "self", false, "")
-	flags.Bool("detach", false, "")
+	flags.BoolVar(&detach, "detach", false, "")
+	flags.BoolVar(&monitor, "monitor", false, "")
 	if err := flags.Parse(args); err != nil {
 		return 1
 	}
-	if enable == disable {
-		c.Ui.Error("Either the '-enable' or '-disable' flag must be set")
+	if enable == disable && !monitor || monitor && (enable || disable) {
+		c.Ui.Error("Either the '-enable' or '-disable' flag must be set, unless using '-monitor'")
 		c.Ui.Error(helpHint("node drain"))
 		return 1
 	}
@@ -104,6 +112,9 @@ func (c *NodeDrainCommand) Run(args []string) int {
 		c.Ui.Error(msg)
 		return 1
 	}
+	if monitor {
+		return c.monitorDrain(client, node.ID)
+	}
 	if enable && !yes {
 		answer, err := c.Ui.Ask(fmt.Sprintf("Are you sure you want to enable drain mode for node %q? [y/N]", node.ID))
 		if err != nil || !strings.HasPrefix(strings.ToLower(strings.TrimSpace(answer)), "y") {
@@ -118,12 +129,54 @@ func (c *NodeDrainCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error updating drain specification: %s", err))
 		return 1
 	}
-	if enable {
-		c.Ui.Output(fmt.Sprintf("Node %q drain strategy set", node.ID))
-	} else {
+	if !enable {
 		c.Ui.Output(fmt.Sprintf("Node %q drain strategy unset", node.ID))
+		return 0
 	}
-	return 0
+	c.Ui.Output(fmt.Sprintf("Node %q drain strategy set", node.ID))
+	if detach {
+		return 0
+	}
+	return c.monitorDrain(client, node.ID)
+}
+
+// drainPollInterval is how often a followed drain is looked at.
+const drainPollInterval = 500 * time.Millisecond
+
+// monitorDrain follows a drain until the node is empty, telling what
+// happens to each allocation.
+func (c *NodeDrainCommand) monitorDrain(client *api.Client, nodeID string) int {
+	stamp := func(msg string) string { return time.Now().Format(time.RFC3339) + ": " + msg }
+	c.Ui.Output(stamp("Ctrl-C to stop monitoring: will not cancel the node drain"))
+	marked := map[string]bool{}
+	status := map[string]string{}
+	for {
+		allocs, _, err := client.Nodes().Allocations(nodeID, nil)
+		if err != nil {
+			c.Ui.Error(fmt.Sprintf("Error querying node allocations: %s", err))
+			return 1
+		}
+		for _, a := range allocs {
+			if m := a.DesiredTransition.Migrate; m != nil && *m && !marked[a.ID] {
+				marked[a.ID] = true
+				c.Ui.Output(stamp(fmt.Sprintf("Alloc %q marked for migration", a.ID)))
+			}
+			if old, ok := status[a.ID]; ok && old != a.ClientStatus && marked[a.ID] {
+				c.Ui.Output(stamp(fmt.Sprintf("Alloc %q status %s -> %s", a.ID, old, a.ClientStatus)))
+			}
+			status[a.ID] = a.ClientStatus
+		}
+		node, _, err := client.Nodes().Info(nodeID, nil)
+		if err != nil {
+			c.Ui.Error(fmt.Sprintf("Error querying node: %s", err))
+			return 1
+		}
+		if node.DrainStrategy == nil {
+			c.Ui.Output(stamp(fmt.Sprintf("Node %q drain complete", nodeID)))
+			return 0
+		}
+		time.Sleep(drainPollInterval)
+	}
 }
 
 // drainSpec turns the drain flags into a spec.

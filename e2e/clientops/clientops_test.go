@@ -222,8 +222,10 @@ func TestAllocOperations(t *testing.T) {
 
 	t.Run("drain and eligibility", func(t *testing.T) {
 		cur := runningAlloc(t, a, "ops")
-		if out, errOut, code := a.CLI("node", "drain", "-enable", "-yes", "-deadline", "30s", cur.NodeID[:8]); code != 0 {
-			t.Fatalf("node drain = %d %q %q", code, out, errOut)
+		// Without -detach the command follows the drain to its end.
+		out, errOut, code := a.CLI("node", "drain", "-enable", "-yes", "-deadline", "30s", cur.NodeID[:8])
+		if code != 0 || !strings.Contains(out, "marked for migration") || !strings.Contains(out, "drain complete") {
+			t.Fatalf("node drain = %d %q %q, want it to follow the drain to completion", code, out, errOut)
 		}
 		// The only node drains: the allocation stops, its replacement waits.
 		e2eutil.WaitFor(t, 60*time.Second, func() error {

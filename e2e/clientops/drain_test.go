@@ -93,7 +93,7 @@ client {
 		return fmt.Errorf("nodes = %+v", nodes)
 	})
 
-	if out, errOut, code := a.CLI("node", "drain", "-enable", "-yes", "-deadline", "3m", nodeA); code != 0 {
+	if out, errOut, code := a.CLI("node", "drain", "-enable", "-yes", "-detach", "-deadline", "3m", nodeA); code != 0 {
 		t.Fatalf("node drain = %d %q %q", code, out, errOut)
 	}
 	minRunning := 3
