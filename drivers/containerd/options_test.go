@@ -348,6 +348,12 @@ func TestImageArchive(t *testing.T) {
 		if err := cli.NamespaceService().Delete(ctx, ns); err != nil {
 			t.Logf("delete namespace %s: %v", ns, err)
 		}
+		// runc leaves the namespace's parent cgroups; remove the empty ones.
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
+		dirs = append(dirs, "/sys/fs/cgroup/"+ns)
+		for _, dir := range dirs {
+			_ = os.Remove(dir)
+		}
 	})
 	d := configured(t, ns, false)
 	tests := []struct {
