@@ -167,6 +167,8 @@ func decodeBody(r *http.Request, out interface{}) error {
 	if r.Body == nil {
 		return server.NewCodedError(400, "missing request body")
 	}
+	// Unknown fields are accepted: Nomad's own API clients send fields
+	// that differ from version to version, and must keep working.
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(out); err != nil {
 		var mbe *http.MaxBytesError

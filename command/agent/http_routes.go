@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -53,6 +54,10 @@ type jobRegisterBody struct {
 	PolicyOverride bool
 	PreserveCounts bool
 	EvalPriority   int
+	// Submission is the job's source as the user wrote it; accepted, not stored.
+	Submission json.RawMessage
+	// PreserveResources, Prune and Tolerations exist in newer Nomad clients.
+	PreserveResources bool
 	structs.WriteRequest
 }
 

@@ -61,6 +61,13 @@ type Job struct {
 	TaskGroups []*TaskGroup
 	// Update is the job-level default update strategy.
 	Update UpdateStrategy
+	// Reschedule and Migrate are job-level defaults for the groups; API
+	// clients send them, and Canonicalize copies them into groups without
+	// their own.
+	Reschedule *ReschedulePolicy `json:",omitempty"`
+	Migrate    *MigrateStrategy  `json:",omitempty"`
+	// VersionTag names a version.
+	VersionTag *JobVersionTag `json:",omitempty"`
 	// Multiregion is parsed and stored, not acted on.
 	Multiregion *Multiregion `json:",omitempty"`
 	// Periodic makes the job a template launched on a schedule.
@@ -99,6 +106,35 @@ type Job struct {
 	CreateIndex    uint64
 	ModifyIndex    uint64
 	JobModifyIndex uint64
+}
+
+// JobVersionTag names a job version.
+type JobVersionTag struct {
+	Name        string
+	Description string
+	TaggedTime  int64
+}
+
+// Secret is a task secret block (parsed and stored, not acted on).
+type Secret struct {
+	Name     string
+	Provider string
+	Path     string
+	Config   map[string]interface{}
+	Env      map[string]string
+}
+
+// Action is a named command a task offers (parsed and stored).
+type Action struct {
+	Name    string
+	Command string
+	Args    []string
+}
+
+// ServiceWeights are Consul DNS weights (parsed and stored).
+type ServiceWeights struct {
+	Passing int
+	Warning int
 }
 
 // JobUIConfig holds UI hints.
@@ -290,6 +326,9 @@ type Task struct {
 	ScalingPolicies []*ScalingPolicy `json:",omitempty"`
 	// Schedule is parsed and stored.
 	Schedule *TaskSchedule `json:",omitempty"`
+	// Secrets and Actions are parsed and stored.
+	Secrets []*Secret `json:",omitempty"`
+	Actions []*Action `json:",omitempty"`
 	// CSIPluginConfig is parsed and stored.
 	CSIPluginConfig *TaskCSIPluginConfig `json:",omitempty"`
 }
@@ -491,6 +530,8 @@ type LogConfig struct {
 	MaxFiles      int
 	MaxFileSizeMB int
 	Disabled      bool
+	// Enabled is the newer form of Disabled; false turns log collection off.
+	Enabled *bool `json:",omitempty"`
 }
 
 // TaskArtifact is fetched before a task starts.
@@ -527,10 +568,11 @@ type Template struct {
 
 // ChangeScript runs on template change.
 type ChangeScript struct {
-	Command     string
-	Args        []string
-	Timeout     time.Duration
-	FailOnError bool
+	Command          string
+	Args             []string
+	Timeout          time.Duration
+	FailOnError      bool
+	RunOnFirstRender *bool `json:",omitempty"`
 }
 
 // WaitConfig bounds template re-rendering.
@@ -604,13 +646,16 @@ type VolumeMount struct {
 
 // ScalingPolicy bounds a group's count.
 type ScalingPolicy struct {
-	ID      string `json:",omitempty"`
-	Type    string
-	Target  map[string]string
-	Min     int64
-	Max     int64
-	Policy  map[string]interface{}
-	Enabled bool
+	ID          string `json:",omitempty"`
+	Namespace   string `json:",omitempty"`
+	CreateIndex uint64 `json:",omitempty"`
+	ModifyIndex uint64 `json:",omitempty"`
+	Type        string
+	Target      map[string]string
+	Min         int64
+	Max         int64
+	Policy      map[string]interface{}
+	Enabled     bool
 }
 
 // Service is a registration in service discovery.
@@ -670,6 +715,8 @@ type ServiceCheck struct {
 	FailuresBeforeCritical int
 	FailuresBeforeWarning  int
 	CheckRestart           *CheckRestart
+	Advertise              string `json:",omitempty"`
+	Notes                  string `json:",omitempty"`
 }
 
 // CheckRestart restarts a task whose check fails.

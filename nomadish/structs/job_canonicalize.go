@@ -143,6 +143,14 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 	if tg.RestartPolicy == nil {
 		tg.RestartPolicy = DefaultRestartPolicy(j.Type)
 	}
+	if tg.ReschedulePolicy == nil && j.Reschedule != nil {
+		c := *j.Reschedule
+		tg.ReschedulePolicy = &c
+	}
+	if tg.Migrate == nil && j.Migrate != nil {
+		c := *j.Migrate
+		tg.Migrate = &c
+	}
 	if tg.ReschedulePolicy == nil {
 		tg.ReschedulePolicy = DefaultReschedulePolicy(j.Type)
 	}
