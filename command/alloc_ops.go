@@ -57,6 +57,10 @@ Alloc Restart Options:
 
   -task <task>
     The task to restart.
+
+  -all-tasks
+    Restart all running tasks, as giving no task does (accepted for
+    Nomad's scripts; tasks that are not running are not started again).
 `)
 }
 
@@ -66,8 +70,10 @@ func (c *AllocRestartCommand) Synopsis() string { return "Restart a running allo
 // Run runs the command.
 func (c *AllocRestartCommand) Run(args []string) int {
 	var task string
+	var allTasks bool
 	flags := c.FlagSet("alloc restart")
 	flags.StringVar(&task, "task", "", "")
+	flags.BoolVar(&allTasks, "all-tasks", false, "")
 	if err := flags.Parse(args); err != nil {
 		return 1
 	}
@@ -81,6 +87,10 @@ func (c *AllocRestartCommand) Run(args []string) int {
 			return 1
 		}
 		task = rest[0]
+	}
+	if task != "" && allTasks {
+		c.Ui.Error("The -all-tasks option cannot be used with a task name")
+		return 1
 	}
 	if task != "" && !allocHasTask(alloc, task) {
 		c.Ui.Error(fmt.Sprintf("Could not find task named: %s, found:\n%s", task, strings.Join(allocTasks(alloc), "\n")))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -182,8 +183,29 @@ func (h *HTTPServer) allocSignal(w http.ResponseWriter, r *http.Request) (interf
 	if body.Signal == "" {
 		body.Signal = "SIGKILL"
 	}
-	if err := c.SignalAlloc(r.Context(), r.PathValue("alloc"), body.Task, body.Signal); err != nil {
-		return nil, clientError(err)
+	id := r.PathValue("alloc")
+	tasks := []string{body.Task}
+	if body.Task == "" {
+		// As Nomad: without a task, every running task is signalled.
+		alloc, err := c.Alloc(id)
+		if err != nil {
+			return nil, clientError(err)
+		}
+		tasks = tasks[:0]
+		for name, ts := range alloc.TaskStates {
+			if ts != nil && ts.State == structs.TaskStateRunning {
+				tasks = append(tasks, name)
+			}
+		}
+		sort.Strings(tasks)
+		if len(tasks) == 0 {
+			return nil, clientError(fmt.Errorf("%w: no task of allocation %s runs", client.ErrTaskNotRunning, id))
+		}
+	}
+	for _, task := range tasks {
+		if err := c.SignalAlloc(r.Context(), id, task, body.Signal); err != nil {
+			return nil, clientError(err)
+		}
 	}
 	return struct{}{}, nil
 }
