@@ -46,6 +46,8 @@ type jobDispatchBody struct {
 	Payload          []byte
 	Meta             map[string]string
 	IdempotencyToken string
+	IdPrefixTemplate string
+	Priority         int
 }
 
 func (h *HTTPServer) jobDispatch(w http.ResponseWriter, r *http.Request) (interface{}, error) {
@@ -62,7 +64,11 @@ func (h *HTTPServer) jobDispatch(w http.ResponseWriter, r *http.Request) (interf
 	}
 	args := structs.JobDispatchRequest{
 		JobID: id, Payload: body.Payload, Meta: body.Meta,
-		IdempotencyToken: body.IdempotencyToken, WriteRequest: writeNamespace(r),
+		IdempotencyToken: body.IdempotencyToken, IdPrefixTemplate: body.IdPrefixTemplate, Priority: body.Priority,
+		WriteRequest: writeNamespace(r),
+	}
+	if tok := r.URL.Query().Get("idempotency_token"); tok != "" {
+		args.IdempotencyToken = tok
 	}
 	var reply structs.JobDispatchResponse
 	if err := h.rpc("Job.Dispatch", &args, &reply); err != nil {

@@ -219,3 +219,5 @@ func TestScaleHistoryRevert(t *testing.T) {
 		t.Errorf("job run -check-index %s exit = %d\n%s\n%s", index, code, out, errOut)
 	}
 }
+
+func errorf(format string, args ...interface{}) error { return fmt.Errorf(format, args...) }

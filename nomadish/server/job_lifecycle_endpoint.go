@@ -55,11 +55,15 @@ func checkDispatch(parent *structs.Job, payload []byte, meta map[string]string) 
 	return nil
 }
 
-// dispatchChildID names a dispatched child: <parent>/dispatch-<unix>-<rand>.
-func dispatchChildID(parentID string, unix int64) string {
+// dispatchChildID names a dispatched child:
+// <parent>/dispatch-[<prefix>-]<unix>-<rand>.
+func dispatchChildID(parentID, prefix string, unix int64) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return parentID + structs.DispatchLaunchSuffix + strconv.FormatInt(unix, 10) + "-" + hex.EncodeToString(b[:])
+	if prefix != "" {
+		prefix += "-"
+	}
+	return parentID + structs.DispatchLaunchSuffix + prefix + strconv.FormatInt(unix, 10) + "-" + hex.EncodeToString(b[:])
 }
 
 // Dispatch creates a child of a parameterized job with a payload and meta.
@@ -85,6 +89,9 @@ func (e *JobEndpoint) Dispatch(args *structs.JobDispatchRequest, reply *structs.
 	if err := checkDispatch(parent, args.Payload, args.Meta); err != nil {
 		return NewCodedError(400, err.Error())
 	}
+	if args.Priority != 0 && (args.Priority < structs.MinJobPriority || args.Priority > structs.MaxJobPriority) {
+		return NewCodedError(400, fmt.Sprintf("job priority must be between [%d, %d]", structs.MinJobPriority, structs.MaxJobPriority))
+	}
 	if args.IdempotencyToken != "" {
 		children, err := st.ChildJobs(nil, ns, parent.ID)
 		if err != nil {
@@ -99,9 +106,12 @@ func (e *JobEndpoint) Dispatch(args *structs.JobDispatchRequest, reply *structs.
 			}
 		}
 	}
-	child := deriveChild(parent, dispatchChildID(parent.ID, timeNow().Unix()))
+	child := deriveChild(parent, dispatchChildID(parent.ID, args.IdPrefixTemplate, timeNow().Unix()))
 	child.Dispatched = true
 	child.SubmitTime = timeNow().UnixNano()
+	if args.Priority != 0 {
+		child.Priority = args.Priority
+	}
 	child.Payload = args.Payload
 	child.DispatchIdempotencyToken = args.IdempotencyToken
 	child.Meta = make(map[string]string, len(parent.Meta)+len(args.Meta))

@@ -126,6 +126,11 @@ type JobDispatchRequest struct {
 	Payload          []byte
 	Meta             map[string]string
 	IdempotencyToken string
+	// IdPrefixTemplate goes between "dispatch-" and the time in the
+	// child's ID.
+	IdPrefixTemplate string
+	// Priority, when set, overrides the parent's priority.
+	Priority int
 	WriteRequest
 }
 
