@@ -28,6 +28,9 @@ type ServiceClient interface {
 	ServicesByName(ctx context.Context, namespace, name string, minIndex uint64) ([]*structs.ServiceRegistration, uint64, error)
 }
 
+// serviceResync is how often the registrations are sent again in full.
+const serviceResync = time.Minute
+
 // serviceDef is one built-in service of the allocation and the task whose
 // life it follows ("" for a group service: it follows the main tasks).
 type serviceDef struct {
@@ -230,6 +233,11 @@ func (sm *serviceManager) run(ctx context.Context) {
 	t := time.NewTimer(0)
 	<-t.C
 	defer t.Stop()
+	// The servers drop registrations on their own (node marked down,
+	// service delete): a periodic full resend restores them; unchanged
+	// ones are no-ops in the state store.
+	resync := time.NewTicker(serviceResync)
+	defer resync.Stop()
 	for {
 		sm.mu.Lock()
 		closing := sm.closing
@@ -255,6 +263,8 @@ func (sm *serviceManager) run(ctx context.Context) {
 				<-t.C
 			}
 		case <-wait:
+		case <-resync.C:
+			clear(sent)
 		case <-ctx.Done():
 			return
 		}
@@ -382,6 +392,11 @@ func (sm *serviceManager) registrations() map[string]*structs.ServiceRegistratio
 			}
 		}
 		if len(d.check) > 0 {
+			if sm.pendingLocked(d) {
+				// Registered once its checks have a result, so that a
+				// restored client does not flap a passing instance.
+				continue
+			}
 			r.Status = structs.CheckPassing
 			for _, c := range d.check {
 				if res := sm.results[c.id]; res == nil || res.Status != structs.CheckPassing {
@@ -394,6 +409,16 @@ func (sm *serviceManager) registrations() map[string]*structs.ServiceRegistratio
 		out[id] = r
 	}
 	return out
+}
+
+// pendingLocked reports whether a service's checks have not all run yet.
+func (sm *serviceManager) pendingLocked(d *serviceDef) bool {
+	for _, c := range d.check {
+		if res := sm.results[c.id]; res == nil || res.Status == structs.CheckPending {
+			return true
+		}
+	}
+	return false
 }
 
 // serviceAddress resolves a port label (or a number) to the address and
