@@ -21,42 +21,54 @@ type drainDecision struct {
 
 // decideDrain is the drainer's pure core. nodeAllocs are the allocations on
 // the draining node; jobAllocs are all allocations of each job that has one
-// there, by job. Each task group migrates at most migrate.max_parallel
-// allocations at a time (1 without a migrate block): an allocation marked
-// earlier counts until its replacement runs, or until it has finished with
-// no replacement (one that could not be placed does not stall the drain).
-// System allocations go last, unless the drain ignores them. At the force
-// deadline everything left is marked at once.
+// there, by job. As in Nomad: each service task group migrates at most
+// migrate.max_parallel allocations at a time across all nodes (1 without a
+// migrate block), an allocation marked earlier counting until its
+// replacement runs, or until it has finished with no replacement (one that
+// could not be placed does not stall the drain); batch and sysbatch
+// allocations are left to finish; system allocations go last, unless the
+// drain ignores them. At the force deadline everything left is marked.
 func decideDrain(now time.Time, node *structs.Node, nodeAllocs []*structs.Allocation, jobAllocs map[structs.NamespacedID][]*structs.Allocation) drainDecision {
 	ds := node.DrainStrategy
 	if ds == nil {
 		return drainDecision{}
 	}
-	var regular, system []*structs.Allocation
+	var regular, batch, system []*structs.Allocation
 	for _, a := range nodeAllocs {
 		if a.TerminalStatus() {
 			continue
 		}
-		if a.Job != nil && (a.Job.Type == structs.JobTypeSystem || a.Job.Type == structs.JobTypeSysBatch) {
+		typ := ""
+		if a.Job != nil {
+			typ = a.Job.Type
+		}
+		switch typ {
+		case structs.JobTypeSystem:
 			if !ds.IgnoreSystemJobs {
 				system = append(system, a)
 			}
-			continue
+		case structs.JobTypeBatch, structs.JobTypeSysBatch:
+			batch = append(batch, a)
+		default:
+			regular = append(regular, a)
 		}
-		regular = append(regular, a)
 	}
-	if len(regular) == 0 && len(system) == 0 {
+	if len(regular) == 0 && len(batch) == 0 && len(system) == 0 {
 		return drainDecision{done: true}
 	}
 	sortAllocs(regular)
+	sortAllocs(batch)
 	sortAllocs(system)
 	var out drainDecision
 	if ds.ForceDeadline > 0 && !now.Before(time.Unix(0, ds.ForceDeadline)) {
-		for _, a := range append(regular, system...) {
+		for _, a := range append(append(regular, batch...), system...) {
 			if !marked(a) {
 				out.migrate = append(out.migrate, a)
 			}
 		}
+		return out
+	}
+	if len(regular) == 0 && len(batch) > 0 {
 		return out
 	}
 	if len(regular) == 0 {
@@ -81,7 +93,7 @@ func decideDrain(now time.Time, node *structs.Node, nodeAllocs []*structs.Alloca
 		}
 		seen[k] = true
 		for _, o := range jobAllocs[k.job] {
-			if o.NodeID == node.ID && o.TaskGroup == k.group && marked(o) && migrating(o, jobAllocs[k.job]) {
+			if o.TaskGroup == k.group && marked(o) && migrating(o, jobAllocs[k.job]) {
 				inflight[k]++
 			}
 		}

@@ -43,6 +43,7 @@ func TestDecideDrain(t *testing.T) {
 	svc1 := drainJob(structs.JobTypeService, 0)
 	svc2 := drainJob(structs.JobTypeService, 2)
 	sys := drainJob(structs.JobTypeSystem, 0)
+	batch := drainJob(structs.JobTypeBatch, 0)
 	drain := &structs.DrainStrategy{}
 	ignoreSys := &structs.DrainStrategy{DrainSpec: structs.DrainSpec{IgnoreSystemJobs: true}}
 	past := &structs.DrainStrategy{ForceDeadline: now.Add(-time.Second).UnixNano()}
@@ -77,6 +78,15 @@ func TestDecideDrain(t *testing.T) {
 			allocs: []*structs.Allocation{drainAlloc("a", svc1, 1, withStopped), drainAlloc("s", sys, 2)}, want: []string{"s"}},
 		{name: "ignored system allocs stay and the drain ends", strategy: ignoreSys,
 			allocs: []*structs.Allocation{drainAlloc("s", sys, 2)}, wantDone: true},
+		{name: "max_parallel counts moves from other nodes", strategy: drain,
+			allocs: []*structs.Allocation{drainAlloc("a", svc1, 1)},
+			others: []*structs.Allocation{drainAlloc("x", svc1, 2, onNode("n3"), withMigrate)}},
+		{name: "batch allocs are left to finish", strategy: drain,
+			allocs: []*structs.Allocation{drainAlloc("b", batch, 1), drainAlloc("s", sys, 2)}},
+		{name: "finished batch allocs end the drain", strategy: drain,
+			allocs: []*structs.Allocation{drainAlloc("b", batch, 1, withComplete)}, wantDone: true},
+		{name: "batch allocs are stopped at the deadline", strategy: past,
+			allocs: []*structs.Allocation{drainAlloc("b", batch, 1)}, want: []string{"b"}},
 		{name: "deadline passed forces all", strategy: past,
 			allocs: []*structs.Allocation{drainAlloc("a", svc1, 1, withMigrate), drainAlloc("b", svc1, 2), drainAlloc("s", sys, 3)}, want: []string{"b", "s"}},
 		{name: "deadline ahead keeps the pace", strategy: future,
