@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/nomadish/nomadish/nomadish/api"
 )
 
 // JobDispatchCommand is `nomadish job dispatch`.
@@ -39,6 +41,12 @@ Dispatch Options:
 
   -idempotency-token <token>
     Do not dispatch again while a job dispatched with this token exists.
+
+  -id-prefix-template <prefix>
+    Put the prefix in the dispatched job's ID, after "dispatch-".
+
+  -priority <n>
+    Priority of the dispatched job instead of the parameterized job's.
 
   -detach
     Return immediately instead of monitoring.
@@ -78,6 +86,10 @@ func (c *JobDispatchCommand) Run(args []string) int {
 	flags.BoolVar(&detach, "detach", false, "")
 	flags.BoolVar(&verbose, "verbose", false, "")
 	flags.StringVar(&token, "idempotency-token", "", "")
+	var prefix string
+	var priority int
+	flags.StringVar(&prefix, "id-prefix-template", "", "")
+	flags.IntVar(&priority, "priority", 0, "")
 	flags.Var(meta, "meta", "")
 	if err := flags.Parse(args); err != nil {
 		return 1
@@ -114,7 +126,10 @@ func (c *JobDispatchCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error initializing client: %s", err))
 		return 1
 	}
-	resp, _, err := client.Jobs().Dispatch(args[0], meta, payload, token, nil)
+	resp, _, err := client.Jobs().DispatchOpts(&api.JobDispatchRequest{
+		JobID: args[0], Meta: meta, Payload: payload, IdempotencyToken: token,
+		IdPrefixTemplate: prefix, Priority: priority,
+	}, nil)
 	if err != nil {
 		c.Ui.Error(fmt.Sprintf("Failed to dispatch job: %s", err))
 		return 1

@@ -37,6 +37,8 @@ type JobDispatchRequest struct {
 	Payload          []byte
 	Meta             map[string]string
 	IdempotencyToken string `json:",omitempty"`
+	IdPrefixTemplate string `json:",omitempty"`
+	Priority         int    `json:",omitempty"`
 }
 
 // JobDispatchResponse answers a dispatch.
@@ -50,7 +52,12 @@ type JobDispatchResponse struct {
 
 // Dispatch creates an instance of a parameterized job.
 func (j *Jobs) Dispatch(jobID string, meta map[string]string, payload []byte, idempotencyToken string, q *WriteOptions) (*JobDispatchResponse, *WriteMeta, error) {
-	req := &JobDispatchRequest{JobID: jobID, Meta: meta, Payload: payload, IdempotencyToken: idempotencyToken}
+	return j.DispatchOpts(&JobDispatchRequest{JobID: jobID, Meta: meta, Payload: payload, IdempotencyToken: idempotencyToken}, q)
+}
+
+// DispatchOpts dispatches with every option of the request.
+func (j *Jobs) DispatchOpts(req *JobDispatchRequest, q *WriteOptions) (*JobDispatchResponse, *WriteMeta, error) {
+	jobID := req.JobID
 	var resp JobDispatchResponse
 	wm, err := j.client.put("/v1/job/"+url.PathEscape(jobID)+"/dispatch", req, &resp, q)
 	if err != nil {
