@@ -74,6 +74,7 @@ func (a *Agent) setupClient() error {
 		},
 		RPC:     agentRPC{a},
 		DevMode: c.DevMode,
+		DNSAddr: c.Client.DNS.addr(),
 	}
 	if r := c.Client.Reserved; r != nil {
 		cc.Reserved = &structs.NodeReservedResources{

@@ -90,6 +90,7 @@ type ClientConfig struct {
 	MemoryTotalMB   int               `hcl:"memory_total_mb,optional"`
 	Reserved        *Reserved         `hcl:"reserved,block"`
 	ServerJoin      *ServerJoin       `hcl:"server_join,block"`
+	DNS             *ClientDNS        `hcl:"dns,block"`
 	Remain          hcl.Body          `hcl:",remain"`
 }
 

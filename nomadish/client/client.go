@@ -237,6 +237,9 @@ func (c *Client) Start() error {
 		defer c.wg.Done()
 		c.watchAllocs(ctx)
 	}()
+	if err := c.startDNS(ctx); err != nil {
+		c.logger.Error("service dns", "error", err)
+	}
 	c.logger.Info("client started", "node_id", c.NodeID(), "data_dir", c.cfg.DataDir)
 	return nil
 }

@@ -82,6 +82,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long a DevMode Shutdown waits for tasks
 	// to stop. Default 30s.
 	ShutdownTimeout time.Duration
+	// DNSAddr is the UDP address of the service DNS responder
+	// ("127.0.0.1:8600"); "" runs none.
+	DNSAddr string
 }
 
 // DefaultConfig returns a config with the defaults filled in; the caller

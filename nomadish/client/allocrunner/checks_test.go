@@ -129,7 +129,9 @@ func TestRestartCounter(t *testing.T) {
 }
 
 func TestChangeActions(t *testing.T) {
-	tmpl := func(mode, sig string) *structs.Template { return &structs.Template{ChangeMode: mode, ChangeSignal: sig} }
+	tmpl := func(mode, sig string) *structs.Template {
+		return &structs.Template{ChangeMode: mode, ChangeSignal: sig}
+	}
 	tests := []struct {
 		name    string
 		changed []*structs.Template
