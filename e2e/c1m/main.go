@@ -52,6 +52,7 @@ type options struct {
 	timeout            time.Duration
 	profile            string
 	profileSeconds     int
+	profileAt          float64
 	schedulers         int
 	keep               bool
 }
@@ -67,6 +68,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the server, taken from the first job submission, to this file")
 	flag.IntVar(&o.profileSeconds, "cpuprofile-seconds", 10, "length of the CPU profile")
+	flag.Float64Var(&o.profileAt, "cpuprofile-at", 0, "start the CPU profile once this fraction of the allocations runs")
 	flag.IntVar(&o.schedulers, "schedulers", 0, "num_schedulers of the server (0: its default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the server's data directory and log")
 	flag.Parse()
@@ -150,7 +152,12 @@ func run(ctx context.Context, o options) error {
 	var profDone chan error
 	if o.profile != "" {
 		profDone = make(chan error, 1)
-		go func() { profDone <- srv.cpuProfile(ctx, o.profile, o.profileSeconds) }()
+		go func() {
+			for float64(rec.runningN.Load()) < o.profileAt*float64(total) && ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			profDone <- srv.cpuProfile(ctx, o.profile, o.profileSeconds)
+		}()
 	}
 
 	// Submit every job at once, o.submitters in flight.

@@ -44,11 +44,19 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(ctx, deploymentWatchMaxSleep)
 		_ = ws.WatchCtx(wctx)
 		cancel()
-		if ctx.Err() != nil {
+		// Under load the allocs table changes many times a second and each
+		// pass reads every allocation of every running deployment: let a
+		// burst of changes land before the next pass.
+		select {
+		case <-ctx.Done():
 			return
+		case <-time.After(deploymentWatchCoalesce):
 		}
 	}
 }
+
+// deploymentWatchCoalesce is the least time between two watcher passes.
+const deploymentWatchCoalesce = 100 * time.Millisecond
 
 // deploymentStep is what the watcher decides for one running deployment.
 type deploymentStep struct {
