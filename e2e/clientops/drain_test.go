@@ -30,7 +30,8 @@ type nodeStub struct {
 // TestDrainMigratesWithMaxParallel drains a node running three allocations
 // of a group with migrate { max_parallel = 1 } onto a second node: never
 // more than one allocation is away at a time, all end up on the other
-// node, and the drained node stays ineligible.
+// node, each replacement is up for min_healthy_time before the next move,
+// and the drained node stays ineligible.
 func TestDrainMigratesWithMaxParallel(t *testing.T) {
 	a := e2eutil.StartAgent(t, e2eutil.AgentOptions{Config: `name = "drain-a"
 server {
@@ -97,7 +98,8 @@ client {
 		t.Fatalf("node drain = %d %q %q", code, out, errOut)
 	}
 	minRunning := 3
-	deadline := time.Now().Add(2 * time.Minute)
+	started := time.Now()
+	deadline := started.Add(2 * time.Minute)
 	for {
 		r, err := running()
 		if err != nil {
@@ -118,6 +120,10 @@ client {
 			t.Fatalf("drain not done: running %v, node %+v", r, n)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Three moves, the first two each waiting 2s for their replacement.
+	if took := time.Since(started); took < 4*time.Second {
+		t.Errorf("drain took %s, want at least 4s of min_healthy_time", took)
 	}
 	if minRunning < 2 {
 		t.Errorf("fewest running allocations during the drain = %d, want at least 2 (max_parallel 1)", minRunning)

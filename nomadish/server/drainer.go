@@ -24,8 +24,9 @@ type drainDecision struct {
 // there, by job. As in Nomad: each service task group migrates at most
 // migrate.max_parallel allocations at a time across all nodes (1 without a
 // migrate block), an allocation marked earlier counting until its
-// replacement runs, or until it has finished with no replacement (one that
-// could not be placed does not stall the drain); batch and sysbatch
+// replacement has run for min_healthy_time (or missed healthy_deadline), or
+// until it has finished with no replacement (one that could not be placed
+// does not stall the drain); batch and sysbatch
 // allocations are left to finish; system allocations go last, unless the
 // drain ignores them. At the force deadline everything left is marked.
 func decideDrain(now time.Time, node *structs.Node, nodeAllocs []*structs.Allocation, jobAllocs map[structs.NamespacedID][]*structs.Allocation) drainDecision {
@@ -93,7 +94,7 @@ func decideDrain(now time.Time, node *structs.Node, nodeAllocs []*structs.Alloca
 		}
 		seen[k] = true
 		for _, o := range jobAllocs[k.job] {
-			if o.TaskGroup == k.group && marked(o) && migrating(o, jobAllocs[k.job]) {
+			if o.TaskGroup == k.group && marked(o) && migrating(now, o, jobAllocs[k.job]) {
 				inflight[k]++
 			}
 		}
@@ -125,32 +126,60 @@ func marked(a *structs.Allocation) bool {
 	return a.DesiredTransition.Migrate != nil && *a.DesiredTransition.Migrate
 }
 
-// migrating reports whether a marked allocation's move is still under way.
-func migrating(a *structs.Allocation, all []*structs.Allocation) bool {
+// migrating reports whether a marked allocation's move is still under way:
+// its replacement is not yet healthy, that is running with every task up
+// for min_healthy_time, and has not missed healthy_deadline.
+func migrating(now time.Time, a *structs.Allocation, all []*structs.Allocation) bool {
+	ms := migrateStrategy(a)
 	for _, r := range all {
 		if r.PreviousAllocation != a.ID {
 			continue
 		}
+		if r.ClientTerminalStatus() {
+			return false
+		}
+		if ms.HealthyDeadline > 0 && now.Sub(time.Unix(0, r.CreateTime)) > ms.HealthyDeadline {
+			return false
+		}
 		if r.ClientStatus != structs.AllocClientStatusRunning {
-			return !r.ClientTerminalStatus()
+			return true
 		}
 		if ds := r.DeploymentStatus; ds != nil && ds.Healthy != nil {
 			return !*ds.Healthy
 		}
-		return false
+		up := time.Unix(0, r.CreateTime)
+		if len(r.TaskStates) > 0 {
+			up = time.Time{}
+		}
+		for _, ts := range r.TaskStates {
+			if ts == nil || ts.State != structs.TaskStateRunning {
+				return true
+			}
+			if ts.StartedAt.After(up) {
+				up = ts.StartedAt
+			}
+		}
+		return now.Sub(up) < ms.MinHealthyTime
 	}
 	return !a.ClientTerminalStatus()
 }
 
+// migrateStrategy is the allocation's group's migrate block, or Nomad's
+// default.
+func migrateStrategy(a *structs.Allocation) *structs.MigrateStrategy {
+	if a.Job != nil {
+		if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil && tg.Migrate != nil {
+			return tg.Migrate
+		}
+	}
+	return structs.DefaultMigrateStrategy()
+}
+
 func maxParallel(a *structs.Allocation) int {
-	if a.Job == nil {
-		return 1
+	if n := migrateStrategy(a).MaxParallel; n > 0 {
+		return n
 	}
-	tg := a.Job.LookupTaskGroup(a.TaskGroup)
-	if tg == nil || tg.Migrate == nil || tg.Migrate.MaxParallel < 1 {
-		return 1
-	}
-	return tg.Migrate.MaxParallel
+	return 1
 }
 
 // runDrainer is the leader loop that moves allocations off draining nodes

@@ -8,12 +8,27 @@ import (
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
+// drainNow is the clock of the drain decisions.
+var drainNow = time.Unix(1000, 0)
+
 func drainJob(typ string, maxParallel int) *structs.Job {
 	j := &structs.Job{ID: "j-" + typ, Namespace: "default", Type: typ, TaskGroups: []*structs.TaskGroup{{Name: "g"}}}
 	if maxParallel > 0 {
-		j.TaskGroups[0].Migrate = &structs.MigrateStrategy{MaxParallel: maxParallel}
+		j.TaskGroups[0].Migrate = &structs.MigrateStrategy{MaxParallel: maxParallel, MinHealthyTime: 10 * time.Second, HealthyDeadline: time.Minute}
 	}
 	return j
+}
+
+// upFor makes an allocation's task run since d before drainNow.
+func upFor(d time.Duration) allocOpt {
+	return func(a *structs.Allocation) {
+		a.TaskStates = map[string]*structs.TaskState{"t": {State: structs.TaskStateRunning, StartedAt: drainNow.Add(-d)}}
+	}
+}
+
+// createdAgo sets when an allocation was created.
+func createdAgo(d time.Duration) allocOpt {
+	return func(a *structs.Allocation) { a.CreateTime = drainNow.Add(-d).UnixNano() }
 }
 
 type allocOpt func(*structs.Allocation)
@@ -31,6 +46,7 @@ func drainAlloc(id string, job *structs.Job, idx uint64, opts ...allocOpt) *stru
 	a := &structs.Allocation{
 		ID: id, NodeID: "n1", Namespace: "default", JobID: job.ID, Job: job, TaskGroup: "g",
 		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning, CreateIndex: idx,
+		CreateTime: drainNow.Add(-time.Second).UnixNano(),
 	}
 	for _, o := range opts {
 		o(a)
@@ -39,7 +55,7 @@ func drainAlloc(id string, job *structs.Job, idx uint64, opts ...allocOpt) *stru
 }
 
 func TestDecideDrain(t *testing.T) {
-	now := time.Unix(1000, 0)
+	now := drainNow
 	svc1 := drainJob(structs.JobTypeService, 0)
 	svc2 := drainJob(structs.JobTypeService, 2)
 	sys := drainJob(structs.JobTypeSystem, 0)
@@ -69,9 +85,21 @@ func TestDecideDrain(t *testing.T) {
 			others: []*structs.Allocation{drainAlloc("r", svc1, 3, onNode("n2"), replacing("a"), withStatus(structs.AllocClientStatusPending))}},
 		{name: "waits for the marked alloc to be replaced", strategy: drain,
 			allocs: []*structs.Allocation{drainAlloc("a", svc1, 1, withMigrate), drainAlloc("b", svc1, 2)}},
-		{name: "next batch once the replacement runs", strategy: drain,
+		{name: "next batch once the replacement is healthy", strategy: drain,
 			allocs: []*structs.Allocation{drainAlloc("a", svc1, 1, withMigrate, withStopped), drainAlloc("b", svc1, 2)},
-			others: []*structs.Allocation{drainAlloc("r", svc1, 3, onNode("n2"), replacing("a"))}, want: []string{"b"}},
+			others: []*structs.Allocation{drainAlloc("r", svc1, 3, onNode("n2"), replacing("a"), upFor(11*time.Second))}, want: []string{"b"}},
+		{name: "waits out min_healthy_time", strategy: drain,
+			allocs: []*structs.Allocation{drainAlloc("a", svc2, 1, withMigrate, withStopped), drainAlloc("c", svc2, 2, withMigrate, withStopped), drainAlloc("b", svc2, 3)},
+			others: []*structs.Allocation{
+				drainAlloc("r", svc2, 4, onNode("n2"), replacing("a"), upFor(5*time.Second)),
+				drainAlloc("s", svc2, 5, onNode("n2"), replacing("c"), upFor(9*time.Second)),
+			}},
+		{name: "a replacement past healthy_deadline no longer holds the drain", strategy: drain,
+			allocs: []*structs.Allocation{drainAlloc("a", svc2, 1, withMigrate, withStopped), drainAlloc("c", svc2, 2, withMigrate, withStopped), drainAlloc("b", svc2, 3)},
+			others: []*structs.Allocation{
+				drainAlloc("r", svc2, 4, onNode("n2"), replacing("a"), withStatus(structs.AllocClientStatusPending), createdAgo(2*time.Minute)),
+				drainAlloc("s", svc2, 5, onNode("n2"), replacing("c"), withStatus(structs.AllocClientStatusPending)),
+			}, want: []string{"b"}},
 		{name: "system allocs wait for the others", strategy: drain,
 			allocs: []*structs.Allocation{drainAlloc("a", svc1, 1), drainAlloc("s", sys, 2)}, want: []string{"a"}},
 		{name: "system allocs go last", strategy: drain,

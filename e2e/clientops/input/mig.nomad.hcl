@@ -5,7 +5,9 @@ job "mig" {
     count = 3
 
     migrate {
-      max_parallel = 1
+      max_parallel     = 1
+      min_healthy_time = "2s"
+      healthy_deadline = "1m"
     }
 
     task "web" {
