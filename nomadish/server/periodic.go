@@ -103,8 +103,12 @@ func (s *Server) runPeriodic(ctx context.Context) {
 		wctx, cancel := context.WithDeadline(ctx, wake)
 		_ = ws.WatchCtx(wctx)
 		cancel()
-		if ctx.Err() != nil {
+		// Job statuses change with every allocation update: let a burst
+		// of them land before the next pass.
+		select {
+		case <-ctx.Done():
 			return
+		case <-time.After(deploymentWatchCoalesce):
 		}
 	}
 }
