@@ -367,6 +367,9 @@ func (c *Config) Merge(o *Config) *Config {
 		if o.Client.ServerJoin != nil {
 			cl.ServerJoin = o.Client.ServerJoin
 		}
+		if o.Client.DNS != nil {
+			cl.DNS = o.Client.DNS
+		}
 		r.Client = &cl
 	}
 	plugins := map[string]*PluginConfig{}
