@@ -7,7 +7,9 @@
 package services
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,7 +83,8 @@ func catFile(a *e2eutil.Agent, alloc, path string) (string, error) {
 }
 
 func TestServiceRegistrationChecksAndTemplates(t *testing.T) {
-	a := e2eutil.StartDevAgent(t, "")
+	dnsAddr := fmt.Sprintf("127.0.0.1:%d", e2eutil.FreePorts(t, 1)[0])
+	a := e2eutil.StartDevAgent(t, fmt.Sprintf("client {\n  dns {\n    enabled = true\n    addr = %q\n  }\n}\n", dnsAddr))
 
 	if out, errOut, code := a.CLI("job", "run", "-detach", "input/web.nomad.hcl"); code != 0 {
 		t.Fatalf("job run web = %d\n%s\n%s", code, out, errOut)
@@ -138,6 +141,20 @@ func TestServiceRegistrationChecksAndTemplates(t *testing.T) {
 	if out, _, code := a.CLI("service", "info", "web"); code != 0 || !strings.Contains(out, strconv.Itoa(port)) || !strings.Contains(out, "passing") {
 		t.Fatalf("service info web = %d\n%s", code, out)
 	}
+	// The client's DNS responder answers A and SRV for the instance.
+	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", dnsAddr)
+	}}
+	qctx, qcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer qcancel()
+	if addrs, err := resolver.LookupHost(qctx, "web.service.nomadish."); err != nil || len(addrs) != 1 || addrs[0] != reg.Address {
+		t.Errorf("DNS A web.service.nomadish = %v, %v, want [%s]", addrs, err, reg.Address)
+	}
+	if _, srvs, err := resolver.LookupSRV(qctx, "", "", "web.service.nomadish."); err != nil || len(srvs) != 1 || int(srvs[0].Port) != port {
+		t.Errorf("DNS SRV web.service.nomadish = %v, %v, want port %d", srvs, err, port)
+	}
+
 	var checks map[string]checkResult
 	if err := a.GetJSON("/v1/client/allocation/"+web.ID+"/checks", &checks); err != nil {
 		t.Fatal(err)
