@@ -123,8 +123,12 @@ func (ar *AllocRunner) watchHealth(ctx context.Context, minHealthy, deadline tim
 		}
 	}
 	defer stopHealthy()
+	useChecks := ar.healthUsesChecks()
 	for {
 		running, failed := ar.healthState()
+		if running && useChecks {
+			running = ar.services.checksPassing()
+		}
 		switch {
 		case failed:
 			ar.setHealth(false)

@@ -53,8 +53,9 @@ type checkDef struct {
 // tasks run, runs their checks, and removes them as the tasks stop. Its
 // goroutines are owned by the alloc runner's WaitGroup.
 type serviceManager struct {
-	ar   *AllocRunner
-	defs []*serviceDef
+	ar    *AllocRunner
+	group string
+	defs  []*serviceDef
 
 	nudge chan struct{}
 	done  chan struct{}
@@ -122,6 +123,7 @@ func newServiceManager(ar *AllocRunner) *serviceManager {
 	}
 	return &serviceManager{
 		ar:      ar,
+		group:   tg.Name,
 		defs:    defs,
 		nudge:   make(chan struct{}, 1),
 		done:    make(chan struct{}),
@@ -219,7 +221,7 @@ func (sm *serviceManager) initialResult(d *serviceDef, c *checkDef) *CheckResult
 		status = structs.CheckPending
 	}
 	return &CheckResult{
-		ID: c.id, Check: c.def.Name, Group: sm.ar.alloc.TaskGroup, Mode: "healthiness",
+		ID: c.id, Check: c.def.Name, Group: sm.group, Mode: "healthiness",
 		Service: d.svc.Name, Status: status, Task: c.task, Timestamp: time.Now().Unix(),
 	}
 }
@@ -306,7 +308,7 @@ func (sm *serviceManager) sync(ctx context.Context, sent, want map[string]*struc
 		}
 	}
 	if len(gone) > 0 {
-		if err := cl.RemoveServices(ctx, sm.ar.alloc.ID, gone); err != nil {
+		if err := cl.RemoveServices(ctx, sm.ar.cfg.Alloc.ID, gone); err != nil {
 			return err
 		}
 		for _, id := range gone {
@@ -322,7 +324,7 @@ func (sm *serviceManager) removeAll(ctx context.Context, sent map[string]*struct
 		return
 	}
 	for attempt := 0; attempt < 5; attempt++ {
-		err := sm.ar.cfg.Services.RemoveServices(ctx, sm.ar.alloc.ID, nil)
+		err := sm.ar.cfg.Services.RemoveServices(ctx, sm.ar.cfg.Alloc.ID, nil)
 		if err == nil {
 			return
 		}
@@ -533,7 +535,44 @@ func (sm *serviceManager) record(id, status string, code int, output string) {
 	if changed {
 		sm.ar.logger.Debug("check status", "check", res.Check, "status", status)
 		sm.poke()
+		// Deployment health follows the checks.
+		sm.ar.wake()
 	}
+}
+
+// checksPassing reports whether every check of the running services
+// passes; true without services.
+func (sm *serviceManager) checksPassing() bool {
+	if sm == nil {
+		return true
+	}
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	for _, d := range sm.active {
+		for _, c := range d.check {
+			if res := sm.results[c.id]; res == nil || res.Status != structs.CheckPassing {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// healthUsesChecks reports whether the deployment health of the
+// allocation waits for its checks: update.health_check = "checks", the
+// default.
+func (ar *AllocRunner) healthUsesChecks() bool {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	a := ar.alloc
+	if a.Job == nil {
+		return false
+	}
+	u := a.Job.Update
+	if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil && tg.Update != nil {
+		u = *tg.Update
+	}
+	return u.HealthCheck == "" || u.HealthCheck == "checks"
 }
 
 // checkResults returns copies of the last results.

@@ -216,3 +216,56 @@ func TestTemplateFollowsServices(t *testing.T) {
 
 	waitFor(t, "restart for the dropped instance", func() bool { return ar.TaskState("app").Restarts == 2 })
 }
+
+// TestDeploymentHealthWaitsForChecks: with update.health_check = "checks"
+// (the default) an allocation whose check fails is unhealthy at the
+// deadline; with "task_states" the check does not matter.
+func TestDeploymentHealthWaitsForChecks(t *testing.T) {
+	tests := []struct {
+		name        string
+		healthCheck string
+		// listen keeps the checked port open.
+		listen bool
+		want   bool
+	}{
+		{name: "checks failing", healthCheck: "", want: false},
+		{name: "checks passing", healthCheck: "checks", listen: true, want: true},
+		{name: "task states", healthCheck: "task_states", want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			if tc.listen {
+				defer ln.Close()
+			} else {
+				ln.Close()
+			}
+			h := newHarness(t)
+			task := &structs.Task{Name: "web", Config: sh("sleep 60"), KillTimeout: time.Second, Services: []*structs.Service{{
+				Name: "web", PortLabel: "http", Provider: "nomadish",
+				Checks: []*structs.ServiceCheck{{Type: "tcp", Interval: 50 * time.Millisecond, Timeout: time.Second}},
+			}}}
+			a := testAlloc(structs.JobTypeService, task)
+			a.AllocatedResources = &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
+				Ports: []structs.AllocatedPortMapping{{Label: "http", Value: port, HostIP: "127.0.0.1"}},
+			}}
+			a.DeploymentID = "d1"
+			a.Job.Update = structs.UpdateStrategy{MinHealthyTime: 100 * time.Millisecond, HealthyDeadline: time.Second, HealthCheck: tc.healthCheck}
+			ar := h.serviceRunner(a, newFakeServices())
+			start(t, ar)
+			waitFor(t, "health", func() bool {
+				u := h.rec.last()
+				return u != nil && u.DeploymentStatus != nil && u.DeploymentStatus.Healthy != nil
+			})
+			if got := *h.rec.last().DeploymentStatus.Healthy; got != tc.want {
+				t.Errorf("Healthy = %v, want %v", got, tc.want)
+			}
+			ar.Kill()
+			waitDone(t, ar)
+		})
+	}
+}
