@@ -14,7 +14,7 @@ import (
 // containerd's namespace and unpacks it, for hosts without a registry. It
 // returns the name containerd stored the image under.
 func ImportFromDocker(ctx context.Context, address, namespace, snapshotter, ref string) (string, error) {
-	dc, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	dc, err := client.New(client.FromEnv)
 	if err != nil {
 		return "", err
 	}

@@ -69,7 +69,7 @@ func New(logger hclog.Logger) *Driver {
 }
 
 func newClient(endpoint string) (*client.Client, error) {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	opts := []client.Opt{client.FromEnv}
 	if endpoint != "" {
 		opts = append(opts, client.WithHost(endpoint))
 	}
