@@ -43,6 +43,11 @@ Scheduler Get Config Options:
 
   -t
     Format and display the scheduler configuration using a Go template.
+
+Examples:
+
+  $ nomadish operator scheduler get-config
+  $ nomadish operator scheduler get-config -json
 `)
 }
 
