@@ -61,6 +61,11 @@ Alloc Restart Options:
   -all-tasks
     Restart all running tasks, as giving no task does (accepted for
     Nomad's scripts; tasks that are not running are not started again).
+
+Examples:
+
+  $ nomadish alloc restart 0af996ed
+  $ nomadish alloc restart -task web 0af996ed
 `)
 }
 
@@ -125,6 +130,11 @@ Alloc Stop Options:
 
   -verbose
     Show full identifiers.
+
+Examples:
+
+  $ nomadish alloc stop 0af996ed
+  $ nomadish alloc stop -detach 0af996ed
 `)
 }
 
@@ -180,7 +190,12 @@ Alloc Signal Options:
     The signal to send, such as SIGHUP.
 
   -task <task>
-    The task to signal; needed when the allocation has several.
+    The task to signal; without it every running task is signalled.
+
+Examples:
+
+  $ nomadish alloc signal -s SIGHUP 0af996ed
+  $ nomadish alloc signal -s SIGUSR1 -task web 0af996ed
 `)
 }
 
@@ -246,6 +261,11 @@ Alloc Exec Options:
   -t
     Run the command on a terminal (default true when standard input is a
     terminal); the local terminal is put in raw mode meanwhile.
+
+Examples:
+
+  $ nomadish alloc exec -i -t 0af996ed /bin/sh
+  $ echo hello | nomadish alloc exec -t=false -task web 0af996ed cat
 `)
 }
 
@@ -352,6 +372,12 @@ Alloc FS Options:
 
   -stat
     Show information about the file instead of its content.
+
+Examples:
+
+  $ nomadish alloc fs 0af996ed
+  $ nomadish alloc fs 0af996ed alloc/logs/web.stdout.0
+  $ nomadish alloc fs -stat 0af996ed web/local
 `)
 }
 

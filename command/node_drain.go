@@ -61,6 +61,12 @@ Node Drain Options:
 
   -yes
     Do not ask for confirmation.
+
+Examples:
+
+  $ nomadish node drain -enable -yes -deadline 30m f4e8a9d2
+  $ nomadish node drain -enable -yes -ignore-system -detach -self
+  $ nomadish node drain -disable f4e8a9d2
 `)
 }
 
@@ -250,6 +256,11 @@ Node Eligibility Options:
 
   -self
     Act on the node of the agent the command talks to.
+
+Examples:
+
+  $ nomadish node eligibility -disable f4e8a9d2
+  $ nomadish node eligibility -enable -self
 `)
 }
 
