@@ -188,6 +188,7 @@ func (tg *TaskGroup) validate(p *problems, j *Job, path string) {
 		p.add(path, "only one network block is allowed per group")
 	}
 	validatePlacement(p, path, tg.Constraints, tg.Affinities, tg.Spreads)
+	tg.validateServices(p, path)
 	if r := tg.RestartPolicy; r != nil {
 		if r.Mode != RestartPolicyModeDelay && r.Mode != RestartPolicyModeFail {
 			p.add(path, "restart.mode %q must be delay or fail", r.Mode)
