@@ -431,12 +431,15 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 		return fail(fmt.Errorf("create task: %w", err))
 	}
 	t := newTask(cli, pc.Namespace, cfg, driverState{ContainerID: id, Cgroup: cgroup}, ct)
+	// Taken before Start: a quick task can exit, and containerd stamp its
+	// exit, before Start returns.
+	startedAt := time.Now()
 	if err := ct.Start(ctx); err != nil {
 		t.close()
 		_, derr := ct.Delete(ctx, containerd.WithProcessKill)
 		return fail(errors.Join(fmt.Errorf("start task: %w", err), derr))
 	}
-	t.state.StartedAt = time.Now()
+	t.state.StartedAt = startedAt
 	raw, err := json.Marshal(t.state)
 	if err != nil {
 		return nil, err
