@@ -108,6 +108,7 @@ func (c *AllocStatusCommand) Run(args []string) int {
 		return 0
 	}
 	c.Ui.Output(formatAllocStatus(alloc, short, verbose, length, now))
+	c.printAllocChecks(client, alloc)
 	if stats {
 		usage, err := client.Allocations().Stats(alloc, nil)
 		if err != nil {

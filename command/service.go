@@ -2,10 +2,12 @@ package command
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/nomadish/nomadish/nomadish/api"
+	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
 var serviceParent = &parentCommand{
@@ -272,4 +274,57 @@ func (c *ServiceDeleteCommand) Run(args []string) int {
 	}
 	c.Ui.Output("Successfully deleted service registration")
 	return 0
+}
+
+// printAllocChecks prints the allocation's service check results, as the
+// "Nomad Service Checks" section of alloc status, when it has built-in
+// services with checks. A client that cannot answer (the allocation
+// stopped) prints nothing.
+func (m *Meta) printAllocChecks(client *api.Client, a *api.Allocation) {
+	if !hasBuiltinChecks(a) {
+		return
+	}
+	results, err := client.Allocations().Checks(a.ID, nil)
+	if err != nil || len(results) == 0 {
+		return
+	}
+	m.Ui.Output("\nNomad Service Checks:\n" + formatAllocChecks(results))
+}
+
+func hasBuiltinChecks(a *api.Allocation) bool {
+	if a.Job == nil {
+		return false
+	}
+	tg := a.Job.LookupTaskGroup(a.TaskGroup)
+	if tg == nil {
+		return false
+	}
+	services := append([]*structs.Service{}, tg.Services...)
+	for _, t := range tg.Tasks {
+		services = append(services, t.Services...)
+	}
+	for _, s := range services {
+		if s.BuiltinProvider() && len(s.Checks) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func formatAllocChecks(results map[string]*api.CheckQueryResult) string {
+	ids := make([]string, 0, len(results))
+	for id := range results {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	rows := [][]string{row("Service", "Task", "Name", "Mode", "Status")}
+	for _, id := range ids {
+		r := results[id]
+		task := r.Task
+		if task == "" {
+			task = "(group)"
+		}
+		rows = append(rows, row(r.Service, task, r.Check, r.Mode, r.Status))
+	}
+	return formatList(rows)
 }

@@ -168,6 +168,10 @@ func TestServiceRegistrationChecksAndTemplates(t *testing.T) {
 		}
 	}
 
+	if out, _, code := a.CLI("alloc", "status", web.ID); code != 0 || !strings.Contains(out, "Nomad Service Checks") || !strings.Contains(out, "passing") {
+		t.Errorf("alloc status = %d\n%s", code, out)
+	}
+
 	// A second job's template renders the healthy instance.
 	if out, errOut, code := a.CLI("job", "run", "-detach", "input/consumer.nomad.hcl"); code != 0 {
 		t.Fatalf("job run consumer = %d\n%s\n%s", code, out, errOut)
