@@ -41,8 +41,18 @@ func (f *fsm) applyNodeDrainUpdate(index uint64, buf []byte) interface{} {
 		if err := st.UpsertEvals(index, req.Evals); err != nil {
 			return err
 		}
-		f.evalsCommitted(req.Evals)
 	}
+	evals := f.evalsCommitted(req.Evals)
+	f.publishEvents(index, func() []structs.Event {
+		var out []structs.Event
+		if n, _ := st.NodeByID(nil, req.NodeID); n != nil {
+			out = append(out, nodeEvent("NodeDrain", n))
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	if req.MarkEligible && f.onAllocsUpdated != nil {
 		f.onAllocsUpdated(nil)
 	}
@@ -57,9 +67,19 @@ func (f *fsm) applyAllocTransition(index uint64, buf []byte) interface{} {
 	if err := f.State().UpdateAllocsDesiredTransition(index, req.Transitions, req.Evals); err != nil {
 		return err
 	}
-	if len(req.Evals) > 0 {
-		f.evalsCommitted(req.Evals)
-	}
+	evals := f.evalsCommitted(req.Evals)
+	f.publishEvents(index, func() []structs.Event {
+		var out []structs.Event
+		for id := range req.Transitions {
+			if a, _ := f.State().AllocByID(nil, id); a != nil {
+				out = append(out, allocEvent("AllocationUpdateDesiredStatus", a))
+			}
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	return nil
 }
 

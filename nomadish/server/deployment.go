@@ -23,9 +23,26 @@ func (f *fsm) applyJobRegisterDeployment(index uint64, buf []byte) interface{} {
 	if err := f.State().ApplyJobRegisterDeployment(index, &req); err != nil {
 		return err
 	}
+	var evals []*structs.Evaluation
 	if req.Eval != nil {
-		f.evalsCommitted([]*structs.Evaluation{req.Eval})
+		evals = f.evalsCommitted([]*structs.Evaluation{req.Eval})
 	}
+	f.publishEvents(index, func() []structs.Event {
+		st := f.State()
+		var out []structs.Event
+		if j, _ := st.JobByID(nil, req.Job.Namespace, req.Job.ID); j != nil {
+			out = append(out, jobEvent("JobRegistered", j))
+		}
+		if req.Deployment != nil {
+			if d, _ := st.DeploymentByID(nil, req.Deployment.ID); d != nil {
+				out = append(out, deploymentEvent("DeploymentStatusUpdate", d))
+			}
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	return nil
 }
 
@@ -37,9 +54,22 @@ func (f *fsm) applyDeploymentUpdate(index uint64, buf []byte) interface{} {
 	if err := f.State().ApplyDeploymentUpdate(index, &req); err != nil {
 		return err
 	}
+	var evals []*structs.Evaluation
 	if req.Eval != nil {
-		f.evalsCommitted([]*structs.Evaluation{req.Eval})
+		evals = f.evalsCommitted([]*structs.Evaluation{req.Eval})
 	}
+	f.publishEvents(index, func() []structs.Event {
+		var out []structs.Event
+		if req.Deployment != nil {
+			if d, _ := f.State().DeploymentByID(nil, req.Deployment.ID); d != nil {
+				out = append(out, deploymentEvent("DeploymentStatusUpdate", d))
+			}
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
 	return nil
 }
 

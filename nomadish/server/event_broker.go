@@ -117,3 +117,8 @@ func evalEvent(e *structs.Evaluation) structs.Event {
 func nodeEvent(typ string, n *structs.Node) structs.Event {
 	return structs.Event{Topic: structs.TopicNode, Type: typ, Key: n.ID, Payload: map[string]interface{}{"Node": n}}
 }
+
+func deploymentEvent(typ string, d *structs.Deployment) structs.Event {
+	return structs.Event{Topic: structs.TopicDeployment, Type: typ, Key: d.ID, Namespace: d.Namespace,
+		FilterKeys: []string{d.JobID}, Payload: map[string]interface{}{"Deployment": d}}
+}
