@@ -26,11 +26,27 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
 // Errors callers may branch on.
+// Caps on what one artifact may cost, as Nomad's client artifact settings
+// (http_read_timeout, http_max_size) bound it. Variables so tests can lower them.
+var (
+	// DownloadTimeout bounds the download of one artifact.
+	DownloadTimeout = 30 * time.Minute
+	// MaxDownloadBytes bounds the size of one downloaded artifact.
+	MaxDownloadBytes int64 = 1 << 30
+	// MaxFileBytes bounds each file written out of an archive, against
+	// archives that expand far beyond their size.
+	MaxFileBytes int64 = 1 << 30
+)
+
+// ErrTooLarge is returned when an artifact or an unpacked file passes a cap.
+var ErrTooLarge = errors.New("artifact is larger than allowed")
+
 var (
 	// ErrUnsupported: the source's scheme is not one this client fetches.
 	ErrUnsupported = errors.New("unsupported artifact source")
@@ -61,6 +77,8 @@ func Fetch(ctx context.Context, a *structs.TaskArtifact, p Paths, interpolate fu
 		return fmt.Errorf("%w: %s", ErrEscapes, rel)
 	}
 
+	ctx, cancel := context.WithTimeout(ctx, DownloadTimeout)
+	defer cancel()
 	tmp, name, err := download(ctx, src, a.GetterHeaders, interpolate)
 	if err != nil {
 		return err
@@ -146,7 +164,11 @@ func download(ctx context.Context, src string, headers map[string]string, interp
 	if err != nil {
 		return "", "", err
 	}
-	if _, err := io.Copy(tmp, body); err != nil {
+	n, err := io.Copy(tmp, io.LimitReader(body, MaxDownloadBytes+1))
+	if err == nil && n > MaxDownloadBytes {
+		err = fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxDownloadBytes)
+	}
+	if err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return "", "", fmt.Errorf("download %s: %w", src, err)
@@ -225,8 +247,13 @@ func writeFile(dst string, r io.Reader, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, r); err != nil {
+	n, err := io.Copy(out, io.LimitReader(r, MaxFileBytes+1))
+	if err == nil && n > MaxFileBytes {
+		err = fmt.Errorf("%w: %s would pass %d bytes", ErrTooLarge, filepath.Base(dst), MaxFileBytes)
+	}
+	if err != nil {
 		out.Close()
+		os.Remove(dst)
 		return err
 	}
 	return out.Close()

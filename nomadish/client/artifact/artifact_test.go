@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -107,6 +108,51 @@ func TestFetchErrors(t *testing.T) {
 			p := Paths{AllocDir: alloc, TaskDir: filepath.Join(alloc, "web")}
 			if err := Fetch(context.Background(), tc.artifact, p, interp); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Fetch() error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFetchCaps(t *testing.T) {
+	srv, _ := testServer(t)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("start"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	bomb := tarGz(t, map[string]string{"big": strings.Repeat("x", 4096)})
+	bombSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(bomb) }))
+	t.Cleanup(bombSrv.Close)
+
+	oldTimeout, oldDownload, oldFile := DownloadTimeout, MaxDownloadBytes, MaxFileBytes
+	t.Cleanup(func() { DownloadTimeout, MaxDownloadBytes, MaxFileBytes = oldTimeout, oldDownload, oldFile })
+	cases := []struct {
+		name   string
+		src    string
+		set    func()
+		expect string
+	}{
+		{"download too large", srv.URL + "/app.tar.gz", func() { MaxDownloadBytes = 10 }, ErrTooLarge.Error()},
+		{"unpacked file too large", bombSrv.URL + "/bomb.tar.gz", func() { MaxFileBytes = 1000 }, ErrTooLarge.Error()},
+		{"download too slow", slow.URL + "/slow.txt", func() { DownloadTimeout = 200 * time.Millisecond }, "deadline exceeded"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			DownloadTimeout, MaxDownloadBytes, MaxFileBytes = oldTimeout, oldDownload, oldFile
+			tc.set()
+			alloc := t.TempDir()
+			p := Paths{AllocDir: alloc, TaskDir: filepath.Join(alloc, "web")}
+			start := time.Now()
+			err := Fetch(context.Background(), &structs.TaskArtifact{GetterSource: tc.src}, p, func(s string) string { return s })
+			if err == nil || !strings.Contains(err.Error(), tc.expect) {
+				t.Errorf("Fetch() error = %v, want one containing %q", err, tc.expect)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("Fetch() took %s, want the cap to stop it", time.Since(start))
 			}
 		})
 	}
