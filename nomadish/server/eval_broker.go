@@ -257,6 +257,15 @@ func (b *EvalBroker) Nack(evalID, token string) error {
 	return nil
 }
 
+// Outstanding reports whether the broker still holds an evaluation
+// (queued, delayed or handed to a worker and not yet acked).
+func (b *EvalBroker) Outstanding(evalID string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.attempts[evalID]
+	return ok
+}
+
 // BrokerStats counts the broker's evaluations.
 type BrokerStats struct {
 	TotalReady   int

@@ -93,7 +93,20 @@ func NewServer(cfg *Config) (*Server, error) {
 	s.fsm = newFSM(s.logger)
 	s.fsm.events = s.events
 	s.fsm.onEvals = s.evalsCommitted
-	s.fsm.onAllocsUpdated = func([]*structs.Allocation) { s.blockedEvals.UnblockAll() }
+	s.fsm.onAllocsUpdated = func(allocs []*structs.Allocation) {
+		// Capacity changes when a node comes up or allocations end;
+		// a client reporting "running" frees nothing.
+		freed := allocs == nil
+		for _, a := range allocs {
+			if a.ClientTerminalStatus() {
+				freed = true
+				break
+			}
+		}
+		if freed {
+			s.blockedEvals.UnblockAll(s.fsm.State().LatestIndex())
+		}
+	}
 
 	if err := s.setupRPC(); err != nil {
 		cancel()
