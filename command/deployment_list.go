@@ -28,6 +28,8 @@ List Options:
   -verbose
     Print full identifiers.
 
+` + outputHelp + `
+
 Examples:
 
   $ nomadish deployment list
@@ -40,8 +42,10 @@ func (c *DeploymentListCommand) Synopsis() string { return "List all deployments
 // Run runs the command.
 func (c *DeploymentListCommand) Run(args []string) int {
 	var verbose bool
+	var out outputFlags
 	flags := c.FlagSet("deployment list")
 	flags.BoolVar(&verbose, "verbose", false, "")
+	out.register(flags)
 	if err := flags.Parse(args); err != nil {
 		return 1
 	}
@@ -63,6 +67,9 @@ func (c *DeploymentListCommand) Run(args []string) int {
 	if err != nil {
 		c.Ui.Error(fmt.Sprintf("Error retrieving deployments: %s", err))
 		return 1
+	}
+	if out.set() {
+		return out.write(c.Ui, ds)
 	}
 	if len(ds) == 0 {
 		c.Ui.Output("No deployments found")

@@ -30,6 +30,8 @@ Status Options:
   -verbose
     Print full identifiers.
 
+` + outputHelp + `
+
 Examples:
 
   $ nomadish deployment status 06ca68a2
@@ -42,8 +44,10 @@ func (c *DeploymentStatusCommand) Synopsis() string { return "Display the status
 // Run runs the command.
 func (c *DeploymentStatusCommand) Run(args []string) int {
 	var verbose bool
+	var out outputFlags
 	flags := c.FlagSet("deployment status")
 	flags.BoolVar(&verbose, "verbose", false, "")
+	out.register(flags)
 	if err := flags.Parse(args); err != nil {
 		return 1
 	}
@@ -66,6 +70,9 @@ func (c *DeploymentStatusCommand) Run(args []string) int {
 	if d == nil {
 		c.Ui.Error(msg)
 		return 1
+	}
+	if out.set() {
+		return out.write(c.Ui, d)
 	}
 	c.Ui.Output(formatDeployment(d, length))
 	return 0

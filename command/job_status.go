@@ -49,6 +49,8 @@ Status Options:
   -verbose
     Print full identifiers and absolute times.
 
+` + outputHelp + `
+
 Examples:
 
   $ nomadish job status
@@ -63,7 +65,9 @@ func (c *JobStatusCommand) Synopsis() string { return "Display status informatio
 // Run runs the command.
 func (c *JobStatusCommand) Run(args []string) int {
 	var short, evals, allAllocs, verbose bool
+	var output outputFlags
 	flags := c.FlagSet("job status")
+	output.register(flags)
 	flags.BoolVar(&short, "short", false, "")
 	flags.BoolVar(&evals, "evals", false, "")
 	flags.BoolVar(&allAllocs, "all-allocs", false, "")
@@ -83,12 +87,28 @@ func (c *JobStatusCommand) Run(args []string) int {
 		return 1
 	}
 	if len(args) == 0 {
+		if output.set() {
+			jobs, _, err := client.Jobs().List(nil)
+			if err != nil {
+				c.Ui.Error(fmt.Sprintf("Error querying jobs: %s", err))
+				return 1
+			}
+			return output.write(c.Ui, jobs)
+		}
 		return listJobs(c.Ui, client)
 	}
 	stub, msg := lookupJob(client, args[0])
 	if stub == nil {
 		c.Ui.Error(msg)
 		return 1
+	}
+	if output.set() {
+		job, _, err := client.Jobs().Info(stub.ID, nil)
+		if err != nil {
+			c.Ui.Error(fmt.Sprintf("Error querying job: %s", err))
+			return 1
+		}
+		return output.write(c.Ui, job)
 	}
 	out := jobStatusOutput{
 		client:    client,

@@ -23,9 +23,14 @@ General Options:
 
   ` + generalOptionsUsage() + `
 
+Server Members Options:
+
+` + outputHelp + `
+
 Examples:
 
   $ nomadish server members
+  $ nomadish server members -json
 `)
 }
 
@@ -36,7 +41,9 @@ func (c *ServerMembersCommand) Synopsis() string {
 
 // Run runs the command.
 func (c *ServerMembersCommand) Run(args []string) int {
+	var out outputFlags
 	flags := c.FlagSet("server members")
+	out.register(flags)
 	if err := flags.Parse(args); err != nil {
 		return 1
 	}
@@ -56,6 +63,9 @@ func (c *ServerMembersCommand) Run(args []string) int {
 		return 1
 	}
 	sort.Slice(mem.Members, func(i, j int) bool { return mem.Members[i].Name < mem.Members[j].Name })
+	if out.set() {
+		return out.write(c.Ui, mem.Members)
+	}
 	rows := [][]string{row("Name", "Address", "Port", "Status", "Leader", "Region", "Datacenter")}
 	for _, m := range mem.Members {
 		rows = append(rows, row(m.Name, m.Addr, fmt.Sprint(m.Port), m.Status, m.Tags["leader"], m.Tags["region"], m.Tags["dc"]))
