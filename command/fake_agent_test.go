@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,10 +235,3 @@ var timestampRe = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:
 
 // stamps replaces absolute times with "<time>".
 func stamps(s string) string { return timestampRe.ReplaceAllString(s, "<time>") }
-
-// sortedLines sorts the lines of s, for output whose order is not fixed.
-func sortedLines(s string) []string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	sort.Strings(lines)
-	return lines
-}

@@ -395,7 +395,7 @@ func TestImageArchive(t *testing.T) {
 
 func saveImage(t *testing.T, ref, path string) {
 	t.Helper()
-	dc, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	dc, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,15 +123,6 @@ func (n *node) str(name string, dst *string) {
 	}
 }
 
-func (n *node) strPtr(name string) *string {
-	var s string
-	if v, _, ok := n.value(name, cty.String); ok {
-		s = v.AsString()
-		return &s
-	}
-	return nil
-}
-
 func (n *node) boolean(name string, dst *bool) {
 	if v, _, ok := n.value(name, cty.Bool); ok {
 		*dst = v.True()

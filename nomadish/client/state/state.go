@@ -12,6 +12,7 @@ import (
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/structs"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Layout: allocs/<alloc id>/{alloc, state/<task>, handle/<task>}.
@@ -77,7 +78,7 @@ func (s *Store) PutAlloc(a *structs.Allocation) error {
 func (s *Store) DeleteAlloc(allocID string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		err := tx.Bucket(allocsBucket).DeleteBucket([]byte(allocID))
-		if errors.Is(err, bolt.ErrBucketNotFound) {
+		if errors.Is(err, berrors.ErrBucketNotFound) {
 			return nil
 		}
 		return err
