@@ -554,18 +554,10 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan *drivers.ExitResult, 1)
-	go func() {
-		defer close(ch)
-		select {
-		case <-t.done:
-			res, _ := t.exit()
-			ch <- res
-		case <-t.closed:
-		case <-ctx.Done():
-		}
-	}()
-	return ch, nil
+	return drivers.WaitChannel(ctx, t.done, t.closed, func() *drivers.ExitResult {
+		res, _ := t.exit()
+		return res
+	}), nil
 }
 
 // StopTask sends the signal to the task's init, waits up to timeout, then

@@ -547,18 +547,10 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan *drivers.ExitResult, 1)
-	go func() {
-		defer close(ch)
-		select {
-		case <-t.done:
-			res, _ := t.exit()
-			ch <- res
-		case <-t.closed:
-		case <-ctx.Done():
-		}
-	}()
-	return ch, nil
+	return drivers.WaitChannel(ctx, t.done, t.closed, func() *drivers.ExitResult {
+		res, _ := t.exit()
+		return res
+	}), nil
 }
 
 // StopTask runs docker stop with the signal and timeout (rounded up to

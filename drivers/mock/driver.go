@@ -218,17 +218,7 @@ func (d *Driver) WaitTask(ctx context.Context, id string) (<-chan *drivers.ExitR
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan *drivers.ExitResult, 1)
-	go func() {
-		defer close(ch)
-		select {
-		case <-t.done:
-			ch <- t.result
-		case <-t.destroyed:
-		case <-ctx.Done():
-		}
-	}()
-	return ch, nil
+	return drivers.WaitChannel(ctx, t.done, t.destroyed, func() *drivers.ExitResult { return t.result }), nil
 }
 
 func (d *Driver) StopTask(ctx context.Context, id string, timeout time.Duration, signal string) error {
