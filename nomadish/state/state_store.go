@@ -53,11 +53,6 @@ func (s *StateStore) LatestIndex() uint64 {
 	return max
 }
 
-// Index returns the Raft index of the last change to a table.
-func (s *StateStore) Index(table string) uint64 {
-	return indexOf(s.db.Txn(false), nil, table)
-}
-
 func indexOf(txn *memdb.Txn, ws memdb.WatchSet, table string) uint64 {
 	ch, raw, err := txn.FirstWatch(tableIndex, "id", table)
 	if err != nil {

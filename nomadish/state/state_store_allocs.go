@@ -163,22 +163,6 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 	return nil
 }
 
-// DeleteAllocs removes allocations (garbage collection).
-func (s *StateStore) DeleteAllocs(index uint64, ids []string) error {
-	txn := s.db.Txn(true)
-	defer txn.Abort()
-	for _, id := range ids {
-		if _, err := txn.DeleteAll(tableAllocs, "id", id); err != nil {
-			return fmt.Errorf("delete alloc: %w", err)
-		}
-	}
-	if err := setIndex(txn, tableAllocs, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
-}
-
 // AllocByID returns an allocation or nil.
 func (s *StateStore) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
 	ch, raw, err := s.db.Txn(false).FirstWatch(tableAllocs, "id", id)

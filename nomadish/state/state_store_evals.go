@@ -48,22 +48,6 @@ func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, j
 	return setIndex(txn, tableEvals, index)
 }
 
-// DeleteEvals removes evaluations (garbage collection).
-func (s *StateStore) DeleteEvals(index uint64, ids []string) error {
-	txn := s.db.Txn(true)
-	defer txn.Abort()
-	for _, id := range ids {
-		if _, err := txn.DeleteAll(tableEvals, "id", id); err != nil {
-			return fmt.Errorf("delete eval: %w", err)
-		}
-	}
-	if err := setIndex(txn, tableEvals, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
-}
-
 // EvalByID returns an evaluation or nil.
 func (s *StateStore) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
 	ch, raw, err := s.db.Txn(false).FirstWatch(tableEvals, "id", id)

@@ -114,11 +114,8 @@ func specChanged(a, b *structs.Job) bool {
 	return !reflect.DeepEqual(&ac, &bc)
 }
 
-// DeleteJob removes a job, its versions, and nothing else: allocations and
-// evaluations are garbage collected separately.
-func (s *StateStore) DeleteJob(index uint64, namespace, id string) error {
-	txn := s.db.Txn(true)
-	defer txn.Abort()
+// deleteJobTxn removes a job and every stored version of it.
+func deleteJobTxn(txn *memdb.Txn, index uint64, namespace, id string) error {
 	if _, err := txn.DeleteAll(tableJobs, "id", namespace, id); err != nil {
 		return fmt.Errorf("delete job: %w", err)
 	}
@@ -137,11 +134,7 @@ func (s *StateStore) DeleteJob(index uint64, namespace, id string) error {
 			return fmt.Errorf("delete job version: %w", err)
 		}
 	}
-	if err := setIndex(txn, tableJobs, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return setIndex(txn, tableJobs, index)
 }
 
 // JobByID returns a job or nil.

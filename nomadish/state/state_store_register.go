@@ -46,28 +46,7 @@ func (s *StateStore) DeregisterJob(index uint64, namespace, jobID string, purge 
 	}
 	jobs := map[structs.NamespacedID]struct{}{{ID: jobID, Namespace: namespace}: {}}
 	if purge {
-		if _, err := txn.DeleteAll(tableJobs, "id", namespace, jobID); err != nil {
-			return fmt.Errorf("delete job: %w", err)
-		}
-		it, err := txn.Get(tableJobVersions, "id_prefix", namespace, jobID)
-		if err != nil {
-			return fmt.Errorf("job versions: %w", err)
-		}
-		var del []*structs.Job
-		for r := it.Next(); r != nil; r = it.Next() {
-			if v := r.(*structs.Job); v.ID == jobID {
-				del = append(del, v)
-			}
-		}
-		for _, v := range del {
-			if err := txn.Delete(tableJobVersions, v); err != nil {
-				return fmt.Errorf("delete job version: %w", err)
-			}
-		}
-		if _, err := txn.DeleteAll(tablePeriodicLaunch, "id", namespace, jobID); err != nil {
-			return fmt.Errorf("delete periodic launch: %w", err)
-		}
-		if err := setIndex(txn, tableJobs, index); err != nil {
+		if err := deleteJobTxn(txn, index, namespace, jobID); err != nil {
 			return err
 		}
 	} else {
