@@ -235,25 +235,41 @@ func (r *reconciler) outdated(a *structs.Allocation) bool {
 
 // destructive reports whether updating the alloc needs a new allocation:
 // anything about the group or where it may run changed, not just its count.
+// Meta (job, group or task) is not part of the decision: a meta-only change
+// updates the allocation in place, and its tasks see the new values in
+// re-rendered templates and at their next start.
 func (r *reconciler) destructive(tg *structs.TaskGroup, a *structs.Allocation) bool {
 	old := a.Job.LookupTaskGroup(tg.Name)
 	if old == nil {
 		return true
 	}
-	// Fields only servers read never need a new allocation.
-	o, n := *old, *tg
-	o.Count, n.Count = 0, 0
-	o.Scaling, n.Scaling = nil, nil
-	o.Update, n.Update = nil, nil
-	o.Migrate, n.Migrate = nil, nil
-	o.ReschedulePolicy, n.ReschedulePolicy = nil, nil
-	if !reflect.DeepEqual(o, n) {
+	if !reflect.DeepEqual(placementFields(old), placementFields(tg)) {
 		return true
 	}
 	oj, nj := a.Job, r.job
 	return !reflect.DeepEqual(oj.Datacenters, nj.Datacenters) || oj.NodePool != nj.NodePool ||
 		!reflect.DeepEqual(oj.Constraints, nj.Constraints) || !reflect.DeepEqual(oj.Affinities, nj.Affinities) ||
-		!reflect.DeepEqual(oj.Spreads, nj.Spreads) || !reflect.DeepEqual(oj.Meta, nj.Meta)
+		!reflect.DeepEqual(oj.Spreads, nj.Spreads)
+}
+
+// placementFields is a copy of the group without the fields an update may
+// change in place: those only servers read (count, scaling, update,
+// migrate, reschedule) and meta.
+func placementFields(tg *structs.TaskGroup) structs.TaskGroup {
+	c := *tg
+	c.Count = 0
+	c.Scaling, c.Update, c.Migrate, c.ReschedulePolicy = nil, nil, nil, nil
+	c.Meta = nil
+	c.Tasks = make([]*structs.Task, len(tg.Tasks))
+	for i, t := range tg.Tasks {
+		if t == nil {
+			continue
+		}
+		ct := *t
+		ct.Meta = nil
+		c.Tasks[i] = &ct
+	}
+	return c
 }
 
 // rescheduleAt says whether a failed alloc may be rescheduled and when.

@@ -75,6 +75,9 @@ type AllocRunner struct {
 	// services registers and checks the allocation's services; nil when
 	// it has none.
 	services *serviceManager
+	// jobChanged is set when an update brings a newer job version (an
+	// in-place update); Run then renders the templates again.
+	jobChanged bool
 }
 
 // New creates a runner. It does not start anything.
@@ -175,6 +178,8 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 	ar.alloc = a.Copy()
 	if ar.alloc.Job == nil {
 		ar.alloc.Job = job
+	} else if job != nil && (a.Job.Version != job.Version || a.Job.JobModifyIndex != job.JobModifyIndex) {
+		ar.jobChanged = true
 	}
 	// The server may not have applied the health this client reported yet.
 	if ds := ar.alloc.DeploymentStatus; a.DeploymentID != "" && a.DeploymentID == deployment &&
@@ -309,6 +314,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 	for {
 		ar.superviseHealth(ctx, hw)
 		done := ar.step(ctx)
+		ar.refreshTemplates(ctx)
 		ar.services.supervise(ctx)
 		ar.sendUpdate()
 		if done {
@@ -326,6 +332,35 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 	hw.stop()
 	ar.wg.Wait()
 	ar.sendUpdate()
+}
+
+// refreshTemplates, after an in-place update, renders the templates of
+// the tasks that already rendered them again with the new job version.
+// Called from Run's goroutine, which owns the goroutines it starts.
+func (ar *AllocRunner) refreshTemplates(ctx context.Context) {
+	ar.mu.Lock()
+	if !ar.jobChanged || ar.killing {
+		ar.mu.Unlock()
+		return
+	}
+	ar.jobChanged = false
+	alloc := ar.alloc.Copy()
+	var trs []*taskRunner
+	for _, name := range ar.order {
+		if tr := ar.tasks[name]; len(tr.task.Templates) > 0 && ar.states[name].State != structs.TaskStateDead {
+			trs = append(trs, tr)
+		}
+	}
+	ar.mu.Unlock()
+	for _, tr := range trs {
+		ar.wg.Add(1)
+		go func() {
+			defer ar.wg.Done()
+			if err := tr.refreshTemplates(ctx, alloc); err != nil {
+				tr.logger.Warn("re-render templates after job update", "error", err)
+			}
+		}()
+	}
 }
 
 func (ar *AllocRunner) anyHandle() bool {

@@ -361,6 +361,26 @@ func (tr *taskRunner) start(ctx context.Context) (drivers.DriverPlugin, *drivers
 	return drv, h, nil
 }
 
+// taskFor returns the task as alloc's job version defines its meta. An
+// in-place update changes nothing else about a task, so the rest comes from
+// the definition the runner was created with.
+func (tr *taskRunner) taskFor(alloc *structs.Allocation) *structs.Task {
+	if alloc.Job == nil {
+		return tr.task
+	}
+	tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup)
+	if tg == nil {
+		return tr.task
+	}
+	t := tg.LookupTask(tr.task.Name)
+	if t == nil {
+		return tr.task
+	}
+	c := *tr.task
+	c.Meta = t.Meta
+	return &c
+}
+
 // buildConfig assembles the driver's TaskConfig with the interpolated
 // environment and task config.
 func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, error) {
@@ -373,14 +393,15 @@ func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, err
 	if isolated {
 		dirs = taskenv.Dirs{AllocDir: "/alloc", TaskDir: "/local", SecretsDir: "/secrets"}
 	}
-	env := taskenv.Build(taskenv.Input{
+	in := taskenv.Input{
 		Node:    ar.cfg.Node(),
 		Region:  ar.cfg.Region,
 		Alloc:   alloc,
-		Task:    tr.task,
+		Task:    tr.taskFor(alloc),
 		Dirs:    dirs,
 		HostEnv: !isolated || tr.caps.FSIsolation == "chroot",
-	})
+	}
+	env := taskenv.Build(in)
 	if len(tr.task.Artifacts) > 0 && !tr.artifactsDone {
 		tr.ar.appendEvent(tr.task.Name, event(taskDownloadingArtifacts, "Client is downloading artifacts"))
 		for _, a := range tr.task.Artifacts {
@@ -396,7 +417,7 @@ func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, err
 		}
 	}
 	if len(tr.task.Templates) > 0 {
-		added, err := tr.renderTemplates(ctx, template.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, env.Map(), env.ReplaceEnv)
+		added, err := tr.renderTemplates(ctx, template.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, in, env)
 		if err != nil {
 			return nil, &setupError{what: "Template failed", err: err}
 		}

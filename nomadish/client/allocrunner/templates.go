@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/nomadish/nomadish/nomadish/client/taskenv"
 	"github.com/nomadish/nomadish/nomadish/client/template"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -12,26 +13,35 @@ import (
 // templateState is what a task runner needs to render its templates again
 // when the services they read change.
 type templateState struct {
+	// renderMu serializes renders, so two never write the same files.
+	renderMu    sync.Mutex
 	mu          sync.Mutex
 	paths       template.Paths
 	env         map[string]string
 	interpolate func(string) string
 	services    []string
 	watching    bool
+	// dirs and hostEnv rebuild the environment after an in-place update.
+	dirs    taskenv.Dirs
+	hostEnv bool
 }
 
 // renderTemplates renders the task's templates with service lookups and,
 // the first time they read services, starts the watcher that renders them
 // again as those services change. It returns the variables to add to the
 // task's environment.
-func (tr *taskRunner) renderTemplates(ctx context.Context, p template.Paths, env map[string]string, interpolate func(string) string) (map[string]string, error) {
-	res, err := template.RenderWithOptions(tr.task.Templates, p, env, interpolate, template.Options{Services: tr.serviceLookup(ctx)})
+func (tr *taskRunner) renderTemplates(ctx context.Context, p template.Paths, in taskenv.Input, env *taskenv.Env) (map[string]string, error) {
+	ts := &tr.templates
+	ts.renderMu.Lock()
+	defer ts.renderMu.Unlock()
+	vars, interpolate := env.Map(), env.ReplaceEnv
+	res, err := template.RenderWithOptions(tr.task.Templates, p, vars, interpolate, template.Options{Services: tr.serviceLookup(ctx)})
 	if err != nil {
 		return nil, err
 	}
-	ts := &tr.templates
 	ts.mu.Lock()
-	ts.paths, ts.env, ts.interpolate, ts.services = p, env, interpolate, res.Services
+	ts.paths, ts.env, ts.interpolate, ts.services = p, vars, interpolate, res.Services
+	ts.dirs, ts.hostEnv = in.Dirs, in.HostEnv
 	start := len(res.Services) > 0 && !ts.watching && tr.ar.cfg.Services != nil
 	if start {
 		ts.watching = true
@@ -113,9 +123,38 @@ func (tr *taskRunner) watchTemplates(ctx context.Context) {
 	}
 }
 
+// refreshTemplates renders the task's templates again with the
+// environment of alloc, a newer version of the allocation that an in-place
+// update brought (for example new meta), and applies the change modes of
+// those whose content changed. The running process keeps the environment
+// it was started with.
+func (tr *taskRunner) refreshTemplates(ctx context.Context, alloc *structs.Allocation) error {
+	ts := &tr.templates
+	ts.mu.Lock()
+	rendered, dirs, hostEnv := ts.paths.TaskDir != "", ts.dirs, ts.hostEnv
+	ts.mu.Unlock()
+	if !rendered {
+		return nil // the first render, at start, reads the newest allocation
+	}
+	env := taskenv.Build(taskenv.Input{
+		Node:    tr.ar.cfg.Node(),
+		Region:  tr.ar.cfg.Region,
+		Alloc:   alloc,
+		Task:    tr.taskFor(alloc),
+		Dirs:    dirs,
+		HostEnv: hostEnv,
+	})
+	ts.mu.Lock()
+	ts.env, ts.interpolate = env.Map(), env.ReplaceEnv
+	ts.mu.Unlock()
+	return tr.rerender(ctx)
+}
+
 // rerender renders the templates again and applies the change modes.
 func (tr *taskRunner) rerender(ctx context.Context) error {
 	ts := &tr.templates
+	ts.renderMu.Lock()
+	defer ts.renderMu.Unlock()
 	ts.mu.Lock()
 	p, env, interp := ts.paths, ts.env, ts.interpolate
 	ts.mu.Unlock()
