@@ -2,7 +2,6 @@ package jobspec
 
 import (
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -191,11 +190,7 @@ func (d *decoder) identity(b *hcl.Block) *structs.WorkloadIdentity {
 	n.str("filepath", &id.Filepath)
 	n.str("service_name", &id.ServiceName)
 	n.duration("ttl", &id.TTL)
-	if n.has("extra_claims") {
-		if v, _, ok := n.value("extra_claims", cty.Map(cty.String)); ok {
-			id.ExtraClaims = d.strMapValue(v, n.attrs["extra_claims"].Expr.Range(), "extra_claims")
-		}
-	}
+	n.strs("extra_claims", &id.ExtraClaims)
 	return id
 }
 

@@ -365,7 +365,8 @@ type WorkloadIdentity struct {
 	Filepath     string
 	ServiceName  string
 	TTL          time.Duration
-	ExtraClaims  map[string]string `json:",omitempty"`
+	// ExtraClaims names the claims, defined by the namespace, to add.
+	ExtraClaims []string `json:",omitempty"`
 }
 
 // Vault is parsed and stored.
@@ -678,6 +679,10 @@ type Service struct {
 	Provider          string
 	Cluster           string            `json:",omitempty"`
 	Identity          *WorkloadIdentity `json:",omitempty"`
+
+	// CheckRestart is the default of the checks without their own;
+	// Canonicalize copies it into them and clears it.
+	CheckRestart *CheckRestart `json:",omitempty"`
 }
 
 // ConsulConnect is parsed and stored; nomadish does not run Consul Connect.

@@ -191,7 +191,12 @@ func canonicalizeServices(ss []*Service) {
 			if c != nil && c.OnUpdate == "" {
 				c.OnUpdate = s.OnUpdate
 			}
+			if c != nil && c.CheckRestart == nil && s.CheckRestart != nil {
+				r := *s.CheckRestart
+				c.CheckRestart = &r
+			}
 		}
+		s.CheckRestart = nil
 	}
 }
 

@@ -96,3 +96,23 @@ func TestCanonicalizeNil(t *testing.T) {
 	j.Canonicalize()
 	(&Job{TaskGroups: []*TaskGroup{nil, {Tasks: []*Task{nil}}}}).Canonicalize()
 }
+
+func TestJobCanonicalize_ServiceCheckRestart(t *testing.T) {
+	own := &CheckRestart{Limit: 1}
+	s := &Service{
+		Name:         "web",
+		CheckRestart: &CheckRestart{Limit: 3, Grace: time.Second},
+		Checks:       []*ServiceCheck{{Name: "a"}, {Name: "b", CheckRestart: own}},
+	}
+	j := &Job{ID: "x", TaskGroups: []*TaskGroup{{Name: "g", Services: []*Service{s}, Tasks: []*Task{{Name: "t"}}}}}
+	j.Canonicalize()
+	if got := s.Checks[0].CheckRestart; got == nil || got.Limit != 3 || got.Grace != time.Second {
+		t.Errorf("check without check_restart = %+v, want the service's {Limit:3 Grace:1s}", got)
+	}
+	if got := s.Checks[1].CheckRestart; got != own {
+		t.Errorf("check with its own check_restart = %+v, want its own", got)
+	}
+	if s.CheckRestart != nil {
+		t.Errorf("service CheckRestart = %+v after Canonicalize, want nil", s.CheckRestart)
+	}
+}
