@@ -18,6 +18,10 @@ import (
 // ErrTaskNotFound is returned for a task ID the driver does not know.
 var ErrTaskNotFound = errors.New("task not found")
 
+// ErrNotSupported is returned by a driver asked for an optional ability it
+// does not have, such as creating a network namespace.
+var ErrNotSupported = errors.New("not supported by the driver")
+
 // ErrPluginExited is returned by calls to an out-of-process driver whose
 // plugin process is gone. Its tasks may still run: launch the driver again
 // and RecoverTask them.
@@ -103,13 +107,64 @@ type SchemaField struct {
 	Fields []*SchemaField
 }
 
+// Network isolation modes, as listed in Capabilities.NetIsolationModes.
+const (
+	// NetIsolationModeHost runs the task in the host's network namespace.
+	NetIsolationModeHost = "host"
+	// NetIsolationModeGroup joins the allocation's shared namespace
+	// (TaskConfig.NetworkIsolation).
+	NetIsolationModeGroup = "group"
+	// NetIsolationModeTask gives the task a namespace of its own.
+	NetIsolationModeTask = "task"
+)
+
 // Capabilities of a driver.
 type Capabilities struct {
-	SendSignals         bool
-	Exec                bool
-	FSIsolation         string // "none", "chroot", "image"
-	NetIsolationModes   []string
+	SendSignals bool
+	Exec        bool
+	FSIsolation string // "none", "chroot", "image"
+	// NetIsolationModes lists the NetIsolationMode* values the driver can
+	// run tasks in.
+	NetIsolationModes []string
+	// MustInitiateNetwork says the driver's tasks can only join a group
+	// namespace the driver made itself: the client then asks the driver,
+	// which must implement NetworkManager, to create it.
 	MustInitiateNetwork bool
+}
+
+// SupportsNetIsolation reports whether mode is among NetIsolationModes.
+func (c *Capabilities) SupportsNetIsolation(mode string) bool {
+	if c == nil {
+		return false
+	}
+	for _, m := range c.NetIsolationModes {
+		if m == mode {
+			return true
+		}
+	}
+	return false
+}
+
+// NetworkIsolationSpec names the network namespace a task joins.
+type NetworkIsolationSpec struct {
+	// Mode is NetIsolationModeGroup.
+	Mode string
+	// Path is the namespace's file (/var/run/netns/<name>).
+	Path string
+	// Labels carry what the driver that created the namespace needs to
+	// find it again, such as the ID of the container holding it.
+	Labels map[string]string
+}
+
+// NetworkManager is implemented by drivers that set MustInitiateNetwork.
+// The client calls CreateNetwork before any task of the allocation starts
+// (and again after its own restart, when the driver must return the
+// namespace it made before), then configures the namespace's interfaces
+// itself; it calls DestroyNetwork once every task has stopped. Both may be
+// called from any goroutine and must honour ctx.
+type NetworkManager interface {
+	CreateNetwork(ctx context.Context, allocID string) (*NetworkIsolationSpec, error)
+	DestroyNetwork(ctx context.Context, allocID string, spec *NetworkIsolationSpec) error
 }
 
 // Fingerprint is a driver's health and attributes.
@@ -151,8 +206,12 @@ type TaskConfig struct {
 	DriverConfig []byte
 	// KillSignal is used by StopTask when none is given.
 	KillSignal string
-	// NetworkNamespace is the path of the allocation's netns, if any.
+	// NetworkNamespace is the path of the allocation's netns, if any; it
+	// equals NetworkIsolation.Path.
 	NetworkNamespace string
+	// NetworkIsolation is the allocation's shared network namespace, nil
+	// in host mode.
+	NetworkIsolation *NetworkIsolationSpec
 	// Ports maps port labels to host port and container port.
 	Ports []PortMapping
 }

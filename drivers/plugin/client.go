@@ -25,7 +25,10 @@ type Client struct {
 	taskSchema *drivers.Schema
 }
 
-var _ drivers.DriverPlugin = (*Client)(nil)
+var (
+	_ drivers.DriverPlugin   = (*Client)(nil)
+	_ drivers.NetworkManager = (*Client)(nil)
+)
 
 // NewClient reads the plugin's name and schemas, which the interface serves
 // without a context, and returns the client.
@@ -71,6 +74,8 @@ func fromStatus(err error) error {
 		return errors.New(st.Message())
 	case codes.Unavailable:
 		return fmt.Errorf("%w: %s", drivers.ErrPluginExited, st.Message())
+	case codes.Unimplemented:
+		return fmt.Errorf("%w: %s", drivers.ErrNotSupported, st.Message())
 	default:
 		return err
 	}
@@ -251,6 +256,25 @@ func (c *Client) TaskEvents(ctx context.Context) (<-chan *drivers.TaskEvent, err
 		}
 	}, ch)
 	return ch, nil
+}
+
+// CreateNetwork asks the plugin to make an allocation's network namespace;
+// a plugin whose driver cannot answers ErrNotSupported.
+func (c *Client) CreateNetwork(ctx context.Context, allocID string) (*drivers.NetworkIsolationSpec, error) {
+	r, err := c.rpc.CreateNetwork(ctx, &proto.CreateNetworkRequest{AllocId: allocID})
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	if r.GetSpec() == nil {
+		return nil, errors.New("create network: the driver returned no namespace")
+	}
+	return netSpecFromProto(r.GetSpec()), nil
+}
+
+// DestroyNetwork asks the plugin to remove a namespace it made.
+func (c *Client) DestroyNetwork(ctx context.Context, allocID string, spec *drivers.NetworkIsolationSpec) error {
+	_, err := c.rpc.DestroyNetwork(ctx, &proto.DestroyNetworkRequest{AllocId: allocID, Spec: netSpecToProto(spec)})
+	return fromStatus(err)
 }
 
 // streamOpenKey is the header the server sends when it accepts a stream.

@@ -76,6 +76,7 @@ func taskConfigToProto(c *drivers.TaskConfig) *proto.TaskConfig {
 		DriverConfig:     c.DriverConfig,
 		KillSignal:       c.KillSignal,
 		NetworkNamespace: c.NetworkNamespace,
+		NetworkIsolation: netSpecToProto(c.NetworkIsolation),
 	}
 	if r := c.Resources; r != nil {
 		cores := make([]uint32, 0, len(r.Cores))
@@ -124,6 +125,7 @@ func taskConfigFromProto(c *proto.TaskConfig) *drivers.TaskConfig {
 		DriverConfig:     c.GetDriverConfig(),
 		KillSignal:       c.GetKillSignal(),
 		NetworkNamespace: c.GetNetworkNamespace(),
+		NetworkIsolation: netSpecFromProto(c.GetNetworkIsolation()),
 	}
 	if r := c.GetResources(); r != nil {
 		var cores []uint16
@@ -147,6 +149,20 @@ func taskConfigFromProto(c *proto.TaskConfig) *drivers.TaskConfig {
 		})
 	}
 	return out
+}
+
+func netSpecToProto(s *drivers.NetworkIsolationSpec) *proto.NetworkIsolationSpec {
+	if s == nil {
+		return nil
+	}
+	return &proto.NetworkIsolationSpec{Mode: s.Mode, Path: s.Path, Labels: s.Labels}
+}
+
+func netSpecFromProto(s *proto.NetworkIsolationSpec) *drivers.NetworkIsolationSpec {
+	if s == nil {
+		return nil
+	}
+	return &drivers.NetworkIsolationSpec{Mode: s.GetMode(), Path: s.GetPath(), Labels: s.GetLabels()}
 }
 
 func handleToProto(h *drivers.TaskHandle) *proto.TaskHandle {

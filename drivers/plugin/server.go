@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -31,6 +32,8 @@ func toStatus(err error) error {
 		return nil
 	case errors.Is(err, drivers.ErrTaskNotFound):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, drivers.ErrNotSupported):
+		return status.Error(codes.Unimplemented, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
@@ -222,6 +225,26 @@ func (s *Server) TaskEvents(_ *proto.TaskEventsRequest, stream proto.Driver_Task
 			}
 		}
 	}
+}
+
+func (s *Server) CreateNetwork(ctx context.Context, req *proto.CreateNetworkRequest) (*proto.CreateNetworkResponse, error) {
+	nm, ok := s.impl.(drivers.NetworkManager)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("driver %s: create network: %w", s.impl.Name(), drivers.ErrNotSupported))
+	}
+	spec, err := nm.CreateNetwork(ctx, req.GetAllocId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &proto.CreateNetworkResponse{Spec: netSpecToProto(spec)}, nil
+}
+
+func (s *Server) DestroyNetwork(ctx context.Context, req *proto.DestroyNetworkRequest) (*proto.DestroyNetworkResponse, error) {
+	nm, ok := s.impl.(drivers.NetworkManager)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("driver %s: destroy network: %w", s.impl.Name(), drivers.ErrNotSupported))
+	}
+	return &proto.DestroyNetworkResponse{}, toStatus(nm.DestroyNetwork(ctx, req.GetAllocId(), netSpecFromProto(req.GetSpec())))
 }
 
 // openStream sends the response header once the driver accepted a stream

@@ -750,6 +750,7 @@ type TaskConfig struct {
 	Ports            []*PortMapping         `protobuf:"bytes,18,rep,name=ports,proto3" json:"ports,omitempty"`
 	LogMaxFiles      int32                  `protobuf:"varint,19,opt,name=log_max_files,json=logMaxFiles,proto3" json:"log_max_files,omitempty"`
 	LogMaxFileSizeMb int32                  `protobuf:"varint,20,opt,name=log_max_file_size_mb,json=logMaxFileSizeMb,proto3" json:"log_max_file_size_mb,omitempty"`
+	NetworkIsolation *NetworkIsolationSpec  `protobuf:"bytes,21,opt,name=network_isolation,json=networkIsolation,proto3" json:"network_isolation,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -924,6 +925,74 @@ func (x *TaskConfig) GetLogMaxFileSizeMb() int32 {
 	return 0
 }
 
+func (x *TaskConfig) GetNetworkIsolation() *NetworkIsolationSpec {
+	if x != nil {
+		return x.NetworkIsolation
+	}
+	return nil
+}
+
+// NetworkIsolationSpec names the network namespace a task joins.
+type NetworkIsolationSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mode          string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Labels        map[string]string      `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkIsolationSpec) Reset() {
+	*x = NetworkIsolationSpec{}
+	mi := &file_driver_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkIsolationSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkIsolationSpec) ProtoMessage() {}
+
+func (x *NetworkIsolationSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkIsolationSpec.ProtoReflect.Descriptor instead.
+func (*NetworkIsolationSpec) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *NetworkIsolationSpec) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *NetworkIsolationSpec) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *NetworkIsolationSpec) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 type TaskHandle struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
@@ -936,7 +1005,7 @@ type TaskHandle struct {
 
 func (x *TaskHandle) Reset() {
 	*x = TaskHandle{}
-	mi := &file_driver_proto_msgTypes[15]
+	mi := &file_driver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1017,7 @@ func (x *TaskHandle) String() string {
 func (*TaskHandle) ProtoMessage() {}
 
 func (x *TaskHandle) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[15]
+	mi := &file_driver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1030,7 @@ func (x *TaskHandle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskHandle.ProtoReflect.Descriptor instead.
 func (*TaskHandle) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{15}
+	return file_driver_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskHandle) GetVersion() int64 {
@@ -1004,7 +1073,7 @@ type ExitResult struct {
 
 func (x *ExitResult) Reset() {
 	*x = ExitResult{}
-	mi := &file_driver_proto_msgTypes[16]
+	mi := &file_driver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1085,7 @@ func (x *ExitResult) String() string {
 func (*ExitResult) ProtoMessage() {}
 
 func (x *ExitResult) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[16]
+	mi := &file_driver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1098,7 @@ func (x *ExitResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitResult.ProtoReflect.Descriptor instead.
 func (*ExitResult) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{16}
+	return file_driver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExitResult) GetExitCode() int64 {
@@ -1069,7 +1138,7 @@ type StartTaskRequest struct {
 
 func (x *StartTaskRequest) Reset() {
 	*x = StartTaskRequest{}
-	mi := &file_driver_proto_msgTypes[17]
+	mi := &file_driver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1150,7 @@ func (x *StartTaskRequest) String() string {
 func (*StartTaskRequest) ProtoMessage() {}
 
 func (x *StartTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[17]
+	mi := &file_driver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1163,7 @@ func (x *StartTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTaskRequest.ProtoReflect.Descriptor instead.
 func (*StartTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{17}
+	return file_driver_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StartTaskRequest) GetTask() *TaskConfig {
@@ -1113,7 +1182,7 @@ type StartTaskResponse struct {
 
 func (x *StartTaskResponse) Reset() {
 	*x = StartTaskResponse{}
-	mi := &file_driver_proto_msgTypes[18]
+	mi := &file_driver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1194,7 @@ func (x *StartTaskResponse) String() string {
 func (*StartTaskResponse) ProtoMessage() {}
 
 func (x *StartTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[18]
+	mi := &file_driver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1207,7 @@ func (x *StartTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTaskResponse.ProtoReflect.Descriptor instead.
 func (*StartTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{18}
+	return file_driver_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StartTaskResponse) GetHandle() *TaskHandle {
@@ -1157,7 +1226,7 @@ type RecoverTaskRequest struct {
 
 func (x *RecoverTaskRequest) Reset() {
 	*x = RecoverTaskRequest{}
-	mi := &file_driver_proto_msgTypes[19]
+	mi := &file_driver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1238,7 @@ func (x *RecoverTaskRequest) String() string {
 func (*RecoverTaskRequest) ProtoMessage() {}
 
 func (x *RecoverTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[19]
+	mi := &file_driver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1251,7 @@ func (x *RecoverTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverTaskRequest.ProtoReflect.Descriptor instead.
 func (*RecoverTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{19}
+	return file_driver_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecoverTaskRequest) GetHandle() *TaskHandle {
@@ -1200,7 +1269,7 @@ type RecoverTaskResponse struct {
 
 func (x *RecoverTaskResponse) Reset() {
 	*x = RecoverTaskResponse{}
-	mi := &file_driver_proto_msgTypes[20]
+	mi := &file_driver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1281,7 @@ func (x *RecoverTaskResponse) String() string {
 func (*RecoverTaskResponse) ProtoMessage() {}
 
 func (x *RecoverTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[20]
+	mi := &file_driver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1294,7 @@ func (x *RecoverTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverTaskResponse.ProtoReflect.Descriptor instead.
 func (*RecoverTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{20}
+	return file_driver_proto_rawDescGZIP(), []int{21}
 }
 
 type WaitTaskRequest struct {
@@ -1237,7 +1306,7 @@ type WaitTaskRequest struct {
 
 func (x *WaitTaskRequest) Reset() {
 	*x = WaitTaskRequest{}
-	mi := &file_driver_proto_msgTypes[21]
+	mi := &file_driver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1318,7 @@ func (x *WaitTaskRequest) String() string {
 func (*WaitTaskRequest) ProtoMessage() {}
 
 func (x *WaitTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[21]
+	mi := &file_driver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1331,7 @@ func (x *WaitTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitTaskRequest.ProtoReflect.Descriptor instead.
 func (*WaitTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{21}
+	return file_driver_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WaitTaskRequest) GetTaskId() string {
@@ -1281,7 +1350,7 @@ type WaitTaskResponse struct {
 
 func (x *WaitTaskResponse) Reset() {
 	*x = WaitTaskResponse{}
-	mi := &file_driver_proto_msgTypes[22]
+	mi := &file_driver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1362,7 @@ func (x *WaitTaskResponse) String() string {
 func (*WaitTaskResponse) ProtoMessage() {}
 
 func (x *WaitTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[22]
+	mi := &file_driver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1375,7 @@ func (x *WaitTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitTaskResponse.ProtoReflect.Descriptor instead.
 func (*WaitTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{22}
+	return file_driver_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WaitTaskResponse) GetResult() *ExitResult {
@@ -1327,7 +1396,7 @@ type StopTaskRequest struct {
 
 func (x *StopTaskRequest) Reset() {
 	*x = StopTaskRequest{}
-	mi := &file_driver_proto_msgTypes[23]
+	mi := &file_driver_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1408,7 @@ func (x *StopTaskRequest) String() string {
 func (*StopTaskRequest) ProtoMessage() {}
 
 func (x *StopTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[23]
+	mi := &file_driver_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1421,7 @@ func (x *StopTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTaskRequest.ProtoReflect.Descriptor instead.
 func (*StopTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{23}
+	return file_driver_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StopTaskRequest) GetTaskId() string {
@@ -1384,7 +1453,7 @@ type StopTaskResponse struct {
 
 func (x *StopTaskResponse) Reset() {
 	*x = StopTaskResponse{}
-	mi := &file_driver_proto_msgTypes[24]
+	mi := &file_driver_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1465,7 @@ func (x *StopTaskResponse) String() string {
 func (*StopTaskResponse) ProtoMessage() {}
 
 func (x *StopTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[24]
+	mi := &file_driver_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1478,7 @@ func (x *StopTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTaskResponse.ProtoReflect.Descriptor instead.
 func (*StopTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{24}
+	return file_driver_proto_rawDescGZIP(), []int{25}
 }
 
 type DestroyTaskRequest struct {
@@ -1422,7 +1491,7 @@ type DestroyTaskRequest struct {
 
 func (x *DestroyTaskRequest) Reset() {
 	*x = DestroyTaskRequest{}
-	mi := &file_driver_proto_msgTypes[25]
+	mi := &file_driver_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1503,7 @@ func (x *DestroyTaskRequest) String() string {
 func (*DestroyTaskRequest) ProtoMessage() {}
 
 func (x *DestroyTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[25]
+	mi := &file_driver_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1516,7 @@ func (x *DestroyTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroyTaskRequest.ProtoReflect.Descriptor instead.
 func (*DestroyTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{25}
+	return file_driver_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DestroyTaskRequest) GetTaskId() string {
@@ -1472,7 +1541,7 @@ type DestroyTaskResponse struct {
 
 func (x *DestroyTaskResponse) Reset() {
 	*x = DestroyTaskResponse{}
-	mi := &file_driver_proto_msgTypes[26]
+	mi := &file_driver_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1553,7 @@ func (x *DestroyTaskResponse) String() string {
 func (*DestroyTaskResponse) ProtoMessage() {}
 
 func (x *DestroyTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[26]
+	mi := &file_driver_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1566,7 @@ func (x *DestroyTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestroyTaskResponse.ProtoReflect.Descriptor instead.
 func (*DestroyTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{26}
+	return file_driver_proto_rawDescGZIP(), []int{27}
 }
 
 type InspectTaskRequest struct {
@@ -1509,7 +1578,7 @@ type InspectTaskRequest struct {
 
 func (x *InspectTaskRequest) Reset() {
 	*x = InspectTaskRequest{}
-	mi := &file_driver_proto_msgTypes[27]
+	mi := &file_driver_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1590,7 @@ func (x *InspectTaskRequest) String() string {
 func (*InspectTaskRequest) ProtoMessage() {}
 
 func (x *InspectTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[27]
+	mi := &file_driver_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1603,7 @@ func (x *InspectTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectTaskRequest.ProtoReflect.Descriptor instead.
 func (*InspectTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{27}
+	return file_driver_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *InspectTaskRequest) GetTaskId() string {
@@ -1560,7 +1629,7 @@ type InspectTaskResponse struct {
 
 func (x *InspectTaskResponse) Reset() {
 	*x = InspectTaskResponse{}
-	mi := &file_driver_proto_msgTypes[28]
+	mi := &file_driver_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1641,7 @@ func (x *InspectTaskResponse) String() string {
 func (*InspectTaskResponse) ProtoMessage() {}
 
 func (x *InspectTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[28]
+	mi := &file_driver_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1654,7 @@ func (x *InspectTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectTaskResponse.ProtoReflect.Descriptor instead.
 func (*InspectTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{28}
+	return file_driver_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *InspectTaskResponse) GetId() string {
@@ -1647,7 +1716,7 @@ type TaskStatsRequest struct {
 
 func (x *TaskStatsRequest) Reset() {
 	*x = TaskStatsRequest{}
-	mi := &file_driver_proto_msgTypes[29]
+	mi := &file_driver_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +1728,7 @@ func (x *TaskStatsRequest) String() string {
 func (*TaskStatsRequest) ProtoMessage() {}
 
 func (x *TaskStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[29]
+	mi := &file_driver_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +1741,7 @@ func (x *TaskStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatsRequest.ProtoReflect.Descriptor instead.
 func (*TaskStatsRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{29}
+	return file_driver_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TaskStatsRequest) GetTaskId() string {
@@ -1707,7 +1776,7 @@ type ResourceUsage struct {
 
 func (x *ResourceUsage) Reset() {
 	*x = ResourceUsage{}
-	mi := &file_driver_proto_msgTypes[30]
+	mi := &file_driver_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1788,7 @@ func (x *ResourceUsage) String() string {
 func (*ResourceUsage) ProtoMessage() {}
 
 func (x *ResourceUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[30]
+	mi := &file_driver_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1801,7 @@ func (x *ResourceUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceUsage.ProtoReflect.Descriptor instead.
 func (*ResourceUsage) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{30}
+	return file_driver_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResourceUsage) GetTimestamp() int64 {
@@ -1815,7 +1884,7 @@ type TaskStatsResponse struct {
 
 func (x *TaskStatsResponse) Reset() {
 	*x = TaskStatsResponse{}
-	mi := &file_driver_proto_msgTypes[31]
+	mi := &file_driver_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1896,7 @@ func (x *TaskStatsResponse) String() string {
 func (*TaskStatsResponse) ProtoMessage() {}
 
 func (x *TaskStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[31]
+	mi := &file_driver_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1909,7 @@ func (x *TaskStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatsResponse.ProtoReflect.Descriptor instead.
 func (*TaskStatsResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{31}
+	return file_driver_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TaskStatsResponse) GetUsage() *ResourceUsage {
@@ -1867,7 +1936,7 @@ type SignalTaskRequest struct {
 
 func (x *SignalTaskRequest) Reset() {
 	*x = SignalTaskRequest{}
-	mi := &file_driver_proto_msgTypes[32]
+	mi := &file_driver_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +1948,7 @@ func (x *SignalTaskRequest) String() string {
 func (*SignalTaskRequest) ProtoMessage() {}
 
 func (x *SignalTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[32]
+	mi := &file_driver_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +1961,7 @@ func (x *SignalTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalTaskRequest.ProtoReflect.Descriptor instead.
 func (*SignalTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{32}
+	return file_driver_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SignalTaskRequest) GetTaskId() string {
@@ -1917,7 +1986,7 @@ type SignalTaskResponse struct {
 
 func (x *SignalTaskResponse) Reset() {
 	*x = SignalTaskResponse{}
-	mi := &file_driver_proto_msgTypes[33]
+	mi := &file_driver_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +1998,7 @@ func (x *SignalTaskResponse) String() string {
 func (*SignalTaskResponse) ProtoMessage() {}
 
 func (x *SignalTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[33]
+	mi := &file_driver_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2011,7 @@ func (x *SignalTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalTaskResponse.ProtoReflect.Descriptor instead.
 func (*SignalTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{33}
+	return file_driver_proto_rawDescGZIP(), []int{34}
 }
 
 type ExecTaskRequest struct {
@@ -1956,7 +2025,7 @@ type ExecTaskRequest struct {
 
 func (x *ExecTaskRequest) Reset() {
 	*x = ExecTaskRequest{}
-	mi := &file_driver_proto_msgTypes[34]
+	mi := &file_driver_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2037,7 @@ func (x *ExecTaskRequest) String() string {
 func (*ExecTaskRequest) ProtoMessage() {}
 
 func (x *ExecTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[34]
+	mi := &file_driver_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2050,7 @@ func (x *ExecTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecTaskRequest.ProtoReflect.Descriptor instead.
 func (*ExecTaskRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{34}
+	return file_driver_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ExecTaskRequest) GetTaskId() string {
@@ -2016,7 +2085,7 @@ type ExecTaskResponse struct {
 
 func (x *ExecTaskResponse) Reset() {
 	*x = ExecTaskResponse{}
-	mi := &file_driver_proto_msgTypes[35]
+	mi := &file_driver_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2097,7 @@ func (x *ExecTaskResponse) String() string {
 func (*ExecTaskResponse) ProtoMessage() {}
 
 func (x *ExecTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[35]
+	mi := &file_driver_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2110,7 @@ func (x *ExecTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecTaskResponse.ProtoReflect.Descriptor instead.
 func (*ExecTaskResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{35}
+	return file_driver_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ExecTaskResponse) GetStdout() []byte {
@@ -2078,7 +2147,7 @@ type ExecStreamingRequest struct {
 
 func (x *ExecStreamingRequest) Reset() {
 	*x = ExecStreamingRequest{}
-	mi := &file_driver_proto_msgTypes[36]
+	mi := &file_driver_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2159,7 @@ func (x *ExecStreamingRequest) String() string {
 func (*ExecStreamingRequest) ProtoMessage() {}
 
 func (x *ExecStreamingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[36]
+	mi := &file_driver_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2172,7 @@ func (x *ExecStreamingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStreamingRequest.ProtoReflect.Descriptor instead.
 func (*ExecStreamingRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{36}
+	return file_driver_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ExecStreamingRequest) GetSetup() *ExecStreamingSetup {
@@ -2145,7 +2214,7 @@ type ExecStreamingSetup struct {
 
 func (x *ExecStreamingSetup) Reset() {
 	*x = ExecStreamingSetup{}
-	mi := &file_driver_proto_msgTypes[37]
+	mi := &file_driver_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2226,7 @@ func (x *ExecStreamingSetup) String() string {
 func (*ExecStreamingSetup) ProtoMessage() {}
 
 func (x *ExecStreamingSetup) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[37]
+	mi := &file_driver_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2239,7 @@ func (x *ExecStreamingSetup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStreamingSetup.ProtoReflect.Descriptor instead.
 func (*ExecStreamingSetup) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{37}
+	return file_driver_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExecStreamingSetup) GetTaskId() string {
@@ -2204,7 +2273,7 @@ type TerminalSize struct {
 
 func (x *TerminalSize) Reset() {
 	*x = TerminalSize{}
-	mi := &file_driver_proto_msgTypes[38]
+	mi := &file_driver_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2285,7 @@ func (x *TerminalSize) String() string {
 func (*TerminalSize) ProtoMessage() {}
 
 func (x *TerminalSize) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[38]
+	mi := &file_driver_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2298,7 @@ func (x *TerminalSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
 func (*TerminalSize) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{38}
+	return file_driver_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *TerminalSize) GetHeight() int32 {
@@ -2259,7 +2328,7 @@ type ExecStreamingResponse struct {
 
 func (x *ExecStreamingResponse) Reset() {
 	*x = ExecStreamingResponse{}
-	mi := &file_driver_proto_msgTypes[39]
+	mi := &file_driver_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2340,7 @@ func (x *ExecStreamingResponse) String() string {
 func (*ExecStreamingResponse) ProtoMessage() {}
 
 func (x *ExecStreamingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[39]
+	mi := &file_driver_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2353,7 @@ func (x *ExecStreamingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStreamingResponse.ProtoReflect.Descriptor instead.
 func (*ExecStreamingResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{39}
+	return file_driver_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExecStreamingResponse) GetStdout() []byte {
@@ -2323,7 +2392,7 @@ type TaskEventsRequest struct {
 
 func (x *TaskEventsRequest) Reset() {
 	*x = TaskEventsRequest{}
-	mi := &file_driver_proto_msgTypes[40]
+	mi := &file_driver_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2335,7 +2404,7 @@ func (x *TaskEventsRequest) String() string {
 func (*TaskEventsRequest) ProtoMessage() {}
 
 func (x *TaskEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[40]
+	mi := &file_driver_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2348,7 +2417,7 @@ func (x *TaskEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEventsRequest.ProtoReflect.Descriptor instead.
 func (*TaskEventsRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{40}
+	return file_driver_proto_rawDescGZIP(), []int{41}
 }
 
 type TaskEvent struct {
@@ -2366,7 +2435,7 @@ type TaskEvent struct {
 
 func (x *TaskEvent) Reset() {
 	*x = TaskEvent{}
-	mi := &file_driver_proto_msgTypes[41]
+	mi := &file_driver_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2447,7 @@ func (x *TaskEvent) String() string {
 func (*TaskEvent) ProtoMessage() {}
 
 func (x *TaskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[41]
+	mi := &file_driver_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2460,7 @@ func (x *TaskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskEvent.ProtoReflect.Descriptor instead.
 func (*TaskEvent) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{41}
+	return file_driver_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *TaskEvent) GetTaskId() string {
@@ -2434,6 +2503,182 @@ func (x *TaskEvent) GetAnnotations() map[string]string {
 		return x.Annotations
 	}
 	return nil
+}
+
+type CreateNetworkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AllocId       string                 `protobuf:"bytes,1,opt,name=alloc_id,json=allocId,proto3" json:"alloc_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNetworkRequest) Reset() {
+	*x = CreateNetworkRequest{}
+	mi := &file_driver_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNetworkRequest) ProtoMessage() {}
+
+func (x *CreateNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNetworkRequest.ProtoReflect.Descriptor instead.
+func (*CreateNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *CreateNetworkRequest) GetAllocId() string {
+	if x != nil {
+		return x.AllocId
+	}
+	return ""
+}
+
+type CreateNetworkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Spec          *NetworkIsolationSpec  `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNetworkResponse) Reset() {
+	*x = CreateNetworkResponse{}
+	mi := &file_driver_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNetworkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNetworkResponse) ProtoMessage() {}
+
+func (x *CreateNetworkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNetworkResponse.ProtoReflect.Descriptor instead.
+func (*CreateNetworkResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *CreateNetworkResponse) GetSpec() *NetworkIsolationSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+type DestroyNetworkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AllocId       string                 `protobuf:"bytes,1,opt,name=alloc_id,json=allocId,proto3" json:"alloc_id,omitempty"`
+	Spec          *NetworkIsolationSpec  `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestroyNetworkRequest) Reset() {
+	*x = DestroyNetworkRequest{}
+	mi := &file_driver_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestroyNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestroyNetworkRequest) ProtoMessage() {}
+
+func (x *DestroyNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestroyNetworkRequest.ProtoReflect.Descriptor instead.
+func (*DestroyNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *DestroyNetworkRequest) GetAllocId() string {
+	if x != nil {
+		return x.AllocId
+	}
+	return ""
+}
+
+func (x *DestroyNetworkRequest) GetSpec() *NetworkIsolationSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+type DestroyNetworkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestroyNetworkResponse) Reset() {
+	*x = DestroyNetworkResponse{}
+	mi := &file_driver_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestroyNetworkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestroyNetworkResponse) ProtoMessage() {}
+
+func (x *DestroyNetworkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestroyNetworkResponse.ProtoReflect.Descriptor instead.
+func (*DestroyNetworkResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{46}
 }
 
 var File_driver_proto protoreflect.FileDescriptor
@@ -2485,7 +2730,7 @@ const file_driver_proto_rawDesc = "" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x03R\x02to\x12\x17\n" +
-	"\ahost_ip\x18\x04 \x01(\tR\x06hostIp\"\x82\x06\n" +
+	"\ahost_ip\x18\x04 \x01(\tR\x06hostIp\"\xda\x06\n" +
 	"\n" +
 	"TaskConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
@@ -2511,8 +2756,16 @@ const file_driver_proto_rawDesc = "" +
 	"\x11network_namespace\x18\x11 \x01(\tR\x10networkNamespace\x126\n" +
 	"\x05ports\x18\x12 \x03(\v2 .nomadish.drivers.v1.PortMappingR\x05ports\x12\"\n" +
 	"\rlog_max_files\x18\x13 \x01(\x05R\vlogMaxFiles\x12.\n" +
-	"\x14log_max_file_size_mb\x18\x14 \x01(\x05R\x10logMaxFileSizeMb\x1a6\n" +
+	"\x14log_max_file_size_mb\x18\x14 \x01(\x05R\x10logMaxFileSizeMb\x12V\n" +
+	"\x11network_isolation\x18\x15 \x01(\v2).nomadish.drivers.v1.NetworkIsolationSpecR\x10networkIsolation\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc8\x01\n" +
+	"\x14NetworkIsolationSpec\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12M\n" +
+	"\x06labels\x18\x03 \x03(\v25.nomadish.drivers.v1.NetworkIsolationSpec.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x98\x01\n" +
 	"\n" +
@@ -2629,7 +2882,15 @@ const file_driver_proto_rawDesc = "" +
 	"\vannotations\x18\x06 \x03(\v2/.nomadish.drivers.v1.TaskEvent.AnnotationsEntryR\vannotations\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xc4\f\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"1\n" +
+	"\x14CreateNetworkRequest\x12\x19\n" +
+	"\balloc_id\x18\x01 \x01(\tR\aallocId\"V\n" +
+	"\x15CreateNetworkResponse\x12=\n" +
+	"\x04spec\x18\x01 \x01(\v2).nomadish.drivers.v1.NetworkIsolationSpecR\x04spec\"q\n" +
+	"\x15DestroyNetworkRequest\x12\x19\n" +
+	"\balloc_id\x18\x01 \x01(\tR\aallocId\x12=\n" +
+	"\x04spec\x18\x02 \x01(\v2).nomadish.drivers.v1.NetworkIsolationSpecR\x04spec\"\x18\n" +
+	"\x16DestroyNetworkResponse2\x97\x0e\n" +
 	"\x06Driver\x12K\n" +
 	"\x04Name\x12 .nomadish.drivers.v1.NameRequest\x1a!.nomadish.drivers.v1.NameResponse\x12W\n" +
 	"\fConfigSchema\x12\".nomadish.drivers.v1.SchemaRequest\x1a#.nomadish.drivers.v1.SchemaResponse\x12[\n" +
@@ -2649,7 +2910,9 @@ const file_driver_proto_rawDesc = "" +
 	"\bExecTask\x12$.nomadish.drivers.v1.ExecTaskRequest\x1a%.nomadish.drivers.v1.ExecTaskResponse\x12n\n" +
 	"\x11ExecTaskStreaming\x12).nomadish.drivers.v1.ExecStreamingRequest\x1a*.nomadish.drivers.v1.ExecStreamingResponse(\x010\x01\x12V\n" +
 	"\n" +
-	"TaskEvents\x12&.nomadish.drivers.v1.TaskEventsRequest\x1a\x1e.nomadish.drivers.v1.TaskEvent0\x01B2Z0github.com/nomadish/nomadish/drivers/proto;protob\x06proto3"
+	"TaskEvents\x12&.nomadish.drivers.v1.TaskEventsRequest\x1a\x1e.nomadish.drivers.v1.TaskEvent0\x01\x12f\n" +
+	"\rCreateNetwork\x12).nomadish.drivers.v1.CreateNetworkRequest\x1a*.nomadish.drivers.v1.CreateNetworkResponse\x12i\n" +
+	"\x0eDestroyNetwork\x12*.nomadish.drivers.v1.DestroyNetworkRequest\x1a+.nomadish.drivers.v1.DestroyNetworkResponseB2Z0github.com/nomadish/nomadish/drivers/proto;protob\x06proto3"
 
 var (
 	file_driver_proto_rawDescOnce sync.Once
@@ -2663,118 +2926,132 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_driver_proto_goTypes = []any{
-	(*NameRequest)(nil),           // 0: nomadish.drivers.v1.NameRequest
-	(*NameResponse)(nil),          // 1: nomadish.drivers.v1.NameResponse
-	(*SchemaRequest)(nil),         // 2: nomadish.drivers.v1.SchemaRequest
-	(*SchemaResponse)(nil),        // 3: nomadish.drivers.v1.SchemaResponse
-	(*Schema)(nil),                // 4: nomadish.drivers.v1.Schema
-	(*SchemaField)(nil),           // 5: nomadish.drivers.v1.SchemaField
-	(*SetConfigRequest)(nil),      // 6: nomadish.drivers.v1.SetConfigRequest
-	(*SetConfigResponse)(nil),     // 7: nomadish.drivers.v1.SetConfigResponse
-	(*CapabilitiesRequest)(nil),   // 8: nomadish.drivers.v1.CapabilitiesRequest
-	(*CapabilitiesResponse)(nil),  // 9: nomadish.drivers.v1.CapabilitiesResponse
-	(*FingerprintRequest)(nil),    // 10: nomadish.drivers.v1.FingerprintRequest
-	(*FingerprintResponse)(nil),   // 11: nomadish.drivers.v1.FingerprintResponse
-	(*Resources)(nil),             // 12: nomadish.drivers.v1.Resources
-	(*PortMapping)(nil),           // 13: nomadish.drivers.v1.PortMapping
-	(*TaskConfig)(nil),            // 14: nomadish.drivers.v1.TaskConfig
-	(*TaskHandle)(nil),            // 15: nomadish.drivers.v1.TaskHandle
-	(*ExitResult)(nil),            // 16: nomadish.drivers.v1.ExitResult
-	(*StartTaskRequest)(nil),      // 17: nomadish.drivers.v1.StartTaskRequest
-	(*StartTaskResponse)(nil),     // 18: nomadish.drivers.v1.StartTaskResponse
-	(*RecoverTaskRequest)(nil),    // 19: nomadish.drivers.v1.RecoverTaskRequest
-	(*RecoverTaskResponse)(nil),   // 20: nomadish.drivers.v1.RecoverTaskResponse
-	(*WaitTaskRequest)(nil),       // 21: nomadish.drivers.v1.WaitTaskRequest
-	(*WaitTaskResponse)(nil),      // 22: nomadish.drivers.v1.WaitTaskResponse
-	(*StopTaskRequest)(nil),       // 23: nomadish.drivers.v1.StopTaskRequest
-	(*StopTaskResponse)(nil),      // 24: nomadish.drivers.v1.StopTaskResponse
-	(*DestroyTaskRequest)(nil),    // 25: nomadish.drivers.v1.DestroyTaskRequest
-	(*DestroyTaskResponse)(nil),   // 26: nomadish.drivers.v1.DestroyTaskResponse
-	(*InspectTaskRequest)(nil),    // 27: nomadish.drivers.v1.InspectTaskRequest
-	(*InspectTaskResponse)(nil),   // 28: nomadish.drivers.v1.InspectTaskResponse
-	(*TaskStatsRequest)(nil),      // 29: nomadish.drivers.v1.TaskStatsRequest
-	(*ResourceUsage)(nil),         // 30: nomadish.drivers.v1.ResourceUsage
-	(*TaskStatsResponse)(nil),     // 31: nomadish.drivers.v1.TaskStatsResponse
-	(*SignalTaskRequest)(nil),     // 32: nomadish.drivers.v1.SignalTaskRequest
-	(*SignalTaskResponse)(nil),    // 33: nomadish.drivers.v1.SignalTaskResponse
-	(*ExecTaskRequest)(nil),       // 34: nomadish.drivers.v1.ExecTaskRequest
-	(*ExecTaskResponse)(nil),      // 35: nomadish.drivers.v1.ExecTaskResponse
-	(*ExecStreamingRequest)(nil),  // 36: nomadish.drivers.v1.ExecStreamingRequest
-	(*ExecStreamingSetup)(nil),    // 37: nomadish.drivers.v1.ExecStreamingSetup
-	(*TerminalSize)(nil),          // 38: nomadish.drivers.v1.TerminalSize
-	(*ExecStreamingResponse)(nil), // 39: nomadish.drivers.v1.ExecStreamingResponse
-	(*TaskEventsRequest)(nil),     // 40: nomadish.drivers.v1.TaskEventsRequest
-	(*TaskEvent)(nil),             // 41: nomadish.drivers.v1.TaskEvent
-	nil,                           // 42: nomadish.drivers.v1.FingerprintResponse.AttributesEntry
-	nil,                           // 43: nomadish.drivers.v1.TaskConfig.EnvEntry
-	nil,                           // 44: nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
-	nil,                           // 45: nomadish.drivers.v1.TaskStatsResponse.PidsEntry
-	nil,                           // 46: nomadish.drivers.v1.TaskEvent.AnnotationsEntry
+	(*NameRequest)(nil),            // 0: nomadish.drivers.v1.NameRequest
+	(*NameResponse)(nil),           // 1: nomadish.drivers.v1.NameResponse
+	(*SchemaRequest)(nil),          // 2: nomadish.drivers.v1.SchemaRequest
+	(*SchemaResponse)(nil),         // 3: nomadish.drivers.v1.SchemaResponse
+	(*Schema)(nil),                 // 4: nomadish.drivers.v1.Schema
+	(*SchemaField)(nil),            // 5: nomadish.drivers.v1.SchemaField
+	(*SetConfigRequest)(nil),       // 6: nomadish.drivers.v1.SetConfigRequest
+	(*SetConfigResponse)(nil),      // 7: nomadish.drivers.v1.SetConfigResponse
+	(*CapabilitiesRequest)(nil),    // 8: nomadish.drivers.v1.CapabilitiesRequest
+	(*CapabilitiesResponse)(nil),   // 9: nomadish.drivers.v1.CapabilitiesResponse
+	(*FingerprintRequest)(nil),     // 10: nomadish.drivers.v1.FingerprintRequest
+	(*FingerprintResponse)(nil),    // 11: nomadish.drivers.v1.FingerprintResponse
+	(*Resources)(nil),              // 12: nomadish.drivers.v1.Resources
+	(*PortMapping)(nil),            // 13: nomadish.drivers.v1.PortMapping
+	(*TaskConfig)(nil),             // 14: nomadish.drivers.v1.TaskConfig
+	(*NetworkIsolationSpec)(nil),   // 15: nomadish.drivers.v1.NetworkIsolationSpec
+	(*TaskHandle)(nil),             // 16: nomadish.drivers.v1.TaskHandle
+	(*ExitResult)(nil),             // 17: nomadish.drivers.v1.ExitResult
+	(*StartTaskRequest)(nil),       // 18: nomadish.drivers.v1.StartTaskRequest
+	(*StartTaskResponse)(nil),      // 19: nomadish.drivers.v1.StartTaskResponse
+	(*RecoverTaskRequest)(nil),     // 20: nomadish.drivers.v1.RecoverTaskRequest
+	(*RecoverTaskResponse)(nil),    // 21: nomadish.drivers.v1.RecoverTaskResponse
+	(*WaitTaskRequest)(nil),        // 22: nomadish.drivers.v1.WaitTaskRequest
+	(*WaitTaskResponse)(nil),       // 23: nomadish.drivers.v1.WaitTaskResponse
+	(*StopTaskRequest)(nil),        // 24: nomadish.drivers.v1.StopTaskRequest
+	(*StopTaskResponse)(nil),       // 25: nomadish.drivers.v1.StopTaskResponse
+	(*DestroyTaskRequest)(nil),     // 26: nomadish.drivers.v1.DestroyTaskRequest
+	(*DestroyTaskResponse)(nil),    // 27: nomadish.drivers.v1.DestroyTaskResponse
+	(*InspectTaskRequest)(nil),     // 28: nomadish.drivers.v1.InspectTaskRequest
+	(*InspectTaskResponse)(nil),    // 29: nomadish.drivers.v1.InspectTaskResponse
+	(*TaskStatsRequest)(nil),       // 30: nomadish.drivers.v1.TaskStatsRequest
+	(*ResourceUsage)(nil),          // 31: nomadish.drivers.v1.ResourceUsage
+	(*TaskStatsResponse)(nil),      // 32: nomadish.drivers.v1.TaskStatsResponse
+	(*SignalTaskRequest)(nil),      // 33: nomadish.drivers.v1.SignalTaskRequest
+	(*SignalTaskResponse)(nil),     // 34: nomadish.drivers.v1.SignalTaskResponse
+	(*ExecTaskRequest)(nil),        // 35: nomadish.drivers.v1.ExecTaskRequest
+	(*ExecTaskResponse)(nil),       // 36: nomadish.drivers.v1.ExecTaskResponse
+	(*ExecStreamingRequest)(nil),   // 37: nomadish.drivers.v1.ExecStreamingRequest
+	(*ExecStreamingSetup)(nil),     // 38: nomadish.drivers.v1.ExecStreamingSetup
+	(*TerminalSize)(nil),           // 39: nomadish.drivers.v1.TerminalSize
+	(*ExecStreamingResponse)(nil),  // 40: nomadish.drivers.v1.ExecStreamingResponse
+	(*TaskEventsRequest)(nil),      // 41: nomadish.drivers.v1.TaskEventsRequest
+	(*TaskEvent)(nil),              // 42: nomadish.drivers.v1.TaskEvent
+	(*CreateNetworkRequest)(nil),   // 43: nomadish.drivers.v1.CreateNetworkRequest
+	(*CreateNetworkResponse)(nil),  // 44: nomadish.drivers.v1.CreateNetworkResponse
+	(*DestroyNetworkRequest)(nil),  // 45: nomadish.drivers.v1.DestroyNetworkRequest
+	(*DestroyNetworkResponse)(nil), // 46: nomadish.drivers.v1.DestroyNetworkResponse
+	nil,                            // 47: nomadish.drivers.v1.FingerprintResponse.AttributesEntry
+	nil,                            // 48: nomadish.drivers.v1.TaskConfig.EnvEntry
+	nil,                            // 49: nomadish.drivers.v1.NetworkIsolationSpec.LabelsEntry
+	nil,                            // 50: nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
+	nil,                            // 51: nomadish.drivers.v1.TaskStatsResponse.PidsEntry
+	nil,                            // 52: nomadish.drivers.v1.TaskEvent.AnnotationsEntry
 }
 var file_driver_proto_depIdxs = []int32{
 	4,  // 0: nomadish.drivers.v1.SchemaResponse.schema:type_name -> nomadish.drivers.v1.Schema
 	5,  // 1: nomadish.drivers.v1.Schema.fields:type_name -> nomadish.drivers.v1.SchemaField
 	5,  // 2: nomadish.drivers.v1.SchemaField.fields:type_name -> nomadish.drivers.v1.SchemaField
-	42, // 3: nomadish.drivers.v1.FingerprintResponse.attributes:type_name -> nomadish.drivers.v1.FingerprintResponse.AttributesEntry
-	43, // 4: nomadish.drivers.v1.TaskConfig.env:type_name -> nomadish.drivers.v1.TaskConfig.EnvEntry
+	47, // 3: nomadish.drivers.v1.FingerprintResponse.attributes:type_name -> nomadish.drivers.v1.FingerprintResponse.AttributesEntry
+	48, // 4: nomadish.drivers.v1.TaskConfig.env:type_name -> nomadish.drivers.v1.TaskConfig.EnvEntry
 	12, // 5: nomadish.drivers.v1.TaskConfig.resources:type_name -> nomadish.drivers.v1.Resources
 	13, // 6: nomadish.drivers.v1.TaskConfig.ports:type_name -> nomadish.drivers.v1.PortMapping
-	14, // 7: nomadish.drivers.v1.TaskHandle.config:type_name -> nomadish.drivers.v1.TaskConfig
-	14, // 8: nomadish.drivers.v1.StartTaskRequest.task:type_name -> nomadish.drivers.v1.TaskConfig
-	15, // 9: nomadish.drivers.v1.StartTaskResponse.handle:type_name -> nomadish.drivers.v1.TaskHandle
-	15, // 10: nomadish.drivers.v1.RecoverTaskRequest.handle:type_name -> nomadish.drivers.v1.TaskHandle
-	16, // 11: nomadish.drivers.v1.WaitTaskResponse.result:type_name -> nomadish.drivers.v1.ExitResult
-	16, // 12: nomadish.drivers.v1.InspectTaskResponse.exit_result:type_name -> nomadish.drivers.v1.ExitResult
-	44, // 13: nomadish.drivers.v1.InspectTaskResponse.attributes:type_name -> nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
-	30, // 14: nomadish.drivers.v1.TaskStatsResponse.usage:type_name -> nomadish.drivers.v1.ResourceUsage
-	45, // 15: nomadish.drivers.v1.TaskStatsResponse.pids:type_name -> nomadish.drivers.v1.TaskStatsResponse.PidsEntry
-	16, // 16: nomadish.drivers.v1.ExecTaskResponse.result:type_name -> nomadish.drivers.v1.ExitResult
-	37, // 17: nomadish.drivers.v1.ExecStreamingRequest.setup:type_name -> nomadish.drivers.v1.ExecStreamingSetup
-	38, // 18: nomadish.drivers.v1.ExecStreamingRequest.tty_size:type_name -> nomadish.drivers.v1.TerminalSize
-	16, // 19: nomadish.drivers.v1.ExecStreamingResponse.result:type_name -> nomadish.drivers.v1.ExitResult
-	46, // 20: nomadish.drivers.v1.TaskEvent.annotations:type_name -> nomadish.drivers.v1.TaskEvent.AnnotationsEntry
-	30, // 21: nomadish.drivers.v1.TaskStatsResponse.PidsEntry.value:type_name -> nomadish.drivers.v1.ResourceUsage
-	0,  // 22: nomadish.drivers.v1.Driver.Name:input_type -> nomadish.drivers.v1.NameRequest
-	2,  // 23: nomadish.drivers.v1.Driver.ConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
-	2,  // 24: nomadish.drivers.v1.Driver.TaskConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
-	6,  // 25: nomadish.drivers.v1.Driver.SetConfig:input_type -> nomadish.drivers.v1.SetConfigRequest
-	8,  // 26: nomadish.drivers.v1.Driver.Capabilities:input_type -> nomadish.drivers.v1.CapabilitiesRequest
-	10, // 27: nomadish.drivers.v1.Driver.Fingerprint:input_type -> nomadish.drivers.v1.FingerprintRequest
-	17, // 28: nomadish.drivers.v1.Driver.StartTask:input_type -> nomadish.drivers.v1.StartTaskRequest
-	19, // 29: nomadish.drivers.v1.Driver.RecoverTask:input_type -> nomadish.drivers.v1.RecoverTaskRequest
-	21, // 30: nomadish.drivers.v1.Driver.WaitTask:input_type -> nomadish.drivers.v1.WaitTaskRequest
-	23, // 31: nomadish.drivers.v1.Driver.StopTask:input_type -> nomadish.drivers.v1.StopTaskRequest
-	25, // 32: nomadish.drivers.v1.Driver.DestroyTask:input_type -> nomadish.drivers.v1.DestroyTaskRequest
-	27, // 33: nomadish.drivers.v1.Driver.InspectTask:input_type -> nomadish.drivers.v1.InspectTaskRequest
-	29, // 34: nomadish.drivers.v1.Driver.TaskStats:input_type -> nomadish.drivers.v1.TaskStatsRequest
-	32, // 35: nomadish.drivers.v1.Driver.SignalTask:input_type -> nomadish.drivers.v1.SignalTaskRequest
-	34, // 36: nomadish.drivers.v1.Driver.ExecTask:input_type -> nomadish.drivers.v1.ExecTaskRequest
-	36, // 37: nomadish.drivers.v1.Driver.ExecTaskStreaming:input_type -> nomadish.drivers.v1.ExecStreamingRequest
-	40, // 38: nomadish.drivers.v1.Driver.TaskEvents:input_type -> nomadish.drivers.v1.TaskEventsRequest
-	1,  // 39: nomadish.drivers.v1.Driver.Name:output_type -> nomadish.drivers.v1.NameResponse
-	3,  // 40: nomadish.drivers.v1.Driver.ConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
-	3,  // 41: nomadish.drivers.v1.Driver.TaskConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
-	7,  // 42: nomadish.drivers.v1.Driver.SetConfig:output_type -> nomadish.drivers.v1.SetConfigResponse
-	9,  // 43: nomadish.drivers.v1.Driver.Capabilities:output_type -> nomadish.drivers.v1.CapabilitiesResponse
-	11, // 44: nomadish.drivers.v1.Driver.Fingerprint:output_type -> nomadish.drivers.v1.FingerprintResponse
-	18, // 45: nomadish.drivers.v1.Driver.StartTask:output_type -> nomadish.drivers.v1.StartTaskResponse
-	20, // 46: nomadish.drivers.v1.Driver.RecoverTask:output_type -> nomadish.drivers.v1.RecoverTaskResponse
-	22, // 47: nomadish.drivers.v1.Driver.WaitTask:output_type -> nomadish.drivers.v1.WaitTaskResponse
-	24, // 48: nomadish.drivers.v1.Driver.StopTask:output_type -> nomadish.drivers.v1.StopTaskResponse
-	26, // 49: nomadish.drivers.v1.Driver.DestroyTask:output_type -> nomadish.drivers.v1.DestroyTaskResponse
-	28, // 50: nomadish.drivers.v1.Driver.InspectTask:output_type -> nomadish.drivers.v1.InspectTaskResponse
-	31, // 51: nomadish.drivers.v1.Driver.TaskStats:output_type -> nomadish.drivers.v1.TaskStatsResponse
-	33, // 52: nomadish.drivers.v1.Driver.SignalTask:output_type -> nomadish.drivers.v1.SignalTaskResponse
-	35, // 53: nomadish.drivers.v1.Driver.ExecTask:output_type -> nomadish.drivers.v1.ExecTaskResponse
-	39, // 54: nomadish.drivers.v1.Driver.ExecTaskStreaming:output_type -> nomadish.drivers.v1.ExecStreamingResponse
-	41, // 55: nomadish.drivers.v1.Driver.TaskEvents:output_type -> nomadish.drivers.v1.TaskEvent
-	39, // [39:56] is the sub-list for method output_type
-	22, // [22:39] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	15, // 7: nomadish.drivers.v1.TaskConfig.network_isolation:type_name -> nomadish.drivers.v1.NetworkIsolationSpec
+	49, // 8: nomadish.drivers.v1.NetworkIsolationSpec.labels:type_name -> nomadish.drivers.v1.NetworkIsolationSpec.LabelsEntry
+	14, // 9: nomadish.drivers.v1.TaskHandle.config:type_name -> nomadish.drivers.v1.TaskConfig
+	14, // 10: nomadish.drivers.v1.StartTaskRequest.task:type_name -> nomadish.drivers.v1.TaskConfig
+	16, // 11: nomadish.drivers.v1.StartTaskResponse.handle:type_name -> nomadish.drivers.v1.TaskHandle
+	16, // 12: nomadish.drivers.v1.RecoverTaskRequest.handle:type_name -> nomadish.drivers.v1.TaskHandle
+	17, // 13: nomadish.drivers.v1.WaitTaskResponse.result:type_name -> nomadish.drivers.v1.ExitResult
+	17, // 14: nomadish.drivers.v1.InspectTaskResponse.exit_result:type_name -> nomadish.drivers.v1.ExitResult
+	50, // 15: nomadish.drivers.v1.InspectTaskResponse.attributes:type_name -> nomadish.drivers.v1.InspectTaskResponse.AttributesEntry
+	31, // 16: nomadish.drivers.v1.TaskStatsResponse.usage:type_name -> nomadish.drivers.v1.ResourceUsage
+	51, // 17: nomadish.drivers.v1.TaskStatsResponse.pids:type_name -> nomadish.drivers.v1.TaskStatsResponse.PidsEntry
+	17, // 18: nomadish.drivers.v1.ExecTaskResponse.result:type_name -> nomadish.drivers.v1.ExitResult
+	38, // 19: nomadish.drivers.v1.ExecStreamingRequest.setup:type_name -> nomadish.drivers.v1.ExecStreamingSetup
+	39, // 20: nomadish.drivers.v1.ExecStreamingRequest.tty_size:type_name -> nomadish.drivers.v1.TerminalSize
+	17, // 21: nomadish.drivers.v1.ExecStreamingResponse.result:type_name -> nomadish.drivers.v1.ExitResult
+	52, // 22: nomadish.drivers.v1.TaskEvent.annotations:type_name -> nomadish.drivers.v1.TaskEvent.AnnotationsEntry
+	15, // 23: nomadish.drivers.v1.CreateNetworkResponse.spec:type_name -> nomadish.drivers.v1.NetworkIsolationSpec
+	15, // 24: nomadish.drivers.v1.DestroyNetworkRequest.spec:type_name -> nomadish.drivers.v1.NetworkIsolationSpec
+	31, // 25: nomadish.drivers.v1.TaskStatsResponse.PidsEntry.value:type_name -> nomadish.drivers.v1.ResourceUsage
+	0,  // 26: nomadish.drivers.v1.Driver.Name:input_type -> nomadish.drivers.v1.NameRequest
+	2,  // 27: nomadish.drivers.v1.Driver.ConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
+	2,  // 28: nomadish.drivers.v1.Driver.TaskConfigSchema:input_type -> nomadish.drivers.v1.SchemaRequest
+	6,  // 29: nomadish.drivers.v1.Driver.SetConfig:input_type -> nomadish.drivers.v1.SetConfigRequest
+	8,  // 30: nomadish.drivers.v1.Driver.Capabilities:input_type -> nomadish.drivers.v1.CapabilitiesRequest
+	10, // 31: nomadish.drivers.v1.Driver.Fingerprint:input_type -> nomadish.drivers.v1.FingerprintRequest
+	18, // 32: nomadish.drivers.v1.Driver.StartTask:input_type -> nomadish.drivers.v1.StartTaskRequest
+	20, // 33: nomadish.drivers.v1.Driver.RecoverTask:input_type -> nomadish.drivers.v1.RecoverTaskRequest
+	22, // 34: nomadish.drivers.v1.Driver.WaitTask:input_type -> nomadish.drivers.v1.WaitTaskRequest
+	24, // 35: nomadish.drivers.v1.Driver.StopTask:input_type -> nomadish.drivers.v1.StopTaskRequest
+	26, // 36: nomadish.drivers.v1.Driver.DestroyTask:input_type -> nomadish.drivers.v1.DestroyTaskRequest
+	28, // 37: nomadish.drivers.v1.Driver.InspectTask:input_type -> nomadish.drivers.v1.InspectTaskRequest
+	30, // 38: nomadish.drivers.v1.Driver.TaskStats:input_type -> nomadish.drivers.v1.TaskStatsRequest
+	33, // 39: nomadish.drivers.v1.Driver.SignalTask:input_type -> nomadish.drivers.v1.SignalTaskRequest
+	35, // 40: nomadish.drivers.v1.Driver.ExecTask:input_type -> nomadish.drivers.v1.ExecTaskRequest
+	37, // 41: nomadish.drivers.v1.Driver.ExecTaskStreaming:input_type -> nomadish.drivers.v1.ExecStreamingRequest
+	41, // 42: nomadish.drivers.v1.Driver.TaskEvents:input_type -> nomadish.drivers.v1.TaskEventsRequest
+	43, // 43: nomadish.drivers.v1.Driver.CreateNetwork:input_type -> nomadish.drivers.v1.CreateNetworkRequest
+	45, // 44: nomadish.drivers.v1.Driver.DestroyNetwork:input_type -> nomadish.drivers.v1.DestroyNetworkRequest
+	1,  // 45: nomadish.drivers.v1.Driver.Name:output_type -> nomadish.drivers.v1.NameResponse
+	3,  // 46: nomadish.drivers.v1.Driver.ConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
+	3,  // 47: nomadish.drivers.v1.Driver.TaskConfigSchema:output_type -> nomadish.drivers.v1.SchemaResponse
+	7,  // 48: nomadish.drivers.v1.Driver.SetConfig:output_type -> nomadish.drivers.v1.SetConfigResponse
+	9,  // 49: nomadish.drivers.v1.Driver.Capabilities:output_type -> nomadish.drivers.v1.CapabilitiesResponse
+	11, // 50: nomadish.drivers.v1.Driver.Fingerprint:output_type -> nomadish.drivers.v1.FingerprintResponse
+	19, // 51: nomadish.drivers.v1.Driver.StartTask:output_type -> nomadish.drivers.v1.StartTaskResponse
+	21, // 52: nomadish.drivers.v1.Driver.RecoverTask:output_type -> nomadish.drivers.v1.RecoverTaskResponse
+	23, // 53: nomadish.drivers.v1.Driver.WaitTask:output_type -> nomadish.drivers.v1.WaitTaskResponse
+	25, // 54: nomadish.drivers.v1.Driver.StopTask:output_type -> nomadish.drivers.v1.StopTaskResponse
+	27, // 55: nomadish.drivers.v1.Driver.DestroyTask:output_type -> nomadish.drivers.v1.DestroyTaskResponse
+	29, // 56: nomadish.drivers.v1.Driver.InspectTask:output_type -> nomadish.drivers.v1.InspectTaskResponse
+	32, // 57: nomadish.drivers.v1.Driver.TaskStats:output_type -> nomadish.drivers.v1.TaskStatsResponse
+	34, // 58: nomadish.drivers.v1.Driver.SignalTask:output_type -> nomadish.drivers.v1.SignalTaskResponse
+	36, // 59: nomadish.drivers.v1.Driver.ExecTask:output_type -> nomadish.drivers.v1.ExecTaskResponse
+	40, // 60: nomadish.drivers.v1.Driver.ExecTaskStreaming:output_type -> nomadish.drivers.v1.ExecStreamingResponse
+	42, // 61: nomadish.drivers.v1.Driver.TaskEvents:output_type -> nomadish.drivers.v1.TaskEvent
+	44, // 62: nomadish.drivers.v1.Driver.CreateNetwork:output_type -> nomadish.drivers.v1.CreateNetworkResponse
+	46, // 63: nomadish.drivers.v1.Driver.DestroyNetwork:output_type -> nomadish.drivers.v1.DestroyNetworkResponse
+	45, // [45:64] is the sub-list for method output_type
+	26, // [26:45] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -2788,7 +3065,7 @@ func file_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,8 @@ const (
 	Driver_ExecTask_FullMethodName          = "/nomadish.drivers.v1.Driver/ExecTask"
 	Driver_ExecTaskStreaming_FullMethodName = "/nomadish.drivers.v1.Driver/ExecTaskStreaming"
 	Driver_TaskEvents_FullMethodName        = "/nomadish.drivers.v1.Driver/TaskEvents"
+	Driver_CreateNetwork_FullMethodName     = "/nomadish.drivers.v1.Driver/CreateNetwork"
+	Driver_DestroyNetwork_FullMethodName    = "/nomadish.drivers.v1.Driver/DestroyNetwork"
 )
 
 // DriverClient is the client API for Driver service.
@@ -64,6 +66,11 @@ type DriverClient interface {
 	ExecTask(ctx context.Context, in *ExecTaskRequest, opts ...grpc.CallOption) (*ExecTaskResponse, error)
 	ExecTaskStreaming(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecStreamingRequest, ExecStreamingResponse], error)
 	TaskEvents(ctx context.Context, in *TaskEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TaskEvent], error)
+	// CreateNetwork makes an allocation's network namespace, for drivers
+	// whose capabilities say must_initiate_network; it returns the existing
+	// one when called again for the same allocation.
+	CreateNetwork(ctx context.Context, in *CreateNetworkRequest, opts ...grpc.CallOption) (*CreateNetworkResponse, error)
+	DestroyNetwork(ctx context.Context, in *DestroyNetworkRequest, opts ...grpc.CallOption) (*DestroyNetworkResponse, error)
 }
 
 type driverClient struct {
@@ -283,6 +290,26 @@ func (c *driverClient) TaskEvents(ctx context.Context, in *TaskEventsRequest, op
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Driver_TaskEventsClient = grpc.ServerStreamingClient[TaskEvent]
 
+func (c *driverClient) CreateNetwork(ctx context.Context, in *CreateNetworkRequest, opts ...grpc.CallOption) (*CreateNetworkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateNetworkResponse)
+	err := c.cc.Invoke(ctx, Driver_CreateNetwork_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) DestroyNetwork(ctx context.Context, in *DestroyNetworkRequest, opts ...grpc.CallOption) (*DestroyNetworkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DestroyNetworkResponse)
+	err := c.cc.Invoke(ctx, Driver_DestroyNetwork_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DriverServer is the server API for Driver service.
 // All implementations must embed UnimplementedDriverServer
 // for forward compatibility.
@@ -306,6 +333,11 @@ type DriverServer interface {
 	ExecTask(context.Context, *ExecTaskRequest) (*ExecTaskResponse, error)
 	ExecTaskStreaming(grpc.BidiStreamingServer[ExecStreamingRequest, ExecStreamingResponse]) error
 	TaskEvents(*TaskEventsRequest, grpc.ServerStreamingServer[TaskEvent]) error
+	// CreateNetwork makes an allocation's network namespace, for drivers
+	// whose capabilities say must_initiate_network; it returns the existing
+	// one when called again for the same allocation.
+	CreateNetwork(context.Context, *CreateNetworkRequest) (*CreateNetworkResponse, error)
+	DestroyNetwork(context.Context, *DestroyNetworkRequest) (*DestroyNetworkResponse, error)
 	mustEmbedUnimplementedDriverServer()
 }
 
@@ -366,6 +398,12 @@ func (UnimplementedDriverServer) ExecTaskStreaming(grpc.BidiStreamingServer[Exec
 }
 func (UnimplementedDriverServer) TaskEvents(*TaskEventsRequest, grpc.ServerStreamingServer[TaskEvent]) error {
 	return status.Error(codes.Unimplemented, "method TaskEvents not implemented")
+}
+func (UnimplementedDriverServer) CreateNetwork(context.Context, *CreateNetworkRequest) (*CreateNetworkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateNetwork not implemented")
+}
+func (UnimplementedDriverServer) DestroyNetwork(context.Context, *DestroyNetworkRequest) (*DestroyNetworkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DestroyNetwork not implemented")
 }
 func (UnimplementedDriverServer) mustEmbedUnimplementedDriverServer() {}
 func (UnimplementedDriverServer) testEmbeddedByValue()                {}
@@ -655,6 +693,42 @@ func _Driver_TaskEvents_Handler(srv interface{}, stream grpc.ServerStream) error
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Driver_TaskEventsServer = grpc.ServerStreamingServer[TaskEvent]
 
+func _Driver_CreateNetwork_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateNetworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).CreateNetwork(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_CreateNetwork_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).CreateNetwork(ctx, req.(*CreateNetworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_DestroyNetwork_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DestroyNetworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).DestroyNetwork(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_DestroyNetwork_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).DestroyNetwork(ctx, req.(*DestroyNetworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Driver_ServiceDesc is the grpc.ServiceDesc for Driver service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -709,6 +783,14 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExecTask",
 			Handler:    _Driver_ExecTask_Handler,
+		},
+		{
+			MethodName: "CreateNetwork",
+			Handler:    _Driver_CreateNetwork_Handler,
+		},
+		{
+			MethodName: "DestroyNetwork",
+			Handler:    _Driver_DestroyNetwork_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
