@@ -81,6 +81,9 @@ type evalContext struct {
 	// stopped and updated index the plan's changes to existing allocs.
 	stopped map[string]*structs.Allocation
 	updated map[string]*structs.Allocation
+	// stoppedOn lists, per node, the stopped allocs that are live in the
+	// snapshot, for nodes whose usage comes from NodeUsageState.
+	stoppedOn map[string][]*structs.Allocation
 
 	// jobAllocs are the job's non-terminal allocs in the snapshot.
 	jobAllocs []*structs.Allocation
@@ -131,6 +134,7 @@ func newEvalContext(state State, logger hclog.Logger, now time.Time, eval *struc
 		byID:             map[string]*nodeEntry{},
 		nodeCache:        map[string]*structs.Node{},
 		stopped:          map[string]*structs.Allocation{},
+		stoppedOn:        map[string][]*structs.Allocation{},
 		updated:          map[string]*structs.Allocation{},
 		tgOnNode:         map[nodeTG]int{},
 		jobOnNode:        map[string]int{},
@@ -268,6 +272,29 @@ func (c *evalContext) load(e *nodeEntry) {
 		return
 	}
 	e.loaded = true
+	if us, ok := c.state.(NodeUsageState); ok {
+		used, err := us.NodeUsage(e.node.ID)
+		if err != nil {
+			if c.err == nil {
+				c.err = err
+			}
+			return
+		}
+		// The snapshot's usage, with the plan applied: stops leave, new
+		// placements join. An in-place update keeps the resources and the
+		// status of the alloc it replaces, so it is counted already.
+		e.used = used
+		for _, a := range c.stoppedOn[e.node.ID] {
+			e.used.Subtract(structs.AllocComparableResources(a))
+		}
+		for _, a := range c.plan.NodeAllocation[e.node.ID] {
+			if _, inPlace := c.updated[a.ID]; inPlace || a.TerminalStatus() {
+				continue
+			}
+			e.used.Add(structs.AllocComparableResources(a))
+		}
+		return
+	}
 	c.proposedOnNode(e, func(a *structs.Allocation) {
 		e.used.Add(structs.AllocComparableResources(a))
 	})
@@ -405,10 +432,14 @@ func (c *evalContext) evict(a *structs.Allocation, by string) {
 
 // release takes a stopped alloc out of proposed usage.
 func (c *evalContext) release(a *structs.Allocation) {
+	if _, again := c.stopped[a.ID]; again {
+		return
+	}
 	c.stopped[a.ID] = a
 	if a.TerminalStatus() {
 		return
 	}
+	c.stoppedOn[a.NodeID] = append(c.stoppedOn[a.NodeID], a)
 	if e, ok := c.byID[a.NodeID]; ok {
 		if e.loaded {
 			e.used.Subtract(structs.AllocComparableResources(a))

@@ -23,7 +23,10 @@ type memState struct {
 	config *SchedulerConfiguration
 }
 
-var _ State = (*memState)(nil)
+var (
+	_ State          = (*memState)(nil)
+	_ NodeUsageState = (*memState)(nil)
+)
 
 func newMemState() *memState {
 	return &memState{
@@ -54,6 +57,18 @@ func (s *memState) AllocsByJob(ns, id string) ([]*structs.Allocation, error) {
 
 func (s *memState) AllocsByNode(id string) ([]*structs.Allocation, error) {
 	return append([]*structs.Allocation(nil), s.byNode[id]...), nil
+}
+
+// NodeUsage adds up the node's live allocations, as the server's store
+// keeps them.
+func (s *memState) NodeUsage(id string) (structs.ComparableResources, error) {
+	var u structs.ComparableResources
+	for _, a := range s.byNode[id] {
+		if !a.TerminalStatus() {
+			u.Add(structs.AllocComparableResources(a))
+		}
+	}
+	return u, nil
 }
 
 func (s *memState) SchedulerConfig() *SchedulerConfiguration { return s.config }
@@ -124,6 +139,8 @@ type harness struct {
 	noApply bool
 	// rejectFirst rejects the first n plans with a refresh.
 	rejectFirst int
+	// hideUsage hands the scheduler a State without NodeUsageState.
+	hideUsage bool
 }
 
 var _ Planner = (*harness)(nil)
@@ -190,7 +207,11 @@ func (h *harness) process(job *structs.Job, eval *structs.Evaluation) error {
 	if eval.Status == "" {
 		eval.Status = structs.EvalStatusPending
 	}
-	s, err := NewScheduler(eval.Type, hclog.NewNullLogger(), h.state, h, func() time.Time { return h.now })
+	var st State = h.state
+	if h.hideUsage {
+		st = struct{ State }{h.state}
+	}
+	s, err := NewScheduler(eval.Type, hclog.NewNullLogger(), st, h, func() time.Time { return h.now })
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,16 @@ type State interface {
 	SchedulerConfig() *SchedulerConfiguration
 }
 
+// NodeUsageState is an optional ability of a State: the summed resources
+// of a node's live (non-terminal) allocations, kept by the store as
+// allocations change. With it the scheduler reads one row per visited node
+// instead of adding up every allocation on it, which is what keeps
+// placement fast on full nodes. The answer must agree with AllocsByNode of
+// the same snapshot.
+type NodeUsageState interface {
+	NodeUsage(nodeID string) (structs.ComparableResources, error)
+}
+
 // Planner is the server side: it takes plans and evaluations. It is called
 // from the worker goroutine only and may block on Raft.
 type Planner interface {

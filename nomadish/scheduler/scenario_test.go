@@ -122,13 +122,18 @@ func TestScenarios(t *testing.T) {
 			if err := dec.Decode(&sc); err != nil {
 				t.Fatalf("decode %s: %v", f, err)
 			}
-			runScenario(t, &sc)
+			// Each scenario runs against a state that keeps node usage
+			// (as the server's store does) and one that does not, so the
+			// scheduler's two ways of loading a node agree.
+			t.Run("usage", func(t *testing.T) { runScenario(t, &sc, false) })
+			t.Run("sum", func(t *testing.T) { runScenario(t, &sc, true) })
 		})
 	}
 }
 
-func runScenario(t *testing.T, sc *scenario) {
+func runScenario(t *testing.T, sc *scenario, hideUsage bool) {
 	h := newHarness(t)
+	h.hideUsage = hideUsage
 	h.state.config = sc.Config
 	h.rejectFirst = sc.RejectFirst
 	for _, sn := range sc.Nodes {

@@ -189,6 +189,17 @@ func nodeFits(snap *state.StateStore, plan *structs.Plan, nodeID string) (bool, 
 	if node == nil {
 		return false, nil
 	}
+	if fit, decided, err := nodeFitsByUsage(snap, plan, node); err != nil || decided {
+		return fit, err
+	}
+	return nodeFitsByList(snap, plan, node)
+}
+
+// nodeFitsByList checks the node against the full list of what would run
+// there: resources, port collisions and reserved cores.
+func nodeFitsByList(snap *state.StateStore, plan *structs.Plan, node *structs.Node) (bool, error) {
+	nodeID := node.ID
+	placing := plan.NodeAllocation[nodeID]
 	existing, err := snap.AllocsByNode(memdb.NewWatchSet(), nodeID)
 	if err != nil {
 		return false, err
@@ -216,4 +227,57 @@ func nodeFits(snap *state.StateStore, plan *structs.Plan, nodeID string) (bool, 
 		return false, err
 	}
 	return fit, nil
+}
+
+// nodeFitsByUsage decides a ready node's fit from the usage the store
+// keeps, without listing the node's allocations, when the plan places no
+// host ports and no reserved cores there: then only cpu, memory and disk
+// can run out. decided is false when nodeFits must do the full check.
+func nodeFitsByUsage(snap *state.StateStore, plan *structs.Plan, node *structs.Node) (fit, decided bool, err error) {
+	if node.Status != structs.NodeStatusReady {
+		return false, false, nil
+	}
+	placing := plan.NodeAllocation[node.ID]
+	for _, a := range placing {
+		if len(structs.AllocHostPorts(a)) > 0 || len(structs.AllocReservedCores(a)) > 0 {
+			return false, false, nil
+		}
+	}
+	u, err := snap.NodeUsage(node.ID)
+	if err != nil {
+		return false, false, err
+	}
+	used := u.Used
+	// Stops and in-place updates take the stored copy out; placements
+	// (updated copies included) go in.
+	seen := make(map[string]struct{}, len(placing)+len(plan.NodeUpdate[node.ID]))
+	drop := func(id string) error {
+		if _, dup := seen[id]; dup {
+			return nil
+		}
+		seen[id] = struct{}{}
+		a, err := snap.AllocByID(nil, id)
+		if err != nil {
+			return err
+		}
+		if a != nil && a.NodeID == node.ID && !a.TerminalStatus() {
+			used.Subtract(structs.AllocComparableResources(a))
+		}
+		return nil
+	}
+	for _, a := range plan.NodeUpdate[node.ID] {
+		if err := drop(a.ID); err != nil {
+			return false, false, err
+		}
+	}
+	for _, a := range placing {
+		if err := drop(a.ID); err != nil {
+			return false, false, err
+		}
+		if !a.TerminalStatus() {
+			used.Add(structs.AllocComparableResources(a))
+		}
+	}
+	ok, _ := structs.NodeComparableResources(node).Superset(&used)
+	return ok, true, nil
 }

@@ -182,8 +182,16 @@ func (s *schedState) AllocsByNode(nodeID string) ([]*structs.Allocation, error) 
 	return s.st.AllocsByNode(nil, nodeID)
 }
 
+func (s *schedState) NodeUsage(nodeID string) (structs.ComparableResources, error) {
+	u, err := s.st.NodeUsage(nodeID)
+	return u.Used, err
+}
+
 func (s *schedState) SchedulerConfig() *scheduler.SchedulerConfiguration {
 	return schedulerConfigOf(s.st)
 }
 
-var _ scheduler.State = (*schedState)(nil)
+var (
+	_ scheduler.State          = (*schedState)(nil)
+	_ scheduler.NodeUsageState = (*schedState)(nil)
+)

@@ -119,6 +119,9 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 			return nil, fmt.Errorf("restore %s: %w", table, err)
 		}
 	}
+	if err := rebuildNodeUsage(txn); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
 	txn.Commit()
 	return s, nil
 }

@@ -54,13 +54,14 @@ func upsertAllocTxn(txn *memdb.Txn, index uint64, in *structs.Allocation) error 
 		return fmt.Errorf("alloc lookup: %w", err)
 	}
 	a := in.Copy()
+	var old *structs.Allocation
 	if raw == nil {
 		a.CreateIndex = index
 		if a.Job == nil {
 			return fmt.Errorf("alloc %s has no job", a.ID)
 		}
 	} else {
-		old := raw.(*structs.Allocation)
+		old = raw.(*structs.Allocation)
 		a.CreateIndex = old.CreateIndex
 		if a.Job == nil {
 			a.Job = old.Job
@@ -81,10 +82,7 @@ func upsertAllocTxn(txn *memdb.Txn, index uint64, in *structs.Allocation) error 
 	}
 	a.ModifyIndex = index
 	a.AllocModifyIndex = index
-	if err := txn.Insert(tableAllocs, a); err != nil {
-		return fmt.Errorf("insert alloc: %w", err)
-	}
-	return nil
+	return insertAllocTxn(txn, old, a)
 }
 
 // UpdateAllocsFromClient applies what clients report: client status, task
@@ -102,7 +100,8 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 		if raw == nil {
 			continue // garbage collected meanwhile
 		}
-		a := raw.(*structs.Allocation).Copy()
+		old := raw.(*structs.Allocation)
+		a := old.Copy()
 		a.ClientStatus = in.ClientStatus
 		a.ClientDescription = in.ClientDescription
 		if in.TaskStates != nil {
@@ -118,8 +117,8 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 			a.ModifyTime = in.ModifyTime
 		}
 		a.ModifyIndex = index
-		if err := txn.Insert(tableAllocs, a); err != nil {
-			return fmt.Errorf("update alloc: %w", err)
+		if err := insertAllocTxn(txn, old, a); err != nil {
+			return err
 		}
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
@@ -146,11 +145,12 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 		if raw == nil {
 			continue
 		}
-		a := raw.(*structs.Allocation).Copy()
+		old := raw.(*structs.Allocation)
+		a := old.Copy()
 		a.DesiredTransition = *tr
 		a.ModifyIndex = index
-		if err := txn.Insert(tableAllocs, a); err != nil {
-			return fmt.Errorf("update alloc: %w", err)
+		if err := insertAllocTxn(txn, old, a); err != nil {
+			return err
 		}
 	}
 	if err := setIndex(txn, tableAllocs, index); err != nil {

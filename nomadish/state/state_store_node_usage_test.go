@@ -1,0 +1,143 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/nomadish/nomadish/nomadish/pool"
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+func usageAlloc(id, node string, job *structs.Job, cpu, mem int64) *structs.Allocation {
+	return &structs.Allocation{
+		ID: id, EvalID: "e1", Namespace: job.Namespace, JobID: job.ID, Job: job, TaskGroup: "web", NodeID: node,
+		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
+		AllocatedResources: &structs.AllocatedResources{
+			Tasks: map[string]*structs.AllocatedTaskResources{"t": {
+				Cpu:    structs.AllocatedCpuResources{CpuShares: cpu},
+				Memory: structs.AllocatedMemoryResources{MemoryMB: mem},
+			}},
+			Shared: structs.AllocatedSharedResources{DiskMB: 10},
+		},
+	}
+}
+
+// recountUsage sums the live allocations of a node the slow way.
+func recountUsage(t *testing.T, s *StateStore, node string) NodeUsage {
+	t.Helper()
+	allocs, err := s.AllocsByNode(nil, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := NodeUsage{NodeID: node}
+	for _, a := range allocs {
+		if !a.TerminalStatus() {
+			u.Used.Add(structs.AllocComparableResources(a))
+			u.Allocs++
+		}
+	}
+	return u
+}
+
+// TestNodeUsageFollowsAllocs drives random placements, stops, client
+// updates and transitions and checks after each step, in the live store,
+// in an older snapshot and after a restore, that the kept usage equals the
+// sum of the node's live allocations.
+func TestNodeUsageFollowsAllocs(t *testing.T) {
+	s := NewStateStore()
+	job := lifecycleJob("web", 1)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	nodes := []string{"n1", "n2", "n3"}
+	rng := rand.New(rand.NewSource(7))
+	var ids []string
+	index := uint64(2)
+	check := func(st *StateStore, when string) {
+		t.Helper()
+		for _, n := range nodes {
+			got, err := st.NodeUsage(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := recountUsage(t, st, n); got != want {
+				t.Fatalf("%s: NodeUsage(%s) = %+v, want %+v", when, n, got, want)
+			}
+		}
+	}
+	var snap *StateStore
+	for step := 0; step < 400; step++ {
+		index++
+		switch op := rng.Intn(5); {
+		case op <= 1 || len(ids) == 0: // place
+			id := fmt.Sprintf("a%03d", step)
+			a := usageAlloc(id, nodes[rng.Intn(len(nodes))], job, int64(100+rng.Intn(400)), int64(64+rng.Intn(256)))
+			if err := s.UpsertPlanResults(index, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{a}}); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		case op == 2: // server-side stop
+			a, _ := s.AllocByID(nil, ids[rng.Intn(len(ids))])
+			stop := a.Copy()
+			stop.DesiredStatus = structs.AllocDesiredStatusStop
+			if err := s.UpsertPlanResults(index, &structs.ApplyPlanResultsRequest{Job: job, AllocsStopped: []*structs.Allocation{stop}}); err != nil {
+				t.Fatal(err)
+			}
+		case op == 3: // client report, sometimes terminal
+			a, _ := s.AllocByID(nil, ids[rng.Intn(len(ids))])
+			up := &structs.Allocation{ID: a.ID, ClientStatus: []string{
+				structs.AllocClientStatusRunning, structs.AllocClientStatusComplete, structs.AllocClientStatusFailed,
+			}[rng.Intn(3)]}
+			if err := s.UpdateAllocsFromClient(index, []*structs.Allocation{up}); err != nil {
+				t.Fatal(err)
+			}
+		case op == 4: // transition: usage must not move
+			id := ids[rng.Intn(len(ids))]
+			yes := true
+			if err := s.UpdateAllocsDesiredTransition(index, map[string]*structs.DesiredTransition{id: {Migrate: &yes}}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(s, fmt.Sprintf("step %d", step))
+		if step == 150 {
+			snap = s.Snapshot()
+		}
+	}
+	check(snap, "snapshot taken at step 150")
+
+	var buf bytes.Buffer
+	if err := s.Persist(&buf, pool.MsgpackHandle); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(&buf, pool.MsgpackHandle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(r, "after restore")
+	if u, _ := r.NodeUsage("n1"); u.Allocs == 0 {
+		t.Errorf("restored NodeUsage(n1) is empty; the test placed nothing there?")
+	}
+}
+
+func TestDeleteAllocTxnReleasesUsage(t *testing.T) {
+	s := NewStateStore()
+	job := lifecycleJob("web", 1)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	a := usageAlloc("a1", "n1", job, 500, 256)
+	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{a}}); err != nil {
+		t.Fatal(err)
+	}
+	txn := s.db.Txn(true)
+	stored, _ := txn.First(tableAllocs, "id", "a1")
+	if err := deleteAllocTxn(txn, stored.(*structs.Allocation)); err != nil {
+		t.Fatal(err)
+	}
+	txn.Commit()
+	if u, _ := s.NodeUsage("n1"); u.Allocs != 0 || u.Used != (structs.ComparableResources{}) {
+		t.Errorf("NodeUsage after delete = %+v, want zero", u)
+	}
+}
