@@ -24,6 +24,7 @@ const deploymentWatchMaxSleep = time.Second
 // auto_revert the last stable version is registered again).
 func (s *Server) runDeploymentWatcher(ctx context.Context) {
 	logger := s.logger.Named("deployment_watcher")
+	seen := map[string]*watchedDeployment{}
 	for {
 		ws := memdb.NewWatchSet()
 		st := s.State()
@@ -33,12 +34,26 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 		}
 		st.MaxIndex(ws, "allocs", "jobs")
 		now := timeNow()
+		running := map[string]bool{}
 		for _, d := range ds {
 			if d.Status != structs.DeploymentStatusRunning {
 				continue
 			}
-			if err := s.watchDeployment(st, d, now); err != nil {
+			running[d.ID] = true
+			if w := seen[d.ID]; w != nil && w.current(d, now) {
+				continue
+			}
+			dws := memdb.NewWatchSet()
+			if err := s.watchDeployment(st, dws, d, now); err != nil {
 				logger.Error("update deployment", "deployment_id", d.ID, "error", err)
+				delete(seen, d.ID)
+				continue
+			}
+			seen[d.ID] = newWatchedDeployment(d, dws, now)
+		}
+		for id := range seen {
+			if !running[id] {
+				delete(seen, id)
 			}
 		}
 		wctx, cancel := context.WithTimeout(ctx, deploymentWatchMaxSleep)
@@ -53,6 +68,41 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 		case <-time.After(deploymentWatchCoalesce):
 		}
 	}
+}
+
+// watchedDeployment remembers what a deployment was last stepped against,
+// so a pass skips deployments whose job and allocations did not change:
+// with many deployments running, most passes are woken by other jobs.
+type watchedDeployment struct {
+	modifyIndex uint64
+	at          time.Time
+	// chs close when the job or any of its allocations change.
+	chs []<-chan struct{}
+}
+
+func newWatchedDeployment(d *structs.Deployment, ws memdb.WatchSet, now time.Time) *watchedDeployment {
+	w := &watchedDeployment{modifyIndex: d.ModifyIndex, at: now}
+	for ch := range ws {
+		w.chs = append(w.chs, ch)
+	}
+	return w
+}
+
+// current reports whether stepping d again now would see what the last
+// step saw. Time alone moves deadlines, so a step older than the
+// watcher's longest sleep is never current.
+func (w *watchedDeployment) current(d *structs.Deployment, now time.Time) bool {
+	if d.ModifyIndex != w.modifyIndex || now.Sub(w.at) >= deploymentWatchMaxSleep {
+		return false
+	}
+	for _, ch := range w.chs {
+		select {
+		case <-ch:
+			return false
+		default:
+		}
+	}
+	return true
 }
 
 // deploymentWatchCoalesce is the least time between two watcher passes.
@@ -181,14 +231,14 @@ func canariesHealthy(d *structs.Deployment) bool {
 	return true
 }
 
-func (s *Server) watchDeployment(st *state.StateStore, d *structs.Deployment, now time.Time) error {
-	job, err := st.JobByID(nil, d.Namespace, d.JobID)
+func (s *Server) watchDeployment(st *state.StateStore, ws memdb.WatchSet, d *structs.Deployment, now time.Time) error {
+	job, err := st.JobByID(ws, d.Namespace, d.JobID)
 	if err != nil {
 		return err
 	}
 	var allocs []*structs.Allocation
 	if job != nil {
-		if allocs, err = st.AllocsByJob(nil, d.Namespace, d.JobID); err != nil {
+		if allocs, err = st.AllocsByJob(ws, d.Namespace, d.JobID); err != nil {
 			return err
 		}
 	}
