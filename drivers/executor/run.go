@@ -135,7 +135,11 @@ func startPlain(spec *Spec, stdout, stderr *os.File) (*os.Process, error) {
 	if spec.RunAsUser {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: spec.Groups}
 	}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if ns := spec.NetworkNamespace; ns != "" {
+		start = func() error { return inNetns(ns, cmd.Start) }
+	}
+	if err := start(); err != nil {
 		return nil, err
 	}
 	return cmd.Process, nil

@@ -40,6 +40,9 @@ type Spec struct {
 	Groups    []uint32
 	// Isolation is nil for a plain process group.
 	Isolation *Isolation
+	// NetworkNamespace is a netns path a plain task (without Isolation)
+	// starts in, if any.
+	NetworkNamespace string `json:",omitempty"`
 	// Logs, when set, has the executor pipe and rotate the task's output;
 	// otherwise the task writes to the files the plugin opened.
 	Logs *LogSpec `json:",omitempty"`

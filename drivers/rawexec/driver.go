@@ -101,7 +101,7 @@ func (d *Driver) Capabilities(context.Context) (*drivers.Capabilities, error) {
 		SendSignals:       true,
 		Exec:              true,
 		FSIsolation:       "none",
-		NetIsolationModes: []string{"host"},
+		NetIsolationModes: []string{drivers.NetIsolationModeHost, drivers.NetIsolationModeGroup},
 	}, nil
 }
 
@@ -173,7 +173,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
-	spec := &executor.Spec{Path: path, Args: tc.Args, Env: env, Dir: cfg.TaskDir}
+	spec := &executor.Spec{Path: path, Args: tc.Args, Env: env, Dir: cfg.TaskDir, NetworkNamespace: cfg.NetworkNamespace}
 	if cfg.User != "" {
 		if err := SetUser(spec, cfg.User); err != nil {
 			return nil, err
@@ -242,6 +242,9 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, time
 			return nil, err
 		}
 		c.SysProcAttr = credential(spec)
+	}
+	if err := inNetns(c, cfg.NetworkNamespace); err != nil {
+		return nil, err
 	}
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr

@@ -2,7 +2,9 @@ package rawexec
 
 import (
 	"errors"
+	"fmt"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"github.com/nomadish/nomadish/drivers"
@@ -35,4 +37,26 @@ func RunResult(err error, c *exec.Cmd) *drivers.ExitResult {
 		}
 	}
 	return res
+}
+
+// inNetns makes c run in the network namespace at netns, the task's group
+// namespace in bridge mode, through nsenter(1); it leaves c alone when
+// netns is "".
+func inNetns(c *exec.Cmd, netns string) error {
+	if netns == "" {
+		return nil
+	}
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return fmt.Errorf("exec into a task in a network namespace needs nsenter: %w", err)
+	}
+	args := []string{nsenter, "--net=" + netns}
+	// Joining needs root: nsenter drops to the task's user afterwards.
+	if a := c.SysProcAttr; a != nil && a.Credential != nil {
+		args = append(args, "--setuid", strconv.FormatUint(uint64(a.Credential.Uid), 10), "--setgid", strconv.FormatUint(uint64(a.Credential.Gid), 10))
+		a.Credential = nil
+	}
+	c.Args = append(append(args, "--", c.Path), c.Args[1:]...)
+	c.Path = nsenter
+	return nil
 }

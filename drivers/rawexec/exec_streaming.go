@@ -45,6 +45,9 @@ func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *dri
 		}
 		c.SysProcAttr = credential(spec)
 	}
+	if err := inNetns(c, cfg.NetworkNamespace); err != nil {
+		return nil, err
+	}
 	return RunStreaming(c, opts)
 }
 
