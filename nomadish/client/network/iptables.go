@@ -154,7 +154,9 @@ type chainRule struct {
 
 func baseRules(bridge, subnet string) []chainRule {
 	tag := []string{"-m", "comment", "--comment", bridgeComment(bridge)}
-	with := func(r ...string) []string { return append(append([]string(nil), r[:len(r)-2]...), append(tag, r[len(r)-2:]...)...) }
+	with := func(r ...string) []string {
+		return append(append([]string(nil), r[:len(r)-2]...), append(tag, r[len(r)-2:]...)...)
+	}
 	return []chainRule{
 		{"nat", "PREROUTING", false, []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", chainPortmap}},
 		{"nat", "OUTPUT", false, []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", chainPortmap}},
