@@ -13,6 +13,14 @@ import (
 // alone by the FSM.
 const allocUpdateBatchWindow = 50 * time.Millisecond
 
+// allocUpdateBatchMax bounds the allocations of one batch. The state
+// store notifies watchers of what a transaction changed cheaply only up to
+// a few thousand changed tree nodes; past that it compares the whole
+// allocation tables, which costs more than the larger batch saves. Each
+// updated allocation changes a dozen or more nodes across the table's
+// indexes.
+const allocUpdateBatchMax = 256
+
 // allocUpdateBatcher gathers Node.UpdateAlloc requests. The first request
 // of a window arms a timer; when it fires, the timer's goroutine commits
 // the whole batch and wakes every waiting caller. No goroutine outlives
@@ -28,6 +36,9 @@ type allocUpdateBatch struct {
 	done  chan struct{}
 	index uint64
 	err   error
+	// sent is set, under the batcher's lock, by the one flush that
+	// commits the batch: a full batch leaves before its timer fires.
+	sent bool
 }
 
 // add queues allocs and evals for the current window and waits until
@@ -42,6 +53,11 @@ func (b *allocUpdateBatcher) add(s *Server, allocs []*structs.Allocation, evals 
 	}
 	batch.req.Alloc = append(batch.req.Alloc, allocs...)
 	batch.req.Evals = append(batch.req.Evals, evals...)
+	if len(batch.req.Alloc) >= allocUpdateBatchMax {
+		// Full: later requests start the next batch; this one goes now.
+		b.pending = nil
+		go b.flush(s, batch)
+	}
 	b.mu.Unlock()
 	<-batch.done
 	return batch.index, batch.err
@@ -52,6 +68,11 @@ func (b *allocUpdateBatcher) flush(s *Server, batch *allocUpdateBatch) {
 	if b.pending == batch {
 		b.pending = nil
 	}
+	if batch.sent {
+		b.mu.Unlock()
+		return
+	}
+	batch.sent = true
 	b.mu.Unlock()
 	batch.index, batch.err = s.raftApply(structs.AllocClientUpdateRequestType, &batch.req)
 	close(batch.done)
