@@ -30,6 +30,9 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	if done, err := e.srv.forward("Job.Register", false, args, reply); done {
 		return err
 	}
+	if err := e.srv.registrationsAllowed(); err != nil {
+		return err
+	}
 	if args.Job == nil {
 		return NewCodedError(400, "missing job")
 	}

@@ -71,6 +71,9 @@ func (e *JobEndpoint) Dispatch(args *structs.JobDispatchRequest, reply *structs.
 	if done, err := e.srv.forward("Job.Dispatch", false, args, reply); done {
 		return err
 	}
+	if err := e.srv.registrationsAllowed(); err != nil {
+		return err
+	}
 	ns := namespaceOf(args.Namespace)
 	st := e.srv.State()
 	parent, err := st.JobByID(nil, ns, args.JobID)
@@ -173,6 +176,9 @@ func (e *JobEndpoint) Scale(args *structs.JobScaleRequest, reply *structs.JobReg
 	if done, err := e.srv.forward("Job.Scale", false, args, reply); done {
 		return err
 	}
+	if err := e.srv.registrationsAllowed(); err != nil {
+		return err
+	}
 	ns := namespaceOf(args.Namespace)
 	job, err := e.srv.State().JobByID(nil, ns, args.JobID)
 	if err != nil {
@@ -235,6 +241,9 @@ func (s *Server) registerVersion(job *structs.Job, eval *structs.Evaluation, rep
 // Revert registers an earlier version of a job as its newest version.
 func (e *JobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobRegisterResponse) error {
 	if done, err := e.srv.forward("Job.Revert", false, args, reply); done {
+		return err
+	}
+	if err := e.srv.registrationsAllowed(); err != nil {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)

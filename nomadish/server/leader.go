@@ -44,10 +44,12 @@ func (s *Server) establishLeadership() {
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.leaderCancel = cancel
 
-	s.evalBroker.SetEnabled(true)
-	s.blockedEvals.SetEnabled(true)
+	if !s.brokerPaused() {
+		s.evalBroker.SetEnabled(true)
+		s.blockedEvals.SetEnabled(true)
+		s.restoreEvals()
+	}
 	s.planQueue.SetEnabled(true)
-	s.restoreEvals()
 	s.leaderReady.Store(true)
 
 	s.leaderWG.Add(4)
@@ -61,6 +63,8 @@ func (s *Server) establishLeadership() {
 	go func() { defer s.leaderWG.Done(); s.runDeploymentWatcher(ctx) }()
 	s.leaderWG.Add(1)
 	go func() { defer s.leaderWG.Done(); s.runDrainer(ctx) }()
+	s.leaderWG.Add(1)
+	go func() { defer s.leaderWG.Done(); s.watchBrokerPause(ctx) }()
 	go s.reconcileRaft()
 	go s.failedClients()
 }
@@ -80,6 +84,9 @@ func (s *Server) revokeLeadership() {
 	s.blockedEvals.SetEnabled(false)
 	s.planQueue.SetEnabled(false)
 	s.leaderWG.Wait()
+	// A leader loop may have turned them on while stopping.
+	s.evalBroker.SetEnabled(false)
+	s.blockedEvals.SetEnabled(false)
 }
 
 // restoreEvals re-queues every evaluation that is not finished.

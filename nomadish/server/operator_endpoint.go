@@ -117,9 +117,11 @@ func (s *Server) SnapshotRestore(r io.Reader) error {
 	}
 	// The broker held evaluations of the old state.
 	s.leaderMu.Lock()
-	s.evalBroker.SetEnabled(true)
-	s.blockedEvals.SetEnabled(true)
-	s.restoreEvals()
+	if !s.brokerPaused() {
+		s.evalBroker.SetEnabled(true)
+		s.blockedEvals.SetEnabled(true)
+		s.restoreEvals()
+	}
 	s.leaderMu.Unlock()
 	return nil
 }
