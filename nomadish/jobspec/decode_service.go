@@ -18,7 +18,13 @@ var (
 		"header check_restart")
 	checkRestartSpec = newSpec("limit grace ignore_warnings", "")
 	connectSpec      = newSpec("native", "sidecar_service sidecar_task gateway")
-	weightsSpec      = newSpec("passing warning", "")
+	sidecarSpec      = newSpec("tags port disable_default_tcp_check meta", "proxy meta")
+	proxySpec        = newSpec("local_service_address local_service_port", "upstreams expose transparent_proxy config")
+	upstreamSpec     = newSpec(
+		"destination_name destination_namespace destination_partition destination_peer destination_type local_bind_port local_bind_address datacenter local_bind_socket_path local_bind_socket_mode",
+		"mesh_gateway config")
+	meshGatewaySpec = newSpec("mode", "")
+	weightsSpec     = newSpec("passing warning", "")
 )
 
 func (d *decoder) service(b *hcl.Block) *structs.Service {
@@ -56,7 +62,7 @@ func (d *decoder) service(b *hcl.Block) *structs.Service {
 		s.Connect = &structs.ConsulConnect{}
 		cn.boolean("native", &s.Connect.Native)
 		if sb := cn.one("sidecar_service"); sb != nil {
-			s.Connect.SidecarService = d.anyMap(sb.Body)
+			s.Connect.SidecarService = d.sidecarService(sb)
 		}
 		if sb := cn.one("sidecar_task"); sb != nil {
 			s.Connect.SidecarTask = d.anyMap(sb.Body)
@@ -74,6 +80,59 @@ func (d *decoder) service(b *hcl.Block) *structs.Service {
 		wn.int("warning", new(int))
 	}
 	return s
+}
+
+func (d *decoder) sidecarService(b *hcl.Block) *structs.ConsulSidecarService {
+	n := d.content(b, sidecarSpec)
+	ss := &structs.ConsulSidecarService{}
+	n.strs("tags", &ss.Tags)
+	n.str("port", &ss.Port)
+	n.boolean("disable_default_tcp_check", &ss.DisableDefaultTCPCheck)
+	ss.Meta = n.strMap("meta")
+	if pb := n.one("proxy"); pb != nil {
+		pn := d.content(pb, proxySpec)
+		p := &structs.ConsulProxy{}
+		pn.str("local_service_address", &p.LocalServiceAddress)
+		pn.int("local_service_port", &p.LocalServicePort)
+		for _, ub := range pn.all("upstreams") {
+			p.Upstreams = append(p.Upstreams, d.upstream(ub))
+		}
+		if eb := pn.one("expose"); eb != nil {
+			p.Expose = d.anyMap(eb.Body)
+		}
+		if tb := pn.one("transparent_proxy"); tb != nil {
+			p.TransparentProxy = d.anyMap(tb.Body)
+		}
+		if cb := pn.one("config"); cb != nil {
+			p.Config = d.anyMap(cb.Body)
+		}
+		ss.Proxy = p
+	}
+	return ss
+}
+
+func (d *decoder) upstream(b *hcl.Block) structs.ConsulUpstream {
+	n := d.content(b, upstreamSpec)
+	u := structs.ConsulUpstream{}
+	n.str("destination_name", &u.DestinationName)
+	n.str("destination_namespace", &u.DestinationNamespace)
+	n.str("destination_partition", &u.DestinationPartition)
+	n.str("destination_peer", &u.DestinationPeer)
+	n.str("destination_type", &u.DestinationType)
+	n.int("local_bind_port", &u.LocalBindPort)
+	n.str("local_bind_address", &u.LocalBindAddress)
+	n.str("datacenter", &u.Datacenter)
+	n.str("local_bind_socket_path", &u.LocalBindSocketPath)
+	n.str("local_bind_socket_mode", &u.LocalBindSocketMode)
+	if mb := n.one("mesh_gateway"); mb != nil {
+		mn := d.content(mb, meshGatewaySpec)
+		u.MeshGateway = &structs.ConsulMeshGateway{}
+		mn.str("mode", &u.MeshGateway.Mode)
+	}
+	if cb := n.one("config"); cb != nil {
+		u.Config = d.anyMap(cb.Body)
+	}
+	return u
 }
 
 func (d *decoder) checkRestart(b *hcl.Block) *structs.CheckRestart {

@@ -19,6 +19,11 @@ func TestUnsupported(t *testing.T) {
 		{"connect and consul", &structs.Job{ID: "a", TaskGroups: []*structs.TaskGroup{{Name: "g",
 			Services: []*structs.Service{{Name: "s", Connect: &structs.ConsulConnect{}}, {Name: "c", Provider: "consul"}, {Name: "n", Provider: "nomad"}}}}},
 			[]string{`group "g" -> service "s": consul connect`, `group "g" -> service "c": provider "consul"`}},
+		{"connect of a nomad service", &structs.Job{ID: "a", TaskGroups: []*structs.TaskGroup{{Name: "g",
+			Services: []*structs.Service{{Name: "up", Provider: "nomad", Connect: &structs.ConsulConnect{SidecarService: &structs.ConsulSidecarService{
+				Proxy: &structs.ConsulProxy{Upstreams: []structs.ConsulUpstream{{DestinationName: "db", LocalBindPort: 5432}}}}}},
+				{Name: "gw", Provider: "nomad", Connect: &structs.ConsulConnect{Gateway: map[string]interface{}{}}}}}}},
+			[]string{`group "g" -> service "gw": a connect gateway`}},
 		{"csi", &structs.Job{ID: "a", TaskGroups: []*structs.TaskGroup{{Name: "g", Volumes: map[string]*structs.VolumeRequest{"v": {Type: "csi"}, "h": {Type: "host"}}}}},
 			[]string{`group "g" -> volume "v": a CSI volume`}},
 	}

@@ -685,14 +685,6 @@ type Service struct {
 	CheckRestart *CheckRestart `json:",omitempty"`
 }
 
-// ConsulConnect is parsed and stored; nomadish does not run Consul Connect.
-type ConsulConnect struct {
-	Native         bool
-	SidecarService map[string]interface{} `json:",omitempty"`
-	SidecarTask    map[string]interface{} `json:",omitempty"`
-	Gateway        map[string]interface{} `json:",omitempty"`
-}
-
 // ServiceCheck is a health check of a service.
 type ServiceCheck struct {
 	Name                   string

@@ -310,10 +310,12 @@ func (t *Task) validate(p *problems, path string) {
 }
 
 // injectsTasks reports whether a Connect sidecar or gateway service will
-// add a task to the group when the job is registered.
+// add a task to the group when the job is registered. Only a Consul
+// service would: the upstreams of a built-in provider service are served
+// by the client, with no task.
 func (tg *TaskGroup) injectsTasks() bool {
 	for _, s := range tg.Services {
-		if s != nil && s.Connect != nil && (s.Connect.SidecarService != nil || s.Connect.Gateway != nil) {
+		if s != nil && !s.BuiltinProvider() && s.Connect != nil && (s.Connect.SidecarService != nil || s.Connect.Gateway != nil) {
 			return true
 		}
 	}

@@ -20,9 +20,14 @@ func (tg *TaskGroup) validateServices(p *problems, path string) {
 			}
 		}
 	}
+	binds := map[string]string{}
 	for i, s := range tg.Services {
 		if s != nil {
-			validateService(p, join(path, fmt.Sprintf("service[%d]", i)), s, "", ports, len(tg.Networks) > 0)
+			sp := join(path, fmt.Sprintf("service[%d]", i))
+			validateService(p, sp, s, "", ports, len(tg.Networks) > 0)
+			if s.BuiltinProvider() {
+				validateConnect(p, sp, s.Connect, true, binds)
+			}
 		}
 	}
 	for _, t := range tg.Tasks {
@@ -47,7 +52,11 @@ func (tg *TaskGroup) validateServices(p *problems, path string) {
 		}
 		for i, s := range t.Services {
 			if s != nil {
-				validateService(p, join(path, fmt.Sprintf("task %q -> service[%d]", t.Name, i)), s, t.Name, tports, hasNet)
+				sp := join(path, fmt.Sprintf("task %q -> service[%d]", t.Name, i))
+				validateService(p, sp, s, t.Name, tports, hasNet)
+				if s.BuiltinProvider() {
+					validateConnect(p, sp, s.Connect, false, nil)
+				}
 			}
 		}
 	}

@@ -125,6 +125,9 @@ func Build(in Input) *Env {
 	for _, p := range Ports(a, t.Name) {
 		e.setPort(p)
 	}
+	if tg != nil {
+		e.setUpstreams(tg)
+	}
 
 	// Task env last: it may override and reference everything above.
 	for k, v := range t.Env {
@@ -180,6 +183,26 @@ func (e *Env) setPort(p structs.AllocatedPortMapping) {
 	e.env["NOMAD_HOST_ADDR_"+label] = net.JoinHostPort(ip, host)
 	if p.To > 0 {
 		e.env["NOMAD_ALLOC_PORT_"+label] = strconv.Itoa(p.To)
+	}
+}
+
+// setUpstreams sets NOMAD_UPSTREAM_{IP,PORT,ADDR}_<destination> for the
+// upstreams of the group's connect services, under the destination name as
+// written and with characters a variable name cannot hold replaced by '_'.
+func (e *Env) setUpstreams(tg *structs.TaskGroup) {
+	for _, s := range tg.Services {
+		if s == nil {
+			continue
+		}
+		for _, u := range s.Connect.Upstreams() {
+			ip := nonEmpty(u.LocalBindAddress, "127.0.0.1")
+			port := strconv.Itoa(u.LocalBindPort)
+			for _, name := range []string{u.DestinationName, sanitize(u.DestinationName)} {
+				e.env["NOMAD_UPSTREAM_IP_"+name] = ip
+				e.env["NOMAD_UPSTREAM_PORT_"+name] = port
+				e.env["NOMAD_UPSTREAM_ADDR_"+name] = net.JoinHostPort(ip, port)
+			}
+		}
 	}
 }
 

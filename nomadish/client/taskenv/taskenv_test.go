@@ -87,3 +87,35 @@ func TestReplaceConfig(t *testing.T) {
 		t.Errorf("ReplaceConfig mutated its input")
 	}
 }
+
+func TestBuildUpstreams(t *testing.T) {
+	in := testInput()
+	tg := in.Alloc.Job.TaskGroups[0]
+	tg.Services = []*structs.Service{
+		{Name: "plain", Provider: "nomad"},
+		{Name: "front", Provider: "nomad", Connect: &structs.ConsulConnect{SidecarService: &structs.ConsulSidecarService{
+			Proxy: &structs.ConsulProxy{Upstreams: []structs.ConsulUpstream{
+				{DestinationName: "count-api", LocalBindPort: 8080},
+				{DestinationName: "db", LocalBindPort: 5432, LocalBindAddress: "127.0.0.2"},
+			}},
+		}}},
+	}
+	in.Task.Env = map[string]string{"API": "http://${NOMAD_UPSTREAM_ADDR_count_api}", "DBPORT": "${NOMAD_UPSTREAM_PORT_count-api}"}
+	got := Build(in).Map()
+	want := map[string]string{
+		"NOMAD_UPSTREAM_ADDR_count_api": "127.0.0.1:8080",
+		"NOMAD_UPSTREAM_IP_count_api":   "127.0.0.1",
+		"NOMAD_UPSTREAM_PORT_count_api": "8080",
+		"NOMAD_UPSTREAM_ADDR_count-api": "127.0.0.1:8080",
+		"NOMAD_UPSTREAM_ADDR_db":        "127.0.0.2:5432",
+		"NOMAD_UPSTREAM_IP_db":          "127.0.0.2",
+		"NOMAD_UPSTREAM_PORT_db":        "5432",
+		"API":                           "http://127.0.0.1:8080",
+		"DBPORT":                        "8080",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("env[%s] = %q, want %q", k, got[k], v)
+		}
+	}
+}
