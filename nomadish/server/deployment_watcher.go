@@ -44,12 +44,13 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 				continue
 			}
 			dws := memdb.NewWatchSet()
-			if err := s.watchDeployment(st, dws, d, now); err != nil {
+			n, err := s.watchDeployment(st, dws, d, now)
+			if err != nil {
 				logger.Error("update deployment", "deployment_id", d.ID, "error", err)
 				delete(seen, d.ID)
 				continue
 			}
-			seen[d.ID] = newWatchedDeployment(d, dws, now)
+			seen[d.ID] = newWatchedDeployment(d, dws, n, now)
 		}
 		for id := range seen {
 			if !running[id] {
@@ -76,12 +77,17 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 type watchedDeployment struct {
 	modifyIndex uint64
 	at          time.Time
+	// rest is how long changes to the allocations gather before the next
+	// step: a step reads every allocation of the job, so a job with
+	// thousands of them is stepped less often while its allocations keep
+	// changing.
+	rest time.Duration
 	// chs close when the job or any of its allocations change.
 	chs []<-chan struct{}
 }
 
-func newWatchedDeployment(d *structs.Deployment, ws memdb.WatchSet, now time.Time) *watchedDeployment {
-	w := &watchedDeployment{modifyIndex: d.ModifyIndex, at: now}
+func newWatchedDeployment(d *structs.Deployment, ws memdb.WatchSet, allocs int, now time.Time) *watchedDeployment {
+	w := &watchedDeployment{modifyIndex: d.ModifyIndex, at: now, rest: time.Duration(allocs) * deploymentWatchRestPerAlloc}
 	for ch := range ws {
 		w.chs = append(w.chs, ch)
 	}
@@ -95,6 +101,9 @@ func (w *watchedDeployment) current(d *structs.Deployment, now time.Time) bool {
 	if d.ModifyIndex != w.modifyIndex || now.Sub(w.at) >= deploymentWatchMaxSleep {
 		return false
 	}
+	if now.Sub(w.at) < w.rest {
+		return true
+	}
 	for _, ch := range w.chs {
 		select {
 		case <-ch:
@@ -104,6 +113,10 @@ func (w *watchedDeployment) current(d *structs.Deployment, now time.Time) bool {
 	}
 	return true
 }
+
+// deploymentWatchRestPerAlloc sets a deployment's rest between steps from
+// the size of its job: 250 ms for 1,000 allocations.
+const deploymentWatchRestPerAlloc = 250 * time.Microsecond
 
 // deploymentWatchCoalesce is the least time between two watcher passes.
 const deploymentWatchCoalesce = 100 * time.Millisecond
@@ -231,17 +244,22 @@ func canariesHealthy(d *structs.Deployment) bool {
 	return true
 }
 
-func (s *Server) watchDeployment(st *state.StateStore, ws memdb.WatchSet, d *structs.Deployment, now time.Time) error {
+func (s *Server) watchDeployment(st *state.StateStore, ws memdb.WatchSet, d *structs.Deployment, now time.Time) (int, error) {
 	job, err := st.JobByID(ws, d.Namespace, d.JobID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var allocs []*structs.Allocation
 	if job != nil {
 		if allocs, err = st.AllocsByJob(ws, d.Namespace, d.JobID); err != nil {
-			return err
+			return 0, err
 		}
 	}
+	return len(allocs), s.stepAndCommitDeployment(d, job, allocs, now)
+}
+
+// stepAndCommitDeployment steps a deployment and commits what changed.
+func (s *Server) stepAndCommitDeployment(d *structs.Deployment, job *structs.Job, allocs []*structs.Allocation, now time.Time) error {
 	step := stepDeployment(d, job, allocs, now)
 	if !step.changed {
 		return nil

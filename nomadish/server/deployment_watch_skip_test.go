@@ -1,0 +1,42 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+func TestWatchedDeploymentCurrent(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	d := &structs.Deployment{ID: "d", ModifyIndex: 7}
+	ch := make(chan struct{})
+	ws := memdb.NewWatchSet()
+	ws.Add(ch)
+	small := newWatchedDeployment(d, ws, 4, t0)   // rests 1 ms
+	big := newWatchedDeployment(d, ws, 1000, t0) // rests 250 ms
+
+	if !small.current(d, t0.Add(50*time.Millisecond)) {
+		t.Errorf("unchanged deployment not current")
+	}
+	moved := *d
+	moved.ModifyIndex = 8
+	if small.current(&moved, t0.Add(50*time.Millisecond)) {
+		t.Errorf("deployment changed by a write still current")
+	}
+	if small.current(d, t0.Add(deploymentWatchMaxSleep)) {
+		t.Errorf("deployment stepped %s ago still current; deadlines would be missed", deploymentWatchMaxSleep)
+	}
+	close(ch) // the job's allocations changed
+	if small.current(d, t0.Add(50*time.Millisecond)) {
+		t.Errorf("small job with changed allocations still current")
+	}
+	if !big.current(d, t0.Add(100*time.Millisecond)) {
+		t.Errorf("large job stepped 100 ms ago not resting")
+	}
+	if big.current(d, t0.Add(300*time.Millisecond)) {
+		t.Errorf("large job with changed allocations current after its rest")
+	}
+}
