@@ -15,7 +15,7 @@ func TestWatchedDeploymentCurrent(t *testing.T) {
 	ch := make(chan struct{})
 	ws := memdb.NewWatchSet()
 	ws.Add(ch)
-	small := newWatchedDeployment(d, ws, 4, t0)   // rests 1 ms
+	small := newWatchedDeployment(d, ws, 4, t0)  // rests 1 ms
 	big := newWatchedDeployment(d, ws, 1000, t0) // rests 250 ms
 
 	if !small.current(d, t0.Add(50*time.Millisecond)) {
