@@ -20,6 +20,9 @@ type memState struct {
 	allocs map[string]*structs.Allocation
 	byNode map[string][]*structs.Allocation
 	byJob  map[structs.NamespacedID][]*structs.Allocation
+	// usage sums each node's live allocations, kept by upsertAlloc as the
+	// server's store keeps it.
+	usage  map[string]structs.ComparableResources
 	config *SchedulerConfiguration
 }
 
@@ -36,6 +39,7 @@ func newMemState() *memState {
 		allocs: map[string]*structs.Allocation{},
 		byNode: map[string][]*structs.Allocation{},
 		byJob:  map[structs.NamespacedID][]*structs.Allocation{},
+		usage:  map[string]structs.ComparableResources{},
 	}
 }
 
@@ -59,16 +63,22 @@ func (s *memState) AllocsByNode(id string) ([]*structs.Allocation, error) {
 	return append([]*structs.Allocation(nil), s.byNode[id]...), nil
 }
 
-// NodeUsage adds up the node's live allocations, as the server's store
-// keeps them.
 func (s *memState) NodeUsage(id string) (structs.ComparableResources, error) {
-	var u structs.ComparableResources
-	for _, a := range s.byNode[id] {
-		if !a.TerminalStatus() {
-			u.Add(structs.AllocComparableResources(a))
+	return s.usage[id], nil
+}
+
+// track moves a node's usage from the old version of an alloc to the new.
+func (s *memState) track(old, new *structs.Allocation) {
+	for sign, a := range map[int64]*structs.Allocation{-1: old, 1: new} {
+		if a == nil || a.TerminalStatus() {
+			continue
 		}
+		u, r := s.usage[a.NodeID], structs.AllocComparableResources(a)
+		u.CpuShares += sign * r.CpuShares
+		u.MemoryMB += sign * r.MemoryMB
+		u.DiskMB += sign * r.DiskMB
+		s.usage[a.NodeID] = u
 	}
-	return u, nil
 }
 
 func (s *memState) SchedulerConfig() *SchedulerConfiguration { return s.config }
@@ -103,6 +113,7 @@ func (s *memState) upsertAlloc(a *structs.Allocation) {
 	}
 	a.ModifyIndex = s.index
 	key := structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}
+	s.track(s.allocs[a.ID], a)
 	if old, ok := s.allocs[a.ID]; ok {
 		if a.Job == nil {
 			a.Job = old.Job
