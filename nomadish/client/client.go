@@ -15,6 +15,7 @@ import (
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/client/allocrunner"
 	"github.com/nomadish/nomadish/nomadish/client/fingerprint"
+	"github.com/nomadish/nomadish/nomadish/client/proxy"
 	"github.com/nomadish/nomadish/nomadish/client/state"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -29,6 +30,8 @@ type Client struct {
 	state   *state.Store
 	drivers *driverManager
 	updates *updater
+	// proxies serves the allocations' upstreams.
+	proxies *proxy.Manager
 
 	nodeMu sync.Mutex
 	node   *structs.Node
@@ -92,6 +95,7 @@ func NewClient(cfg *Config) (*Client, error) {
 	}
 	c.drivers = newDriverManager(cfg, logger)
 	c.updates = newUpdater(c)
+	c.proxies = proxy.NewManager(&serviceRPC{c: c}, proxy.Config{}, logger.Named("proxy"))
 	c.node = c.buildNode(id, secret, fingerprint.Host(cfg.DataDir))
 	return c, nil
 }
@@ -264,6 +268,7 @@ func (c *Client) Shutdown() error {
 		c.wg.Wait()
 		c.arWG.Wait()
 	}
+	c.proxies.Close()
 	return c.state.Close()
 }
 

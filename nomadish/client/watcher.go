@@ -160,6 +160,7 @@ func (c *Client) addAlloc(ctx context.Context, a *structs.Allocation, restore bo
 	c.allocMu.Lock()
 	c.allocs[a.ID] = ar
 	c.allocMu.Unlock()
+	c.openUpstreams(ctx, ar, a)
 	c.arWG.Add(1)
 	go func() {
 		defer c.arWG.Done()
