@@ -187,6 +187,11 @@ func (tg *TaskGroup) validate(p *problems, j *Job, path string) {
 	if len(tg.Networks) > 1 {
 		p.add(path, "only one network block is allowed per group")
 	}
+	for _, n := range tg.Networks {
+		if n != nil {
+			n.validateMode(p, path)
+		}
+	}
 	validatePlacement(p, path, tg.Constraints, tg.Affinities, tg.Spreads)
 	tg.validateServices(p, path)
 	if r := tg.RestartPolicy; r != nil {

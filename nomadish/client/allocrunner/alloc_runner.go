@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/client/allocdir"
+	"github.com/nomadish/nomadish/nomadish/client/network"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -40,6 +41,9 @@ type Config struct {
 	// Services registers the allocation's built-in services and answers
 	// templates' service lookups; nil runs without them.
 	Services ServiceClient
+	// Network makes the namespace of a group in bridge or none network
+	// mode; nil fails such allocations.
+	Network Network
 }
 
 // AllocRunner runs one allocation.
@@ -78,6 +82,8 @@ type AllocRunner struct {
 	// jobChanged is set when an update brings a newer job version (an
 	// in-place update); Run then renders the templates again.
 	jobChanged bool
+	// netStatus is the group's network namespace, nil in host mode.
+	netStatus *network.Status
 }
 
 // New creates a runner. It does not start anything.
@@ -150,6 +156,9 @@ func (ar *AllocRunner) Alloc() *structs.Allocation {
 	a := ar.alloc.Copy()
 	a.TaskStates = ar.copyStatesLocked()
 	a.ClientStatus, a.ClientDescription = clientStatus(a.TaskStates)
+	if ns := ar.allocNetworkStatusLocked(); ns != nil {
+		a.NetworkStatus = ns
+	}
 	return a
 }
 
@@ -267,6 +276,10 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 	ar.mu.Unlock()
 
 	if terminal && !ar.anyHandle() {
+		if ar.cfg.Restore {
+			// The client may have died before removing the network.
+			ar.teardownNetwork(ctx)
+		}
 		// Stopped before it ever ran here: nothing to do but report.
 		ar.mu.Lock()
 		for _, name := range ar.order {
@@ -292,6 +305,19 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 		ar.failAll(fmt.Sprintf("failed to build alloc dir: %v", err))
 		ar.sendUpdate()
 		return
+	}
+	if err := ar.setupNetwork(ctx); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		ar.logger.Error("set up network", "error", err)
+		// Restored tasks that still run keep running; only new starts
+		// need the namespace, and they fail without it.
+		if !ar.cfg.Restore || !ar.anyHandle() {
+			ar.failAll(fmt.Sprintf("failed to set up network: %v", err))
+			ar.sendUpdate()
+			return
+		}
 	}
 
 	hw := &healthWatch{}
@@ -331,6 +357,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 	stopServices(true)
 	hw.stop()
 	ar.wg.Wait()
+	ar.teardownNetwork(ctx)
 	ar.sendUpdate()
 }
 
@@ -648,6 +675,7 @@ func (ar *AllocRunner) sendUpdate() {
 		ClientDescription: desc,
 		TaskStates:        states,
 		DeploymentStatus:  ar.alloc.DeploymentStatus,
+		NetworkStatus:     ar.allocNetworkStatusLocked(),
 	}
 	if status != ar.lastStatus {
 		ar.logger.Debug("alloc status", "status", status)

@@ -393,13 +393,18 @@ func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, err
 	if isolated {
 		dirs = taskenv.Dirs{AllocDir: "/alloc", TaskDir: "/local", SecretsDir: "/secrets"}
 	}
+	netIso, err := ar.networkIsolation()
+	if err != nil {
+		return nil, &setupError{what: "Network failed", err: err}
+	}
 	in := taskenv.Input{
-		Node:    ar.cfg.Node(),
-		Region:  ar.cfg.Region,
-		Alloc:   alloc,
-		Task:    tr.taskFor(alloc),
-		Dirs:    dirs,
-		HostEnv: !isolated || tr.caps.FSIsolation == "chroot",
+		Node:         ar.cfg.Node(),
+		Region:       ar.cfg.Region,
+		Alloc:        alloc,
+		Task:         tr.taskFor(alloc),
+		Dirs:         dirs,
+		HostEnv:      !isolated || tr.caps.FSIsolation == "chroot",
+		AllocNetwork: alloc.NetworkStatus,
 	}
 	env := taskenv.Build(in)
 	if len(tr.task.Artifacts) > 0 && !tr.artifactsDone {
@@ -475,6 +480,8 @@ func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, err
 		DriverConfig:     driverCfg,
 		KillSignal:       tr.task.KillSignal,
 		Ports:            ports,
+		NetworkNamespace: netnsPath(netIso),
+		NetworkIsolation: netIso,
 	}, nil
 }
 
@@ -595,6 +602,13 @@ func (tr *taskRunner) destroy(ctx context.Context, drv drivers.DriverPlugin, h *
 		}
 	}
 	tr.ar.persistTask(tr.task.Name, nil, true)
+}
+
+func netnsPath(s *drivers.NetworkIsolationSpec) string {
+	if s == nil {
+		return ""
+	}
+	return s.Path
 }
 
 // sleepCtx sleeps for d; it returns false when ctx or stop ended it early.

@@ -329,6 +329,42 @@ func (m *Manager) ensureBridge(ctx context.Context, ip ipTool, ipt iptables) err
 	return nil
 }
 
+// RemoveBridge removes the bridge and the rules its allocations share; it
+// refuses while any allocation has a network. The client never calls it
+// (the bridge stays, as Nomad's does); tests and uninstalls do.
+func (m *Manager) RemoveBridge(ctx context.Context) error {
+	m.mu.Lock()
+	recs, err := m.list()
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if len(recs) > 0 {
+		return fmt.Errorf("%d allocations still have a network", len(recs))
+	}
+	ip, err := m.ipTool()
+	if err != nil {
+		return err
+	}
+	ipt, err := m.iptables()
+	if err != nil {
+		return err
+	}
+	m.bridgeMu.Lock()
+	defer m.bridgeMu.Unlock()
+	m.bridgeReady = false
+	var errs []error
+	for _, c := range []struct{ table, chain string }{{"nat", chainPostrouting}, {"filter", chainForward}} {
+		if err := ipt.deleteTagged(ctx, c.table, c.chain, bridgeComment(m.cfg.BridgeName)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := ip.deleteLink(ctx, m.cfg.BridgeName); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // Teardown removes the allocation's port mappings, the host end of its
 // veth and its namespace, then its record. It does what it can of that
 // without a record too, and is a no-op for an allocation with no network.

@@ -42,6 +42,10 @@ type Input struct {
 	// HostEnv passes the agent's own environment (minus the denylist) to the
 	// task, as Nomad does for drivers without filesystem isolation.
 	HostEnv bool
+	// AllocNetwork is the allocation's own network in bridge mode, which
+	// sets NOMAD_ALLOC_IP_, NOMAD_ALLOC_ADDR_ and NOMAD_ALLOC_INTERFACE_
+	// per port; nil in host mode.
+	AllocNetwork *structs.AllocNetworkStatus
 }
 
 // Env is a built task environment.
@@ -123,7 +127,7 @@ func Build(in Input) *Env {
 		set("NOMAD_MEMORY_LIMIT", strconv.Itoa(t.Resources.MemoryMB))
 	}
 	for _, p := range Ports(a, t.Name) {
-		e.setPort(p)
+		e.setPort(p, in.AllocNetwork)
 	}
 	if tg != nil {
 		e.setUpstreams(tg)
@@ -164,7 +168,7 @@ func Ports(a *structs.Allocation, task string) []structs.AllocatedPortMapping {
 	return out
 }
 
-func (e *Env) setPort(p structs.AllocatedPortMapping) {
+func (e *Env) setPort(p structs.AllocatedPortMapping, allocNet *structs.AllocNetworkStatus) {
 	label := sanitize(p.Label)
 	ip := p.HostIP
 	if ip == "" {
@@ -181,8 +185,12 @@ func (e *Env) setPort(p structs.AllocatedPortMapping) {
 	e.env["NOMAD_HOST_PORT_"+label] = host
 	e.env["NOMAD_HOST_IP_"+label] = ip
 	e.env["NOMAD_HOST_ADDR_"+label] = net.JoinHostPort(ip, host)
-	if p.To > 0 {
-		e.env["NOMAD_ALLOC_PORT_"+label] = strconv.Itoa(p.To)
+	// The port inside the allocation: `to`, else the host port.
+	e.env["NOMAD_ALLOC_PORT_"+label] = strconv.Itoa(port)
+	if allocNet != nil && allocNet.Address != "" {
+		e.env["NOMAD_ALLOC_IP_"+label] = allocNet.Address
+		e.env["NOMAD_ALLOC_ADDR_"+label] = net.JoinHostPort(allocNet.Address, strconv.Itoa(port))
+		e.env["NOMAD_ALLOC_INTERFACE_"+label] = allocNet.InterfaceName
 	}
 }
 

@@ -1,0 +1,21 @@
+package structs
+
+import "strings"
+
+// Network modes of a group's network block that nomadish runs. Nomad's
+// "cni/<name>" networks are not among them.
+const (
+	NetworkModeHost   = "host"
+	NetworkModeBridge = "bridge"
+	NetworkModeNone   = "none"
+)
+
+func (n *NetworkResource) validateMode(p *problems, path string) {
+	switch {
+	case n.Mode == "", n.Mode == NetworkModeHost, n.Mode == NetworkModeBridge, n.Mode == NetworkModeNone:
+	case strings.HasPrefix(n.Mode, "cni/"):
+		p.add(path, "network.mode %q: CNI networks are not supported; use host, bridge or none", n.Mode)
+	default:
+		p.add(path, "network.mode %q must be host, bridge or none", n.Mode)
+	}
+}
