@@ -15,6 +15,7 @@ import (
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/client/allocrunner"
 	"github.com/nomadish/nomadish/nomadish/client/fingerprint"
+	"github.com/nomadish/nomadish/nomadish/client/network"
 	"github.com/nomadish/nomadish/nomadish/client/proxy"
 	"github.com/nomadish/nomadish/nomadish/client/state"
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -30,6 +31,8 @@ type Client struct {
 	state   *state.Store
 	drivers *driverManager
 	updates *updater
+	// network makes bridge-mode allocations' namespaces.
+	network *network.Manager
 	// proxies serves the allocations' upstreams.
 	proxies *proxy.Manager
 
@@ -95,6 +98,10 @@ func NewClient(cfg *Config) (*Client, error) {
 	}
 	c.drivers = newDriverManager(cfg, logger)
 	c.updates = newUpdater(c)
+	if c.network, err = newNetworkManager(cfg, logger); err != nil {
+		st.Close()
+		return nil, err
+	}
 	c.proxies = proxy.NewManager(&serviceRPC{c: c}, proxy.Config{}, logger.Named("proxy"))
 	c.node = c.buildNode(id, secret, fingerprint.Host(cfg.DataDir))
 	return c, nil
@@ -232,6 +239,7 @@ func (c *Client) Start() error {
 	if err := c.restoreAllocs(ctx); err != nil {
 		c.logger.Error("restore allocations", "error", err)
 	}
+	c.cleanupNetworks(ctx)
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()

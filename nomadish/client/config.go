@@ -85,6 +85,14 @@ type Config struct {
 	// DNSAddr is the UDP address of the service DNS responder
 	// ("127.0.0.1:8600"); "" runs none.
 	DNSAddr string
+	// BridgeNetworkName, BridgeNetworkSubnet and BridgeNetworkHairpinMode
+	// configure bridge-mode allocation networks (client options
+	// bridge_network_name, bridge_network_subnet and
+	// bridge_network_hairpin_mode); empty values take the defaults,
+	// "nomadish" and 172.26.64.0/20.
+	BridgeNetworkName        string
+	BridgeNetworkSubnet      string
+	BridgeNetworkHairpinMode bool
 }
 
 // DefaultConfig returns a config with the defaults filled in; the caller

@@ -149,6 +149,7 @@ func (c *Client) addAlloc(ctx context.Context, a *structs.Allocation, restore bo
 		OnUpdate:  c.updates.update,
 		Restore:   restore,
 		Services:  &serviceRPC{c: c},
+		Network:   c.network,
 	})
 	if err != nil {
 		c.logger.Error("cannot run allocation", "alloc_id", a.ID, "error", err)
