@@ -3,6 +3,9 @@ package allocrunner
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -557,12 +560,16 @@ func TestDeploymentHealthForNewDeployment(t *testing.T) {
 
 func TestArtifacts(t *testing.T) {
 	h := newHarness(t)
-	src := filepath.Join(t.TempDir(), "tool.sh")
-	if err := os.WriteFile(src, []byte("echo from artifact\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/tool.sh" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, "echo from artifact\n")
+	}))
+	defer srv.Close()
 	a := testAlloc(structs.JobTypeBatch, &structs.Task{Name: "web",
-		Artifacts: []*structs.TaskArtifact{{GetterSource: "file://" + src}},
+		Artifacts: []*structs.TaskArtifact{{GetterSource: srv.URL + "/tool.sh"}},
 		Config:    sh(`. "$NOMAD_TASK_DIR/tool.sh"`)})
 	ar := h.runner(a, false)
 	start(t, ar)

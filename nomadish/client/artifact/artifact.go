@@ -52,12 +52,19 @@ var (
 	ErrUnsupported = errors.New("unsupported artifact source")
 	// ErrEscapes: a destination or archive entry is outside the alloc dir.
 	ErrEscapes = errors.New("path escapes the allocation directory")
+	// ErrHostFile: a file source outside the allocation directory.
+	ErrHostFile = errors.New("file artifact sources must be within the allocation directory (client artifact { disable_filesystem_isolation = true } allows host paths)")
 )
 
 // Paths locate a task on the host.
 type Paths struct {
 	AllocDir string
 	TaskDir  string
+	// HostFiles lets file sources read any path of the host. Without it a
+	// file source (absolute, or relative to the task directory) must lie
+	// within the allocation directory, as Nomad's artifact sandbox has it;
+	// the client's artifact { disable_filesystem_isolation = true } sets it.
+	HostFiles bool
 }
 
 // Fetch downloads one artifact. interpolate resolves ${...} in the source,
@@ -79,7 +86,7 @@ func Fetch(ctx context.Context, a *structs.TaskArtifact, p Paths, interpolate fu
 
 	ctx, cancel := context.WithTimeout(ctx, DownloadTimeout)
 	defer cancel()
-	tmp, name, err := download(ctx, src, a.GetterHeaders, interpolate)
+	tmp, name, err := download(ctx, src, a.GetterHeaders, interpolate, p)
 	if err != nil {
 		return err
 	}
@@ -116,7 +123,7 @@ func Fetch(ctx context.Context, a *structs.TaskArtifact, p Paths, interpolate fu
 
 // download fetches src to a temporary file and returns it with the
 // source's file name.
-func download(ctx context.Context, src string, headers map[string]string, interpolate func(string) string) (string, string, error) {
+func download(ctx context.Context, src string, headers map[string]string, interpolate func(string) string, paths Paths) (string, string, error) {
 	if i := strings.Index(src, "::"); i > 0 && !strings.HasPrefix(src[i+2:], "http") {
 		return "", "", fmt.Errorf("%w: %s", ErrUnsupported, src)
 	}
@@ -150,7 +157,15 @@ func download(ctx context.Context, src string, headers map[string]string, interp
 		if u.Scheme == "" {
 			p = src
 		}
-		f, err := os.Open(p)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(paths.TaskDir, p)
+		}
+		var f *os.File
+		if paths.HostFiles {
+			f, err = os.Open(p)
+		} else {
+			f, err = openBeneath(paths.AllocDir, p)
+		}
 		if err != nil {
 			return "", "", fmt.Errorf("open artifact: %w", err)
 		}
@@ -361,6 +376,23 @@ func untar(src, dest, kind string) error {
 		}
 		// Links and devices are skipped: they could point outside dest.
 	}
+}
+
+// openBeneathByPath opens p after checking that, with every symlink
+// resolved, it lies within dir.
+func openBeneathByPath(dir, p string) (*os.File, error) {
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil, err
+	}
+	if !within(realDir, real) {
+		return nil, fmt.Errorf("%w: %s", ErrHostFile, p)
+	}
+	return os.Open(real)
 }
 
 func within(dir, p string) bool {
