@@ -80,6 +80,9 @@ func Commands(ui cli.Ui, shutdownCh <-chan struct{}) map[string]cli.CommandFacto
 		"server":         factory(serverParent),
 		"server members": func() (cli.Command, error) { return &ServerMembersCommand{Meta: meta()}, nil },
 
+		"system":    factory(systemParent),
+		"system gc": func() (cli.Command, error) { return &SystemGCCommand{Meta: meta()}, nil },
+
 		"operator":                  factory(operatorParent),
 		"operator raft":             factory(operatorRaftParent),
 		"operator raft list-peers":  func() (cli.Command, error) { return &OperatorRaftListCommand{Meta: meta()}, nil },

@@ -121,6 +121,18 @@ func (a *Agent) setupServer() error {
 	if d, err := time.ParseDuration(c.Server.MinHeartbeatTTL); err == nil && c.Server.MinHeartbeatTTL != "" {
 		sc.MinHeartbeatTTL = d
 	}
+	for _, g := range []struct {
+		v   string
+		dst *time.Duration
+	}{
+		{c.Server.JobGCInterval, &sc.JobGCInterval}, {c.Server.JobGCThreshold, &sc.JobGCThreshold},
+		{c.Server.EvalGCThreshold, &sc.EvalGCThreshold}, {c.Server.BatchEvalGCThreshold, &sc.BatchEvalGCThreshold},
+		{c.Server.DeploymentGCThreshold, &sc.DeploymentGCThreshold}, {c.Server.NodeGCThreshold, &sc.NodeGCThreshold},
+	} {
+		if d, err := time.ParseDuration(g.v); err == nil && d > 0 {
+			*g.dst = d
+		}
+	}
 	s, err := server.NewServer(sc)
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)

@@ -68,7 +68,14 @@ type ServerConfig struct {
 	HeartbeatGrace  string      `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL string      `hcl:"min_heartbeat_ttl,optional"`
 	ServerJoin      *ServerJoin `hcl:"server_join,block"`
-	Remain          hcl.Body    `hcl:",remain"`
+	// Garbage collection, as Nomad names it: durations such as "4h".
+	JobGCInterval         string   `hcl:"job_gc_interval,optional"`
+	JobGCThreshold        string   `hcl:"job_gc_threshold,optional"`
+	EvalGCThreshold       string   `hcl:"eval_gc_threshold,optional"`
+	BatchEvalGCThreshold  string   `hcl:"batch_eval_gc_threshold,optional"`
+	DeploymentGCThreshold string   `hcl:"deployment_gc_threshold,optional"`
+	NodeGCThreshold       string   `hcl:"node_gc_threshold,optional"`
+	Remain                hcl.Body `hcl:",remain"`
 }
 
 // Reserved is the client's `reserved` block.
@@ -334,6 +341,12 @@ func (c *Config) Merge(o *Config) *Config {
 		setStr(&s.Encrypt, o.Server.Encrypt)
 		setStr(&s.HeartbeatGrace, o.Server.HeartbeatGrace)
 		setStr(&s.MinHeartbeatTTL, o.Server.MinHeartbeatTTL)
+		setStr(&s.JobGCInterval, o.Server.JobGCInterval)
+		setStr(&s.JobGCThreshold, o.Server.JobGCThreshold)
+		setStr(&s.EvalGCThreshold, o.Server.EvalGCThreshold)
+		setStr(&s.BatchEvalGCThreshold, o.Server.BatchEvalGCThreshold)
+		setStr(&s.DeploymentGCThreshold, o.Server.DeploymentGCThreshold)
+		setStr(&s.NodeGCThreshold, o.Server.NodeGCThreshold)
 		if o.Server.ServerJoin != nil {
 			s.ServerJoin = o.Server.ServerJoin
 		}
@@ -466,12 +479,37 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %v", d.name, err))
 		}
 	}
+	for _, d := range c.Server.gcDurations() {
+		if *d.v == "" {
+			continue
+		}
+		if v, err := time.ParseDuration(*d.v); err != nil {
+			errs = append(errs, fmt.Errorf("server.%s: %v", d.name, err))
+		} else if v <= 0 {
+			errs = append(errs, fmt.Errorf("server.%s: must be positive, got %q", d.name, *d.v))
+		}
+	}
 	if c.Server != nil {
 		if _, err := DecodeGossipKey(c.Server.Encrypt); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// gcDuration is one garbage collection option of the server block.
+type gcDuration struct {
+	name string
+	v    *string
+}
+
+// gcDurations lists the garbage collection options by their Nomad names.
+func (s *ServerConfig) gcDurations() []gcDuration {
+	return []gcDuration{
+		{"job_gc_interval", &s.JobGCInterval}, {"job_gc_threshold", &s.JobGCThreshold},
+		{"eval_gc_threshold", &s.EvalGCThreshold}, {"batch_eval_gc_threshold", &s.BatchEvalGCThreshold},
+		{"deployment_gc_threshold", &s.DeploymentGCThreshold}, {"node_gc_threshold", &s.NodeGCThreshold},
+	}
 }
 
 // addr joins the bind address for a protocol with its port.

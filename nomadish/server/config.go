@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -45,6 +46,20 @@ type Config struct {
 	RaftSnapshotInterval time.Duration
 	// RaftTrailingLogs is how many log entries a snapshot leaves behind.
 	RaftTrailingLogs uint64
+
+	// Garbage collection (Nomad's server options of the same names).
+	// JobGCInterval is how often the leader looks for garbage.
+	JobGCInterval time.Duration
+	// JobGCThreshold is how long a job stays after it finished.
+	JobGCThreshold time.Duration
+	// EvalGCThreshold is how long a finished evaluation stays;
+	// BatchEvalGCThreshold applies to those of batch jobs.
+	EvalGCThreshold      time.Duration
+	BatchEvalGCThreshold time.Duration
+	// DeploymentGCThreshold is how long a finished deployment stays.
+	DeploymentGCThreshold time.Duration
+	// NodeGCThreshold is how long a down node stays.
+	NodeGCThreshold time.Duration
 }
 
 // DefaultConfig returns Nomad's defaults.
@@ -65,6 +80,12 @@ func DefaultConfig() *Config {
 		RaftSnapshotThreshold:  8192,
 		RaftSnapshotInterval:   120 * time.Second,
 		RaftTrailingLogs:       10240,
+		JobGCInterval:          5 * time.Minute,
+		JobGCThreshold:         4 * time.Hour,
+		EvalGCThreshold:        time.Hour,
+		BatchEvalGCThreshold:   24 * time.Hour,
+		DeploymentGCThreshold:  time.Hour,
+		NodeGCThreshold:        24 * time.Hour,
 	}
 }
 
@@ -85,6 +106,18 @@ func (c *Config) Validate() error {
 	}
 	if c.NumSchedulers < 0 {
 		errs = append(errs, errors.New("server: num_schedulers must not be negative"))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"job_gc_interval", c.JobGCInterval}, {"job_gc_threshold", c.JobGCThreshold},
+		{"eval_gc_threshold", c.EvalGCThreshold}, {"batch_eval_gc_threshold", c.BatchEvalGCThreshold},
+		{"deployment_gc_threshold", c.DeploymentGCThreshold}, {"node_gc_threshold", c.NodeGCThreshold},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("server: %s must be positive, got %s", d.name, d.v))
+		}
 	}
 	return errors.Join(errs...)
 }

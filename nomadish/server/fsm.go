@@ -29,6 +29,8 @@ type fsm struct {
 	onAllocsUpdated func(allocs []*structs.Allocation)
 	// events receives the state changes of every entry, for the event stream.
 	events *EventBroker
+	// timetable records when entries were appended, for garbage collection.
+	timetable *timeTable
 }
 
 func newFSM(logger hclog.Logger) *fsm {
@@ -70,6 +72,7 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 	if l.Type != raft.LogCommand || len(l.Data) == 0 {
 		return nil
 	}
+	f.timetable.witness(l.Index, l.AppendedAt)
 	t := structs.MessageType(l.Data[0])
 	ignoreUnknown := t&structs.IgnoreUnknownTypeFlag != 0
 	t &^= structs.IgnoreUnknownTypeFlag

@@ -64,6 +64,8 @@ func (s *Server) establishLeadership() {
 	s.leaderWG.Add(1)
 	go func() { defer s.leaderWG.Done(); s.runDrainer(ctx) }()
 	s.leaderWG.Add(1)
+	go func() { defer s.leaderWG.Done(); s.runGC(ctx) }()
+	s.leaderWG.Add(1)
 	go func() { defer s.leaderWG.Done(); s.watchBrokerPause(ctx) }()
 	go s.reconcileRaft()
 	go s.failedClients()

@@ -61,6 +61,9 @@ type Server struct {
 	leaderCancel context.CancelFunc
 	leaderWG     sync.WaitGroup
 
+	// gcMu keeps garbage collection passes from overlapping.
+	gcMu sync.Mutex
+
 	shutdownCh   chan struct{}
 	shutdownOnce sync.Once
 	wg           sync.WaitGroup
@@ -91,6 +94,7 @@ func NewServer(cfg *Config) (*Server, error) {
 	s.heartbeats = newHeartbeats(s)
 	s.events = NewEventBroker()
 	s.fsm = newFSM(s.logger)
+	s.fsm.timetable = gcTimeTable(cfg)
 	s.fsm.events = s.events
 	s.fsm.onEvals = s.evalsCommitted
 	s.fsm.onAllocsUpdated = func(allocs []*structs.Allocation) {
@@ -146,6 +150,7 @@ func (s *Server) setupRPC() error {
 		"Plan":                &PlanEndpoint{srv: s},
 		"Operator":            &OperatorEndpoint{srv: s},
 		"ServiceRegistration": &ServiceRegistrationEndpoint{srv: s},
+		"System":              &SystemEndpoint{srv: s},
 	}
 	s.rpcServer = rpc.NewServer()
 	for name, ep := range endpoints {

@@ -30,7 +30,7 @@ const (
 // block so that parallel work cannot reuse a number:
 //
 //	0–19   core (above)
-//	20–39  job lifecycle: deployments, versions, periodic, dispatch, scaling
+//	20–39  job lifecycle: deployments, versions, periodic, dispatch, scaling, garbage collection
 //	40–59  services: registrations and health
 //	60–79  operator and scheduler configuration
 //	100–119 client operations: alloc stop, node drain
