@@ -75,6 +75,10 @@ func (a *Agent) setupClient() error {
 		RPC:     agentRPC{a},
 		DevMode: c.DevMode,
 		DNSAddr: c.Client.DNS.addr(),
+
+		BridgeNetworkName:        c.Client.BridgeNetworkName,
+		BridgeNetworkSubnet:      c.Client.BridgeNetworkSubnet,
+		BridgeNetworkHairpinMode: c.Client.BridgeNetworkHairpinMode != nil && *c.Client.BridgeNetworkHairpinMode,
 	}
 	if r := c.Client.Reserved; r != nil {
 		cc.Reserved = &structs.NodeReservedResources{

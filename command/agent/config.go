@@ -99,6 +99,13 @@ type ClientConfig struct {
 	ServerJoin      *ServerJoin       `hcl:"server_join,block"`
 	DNS             *ClientDNS        `hcl:"dns,block"`
 	Remain          hcl.Body          `hcl:",remain"`
+
+	// Bridge-mode allocation networks: the host bridge, the subnet of
+	// allocation addresses, and whether an allocation may reach its own
+	// mapped ports.
+	BridgeNetworkName        string `hcl:"bridge_network_name,optional"`
+	BridgeNetworkSubnet      string `hcl:"bridge_network_subnet,optional"`
+	BridgeNetworkHairpinMode *bool  `hcl:"bridge_network_hairpin_mode,optional"`
 }
 
 // PluginConfig is a `plugin "NAME" { config { ... } }` block.
@@ -382,6 +389,11 @@ func (c *Config) Merge(o *Config) *Config {
 		}
 		if o.Client.DNS != nil {
 			cl.DNS = o.Client.DNS
+		}
+		setStr(&cl.BridgeNetworkName, o.Client.BridgeNetworkName)
+		setStr(&cl.BridgeNetworkSubnet, o.Client.BridgeNetworkSubnet)
+		if o.Client.BridgeNetworkHairpinMode != nil {
+			cl.BridgeNetworkHairpinMode = o.Client.BridgeNetworkHairpinMode
 		}
 		r.Client = &cl
 	}
