@@ -76,12 +76,14 @@ func lookup(name string) (builtin, bool) {
 
 // MaybeServe serves a driver plugin and exits the process if this process
 // was launched as one (env NOMADISH_DRIVER_PLUGIN=<name>), or runs a task
-// executor or a docker or containerd log copier and exits if launched as one of those;
+// executor, a docker or containerd log copier or a docker pause process and
+// exits if launched as one of those;
 // otherwise it returns. main() and
 // TestMain call it first.
 func MaybeServe() {
 	executor.Main()
 	docker.LoggerMain()
+	docker.PauseMain()
 	containerd.LoggerMain()
 	name := os.Getenv(EnvPlugin)
 	if name == "" {

@@ -59,6 +59,8 @@ type Driver struct {
 	config Config
 	cli    *client.Client
 	tasks  map[string]*task
+	// pauseMu serializes building the pause image.
+	pauseMu sync.Mutex
 }
 
 var _ drivers.DriverPlugin = (*Driver)(nil)
@@ -123,7 +125,10 @@ func (d *Driver) Capabilities(context.Context) (*drivers.Capabilities, error) {
 		SendSignals:       true,
 		Exec:              true,
 		FSIsolation:       "image",
-		NetIsolationModes: []string{"host", "task"},
+		NetIsolationModes: []string{drivers.NetIsolationModeHost, drivers.NetIsolationModeGroup, drivers.NetIsolationModeTask},
+		// The Engine joins only another container's namespace: a group's
+		// is made by CreateNetwork.
+		MustInitiateNetwork: true,
 	}, nil
 }
 
@@ -359,9 +364,13 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Con
 		CapDrop:    tc.CapDrop,
 		Privileged: tc.Privileged,
 	}
-	// The Engine cannot join a network namespace by path, so a group
-	// namespace (cfg.NetworkNamespace) is not offered; see Capabilities.
-	if tc.NetworkMode != "" {
+	if cfg.NetworkIsolation != nil {
+		mode, err := groupNetworkMode(cfg, tc)
+		if err != nil {
+			return nil, nil, err
+		}
+		hc.NetworkMode = mode
+	} else if tc.NetworkMode != "" {
 		hc.NetworkMode = container.NetworkMode(tc.NetworkMode)
 	}
 	if r := cfg.Resources; r != nil {
@@ -398,7 +407,8 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Con
 	sort.Strings(hc.Binds)
 	hc.Binds = append(hc.Binds, userBinds...)
 	hc.Mounts = mounts
-	if len(cfg.Ports) > 0 && hc.NetworkMode != "host" {
+	// In a group namespace the client maps the ports.
+	if len(cfg.Ports) > 0 && hc.NetworkMode != "host" && cfg.NetworkIsolation == nil {
 		cc.ExposedPorts = network.PortSet{}
 		hc.PortBindings = network.PortMap{}
 		publish := map[string]bool{}
