@@ -236,12 +236,7 @@ func (p *Proxy) handle(client net.Conn) {
 		p.mu.Unlock()
 		_ = client.Close()
 	}()
-	select {
-	case <-p.ready:
-	case <-p.stop.Done():
-		return
-	case <-time.After(p.cfg.FirstUpdateWait):
-		p.logger.Warn("no instances known yet; connection closed")
+	if !p.waitReady() {
 		return
 	}
 	be, s := p.connect(client)
@@ -254,6 +249,27 @@ func (p *Proxy) handle(client net.Conn) {
 	p.bal.release(be)
 	p.mu.Unlock()
 	_ = s.upstream.Close()
+}
+
+// waitReady waits, bounded by FirstUpdateWait, for the first set of
+// instances; false when it did not come or the proxy closed.
+func (p *Proxy) waitReady() bool {
+	select {
+	case <-p.ready:
+		return true
+	default:
+	}
+	t := time.NewTimer(p.cfg.FirstUpdateWait)
+	defer t.Stop()
+	select {
+	case <-p.ready:
+		return true
+	case <-p.stop.Done():
+		return false
+	case <-t.C:
+		p.logger.Warn("no instances known yet; connection closed")
+		return false
+	}
 }
 
 // connect dials instances in the balancer's order until one answers and
