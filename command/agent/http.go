@@ -162,34 +162,6 @@ func errorStatus(err error) (int, string) {
 	return server.ErrorCode(err)
 }
 
-// decodeBody decodes a JSON request body, naming the field of a type error.
-func decodeBody(r *http.Request, out interface{}) error {
-	if r.Body == nil {
-		return server.NewCodedError(400, "missing request body")
-	}
-	// Unknown fields are accepted: Nomad's own API clients send fields
-	// that differ from version to version, and must keep working.
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(out); err != nil {
-		var mbe *http.MaxBytesError
-		var te *json.UnmarshalTypeError
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &mbe):
-			return err
-		case errors.As(err, &te):
-			return server.NewCodedError(400, fmt.Sprintf("failed to decode request body: field %q: cannot use %s as %s", te.Field, te.Value, te.Type))
-		case errors.As(err, &se):
-			return server.NewCodedError(400, fmt.Sprintf("failed to decode request body: invalid JSON at offset %d: %v", se.Offset, err))
-		case errors.Is(err, io.EOF):
-			return server.NewCodedError(400, "missing request body")
-		default:
-			return server.NewCodedError(400, "failed to decode request body: "+err.Error())
-		}
-	}
-	return nil
-}
-
 // parseQuery reads Nomad's common query parameters.
 func parseQuery(r *http.Request, q *structs.QueryOptions) error {
 	v := r.URL.Query()

@@ -584,6 +584,7 @@ func (h *HTTPServer) allocStop(w http.ResponseWriter, r *http.Request) (interfac
 
 // nodeDrainBody is Nomad's drain request.
 type nodeDrainBody struct {
+	NodeID       string
 	DrainSpec    *structs.DrainSpec
 	MarkEligible bool
 	Meta         map[string]string
@@ -604,6 +605,9 @@ func (h *HTTPServer) nodeDrain(w http.ResponseWriter, r *http.Request) (interfac
 	var body nodeDrainBody
 	if err := decodeBody(r, &body); err != nil {
 		return nil, err
+	}
+	if body.NodeID != "" && body.NodeID != r.PathValue("id") {
+		return nil, server.NewCodedError(400, "node ID does not match request path")
 	}
 	args := structs.NodeUpdateDrainRequest{NodeID: r.PathValue("id"), MarkEligible: body.MarkEligible, Meta: body.Meta, WriteRequest: writeNamespace(r)}
 	if body.DrainSpec != nil {

@@ -89,7 +89,19 @@ func (h *HTTPServer) deploymentUpdate(w http.ResponseWriter, r *http.Request, ar
 	return &reply, nil
 }
 
+// deploymentFailBody is Nomad's fail request body.
+type deploymentFailBody struct {
+	DeploymentID string
+	structs.WriteRequest
+}
+
 func (h *HTTPServer) deploymentFail(w http.ResponseWriter, r *http.Request) (interface{}, error) {
+	var body deploymentFailBody
+	if isWrite(r) && r.ContentLength != 0 {
+		if err := decodeBody(r, &body); err != nil {
+			return nil, err
+		}
+	}
 	return h.deploymentUpdate(w, r, &structs.DeploymentStatusRequest{Fail: true})
 }
 
@@ -97,6 +109,7 @@ func (h *HTTPServer) deploymentFail(w http.ResponseWriter, r *http.Request) (int
 type deploymentPauseBody struct {
 	DeploymentID string
 	Pause        bool
+	structs.WriteRequest
 }
 
 func (h *HTTPServer) deploymentPause(w http.ResponseWriter, r *http.Request) (interface{}, error) {
@@ -114,6 +127,7 @@ type deploymentPromoteBody struct {
 	DeploymentID string
 	All          bool
 	Groups       []string
+	structs.WriteRequest
 }
 
 func (h *HTTPServer) deploymentPromote(w http.ResponseWriter, r *http.Request) (interface{}, error) {

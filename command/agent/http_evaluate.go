@@ -3,6 +3,7 @@ package agent
 import (
 	"net/http"
 
+	"github.com/nomadish/nomadish/nomadish/server"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -17,8 +18,27 @@ func init() {
 	})
 }
 
+// jobEvaluateBody is Nomad's evaluate request body; it is optional.
+type jobEvaluateBody struct {
+	JobID       string
+	EvalOptions struct {
+		ForceReschedule bool
+	}
+	structs.WriteRequest
+}
+
 func (h *HTTPServer) jobEvaluate(w http.ResponseWriter, r *http.Request) (interface{}, error) {
-	args := &structs.JobSpecificRequest{JobID: r.PathValue("id")}
+	var body jobEvaluateBody
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &body); err != nil {
+			return nil, err
+		}
+	}
+	id := r.PathValue("id")
+	if body.JobID != "" && body.JobID != id {
+		return nil, server.NewCodedError(400, "Job ID does not match")
+	}
+	args := &structs.JobEvaluateRequest{JobID: id, ForceReschedule: body.EvalOptions.ForceReschedule}
 	args.Namespace = r.URL.Query().Get("namespace")
 	var reply structs.JobRegisterResponse
 	if err := h.rpc("Job.Evaluate", args, &reply); err != nil {

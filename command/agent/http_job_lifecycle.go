@@ -88,6 +88,7 @@ type jobScaleBody struct {
 	PolicyOverride bool
 	JobModifyIndex uint64
 	EnforceIndex   bool
+	structs.WriteRequest
 }
 
 func (h *HTTPServer) jobScale(w http.ResponseWriter, r *http.Request) (interface{}, error) {
@@ -134,6 +135,7 @@ type jobRevertBody struct {
 	JobID               string
 	JobVersion          uint64
 	EnforcePriorVersion *uint64
+	structs.WriteRequest
 }
 
 func (h *HTTPServer) jobRevert(w http.ResponseWriter, r *http.Request) (interface{}, error) {
@@ -195,6 +197,7 @@ type jobPlanBody struct {
 	Job            *structs.Job
 	Diff           bool
 	PolicyOverride bool
+	structs.WriteRequest
 }
 
 func (h *HTTPServer) jobPlan(w http.ResponseWriter, r *http.Request) (interface{}, error) {

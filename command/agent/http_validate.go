@@ -14,13 +14,17 @@ func init() {
 	})
 }
 
+// jobValidateBody is Nomad's validate request body.
+type jobValidateBody struct {
+	Job *structs.Job
+	structs.WriteRequest
+}
+
 // validateJob serves PUT /v1/validate/job: the checks of a register,
 // including each task's config against its driver's schema, without
 // registering. Problems are in the answer, not the status code.
 func (h *HTTPServer) validateJob(w http.ResponseWriter, r *http.Request) (interface{}, error) {
-	var body struct {
-		Job *structs.Job
-	}
+	var body jobValidateBody
 	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}

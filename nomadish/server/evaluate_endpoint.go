@@ -6,8 +6,10 @@ import (
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
-// Evaluate creates a new evaluation of a job, as if it were registered again.
-func (e *JobEndpoint) Evaluate(args *structs.JobSpecificRequest, reply *structs.JobRegisterResponse) error {
+// Evaluate creates a new evaluation of a job, as if it were registered
+// again. With ForceReschedule the job's failed allocations that have no
+// replacement are marked for rescheduling in the same log entry.
+func (e *JobEndpoint) Evaluate(args *structs.JobEvaluateRequest, reply *structs.JobRegisterResponse) error {
 	if done, err := e.srv.forward("Job.Evaluate", false, args, reply); done {
 		return err
 	}
@@ -27,12 +29,37 @@ func (e *JobEndpoint) Evaluate(args *structs.JobSpecificRequest, reply *structs.
 		TriggeredBy: structs.EvalTriggerJobRegister, JobID: job.ID, JobModifyIndex: job.JobModifyIndex,
 		Status: structs.EvalStatusPending, CreateTime: now, ModifyTime: now,
 	}
-	index, err := e.srv.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{ev}})
+	var index uint64
+	if args.ForceReschedule {
+		index, err = e.forceReschedule(job, ev)
+	} else {
+		index, err = e.srv.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{ev}})
+	}
 	if err != nil {
 		return err
 	}
 	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = ev.ID, index, job.JobModifyIndex, index
 	return nil
+}
+
+// forceReschedule commits the eval together with a ForceReschedule
+// transition on each failed allocation of the job not yet replaced.
+func (e *JobEndpoint) forceReschedule(job *structs.Job, ev *structs.Evaluation) (uint64, error) {
+	allocs, err := e.srv.State().AllocsByJob(nil, job.Namespace, job.ID)
+	if err != nil {
+		return 0, err
+	}
+	yes := true
+	upd := structs.AllocTransitionUpdate{Transitions: map[string]*structs.DesiredTransition{}, Evals: []*structs.Evaluation{ev}}
+	for _, a := range allocs {
+		if a.ClientStatus != structs.AllocClientStatusFailed || a.NextAllocation != "" {
+			continue
+		}
+		tr := a.DesiredTransition
+		tr.ForceReschedule = &yes
+		upd.Transitions[a.ID] = &tr
+	}
+	return e.srv.raftApply(structs.AllocTransitionRequestType, &upd)
 }
 
 // Evaluate creates evaluations for every job with work on the node.

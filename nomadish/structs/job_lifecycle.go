@@ -169,6 +169,15 @@ type JobRevertRequest struct {
 	WriteRequest
 }
 
+// JobEvaluateRequest asks for a new evaluation of a job.
+type JobEvaluateRequest struct {
+	JobID string
+	// ForceReschedule marks the job's failed allocations for rescheduling
+	// now, even when their reschedule policy would wait or give up.
+	ForceReschedule bool
+	WriteRequest
+}
+
 // JobScaleStatusResponse answers GET /v1/job/:id/scale.
 type JobScaleStatusResponse struct {
 	JobScaleStatus *JobScaleStatus
