@@ -186,3 +186,15 @@ func (ar *AllocRunner) allocNetworkStatusLocked() *structs.AllocNetworkStatus {
 	}
 	return &structs.AllocNetworkStatus{InterfaceName: ar.netStatus.Interface, Address: ar.netStatus.Address}
 }
+
+// withNetworkLocked returns a with the allocation's own network status,
+// which the server's copy may not carry yet.
+func (ar *AllocRunner) withNetworkLocked(a *structs.Allocation) *structs.Allocation {
+	ns := ar.allocNetworkStatusLocked()
+	if ns == nil || a == nil {
+		return a
+	}
+	c := *a
+	c.NetworkStatus = ns
+	return &c
+}

@@ -232,3 +232,30 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestServiceAddressBridge resolves address_mode "alloc" of a bridge-mode
+// allocation to its own address and `to` port; host mode keeps the node's.
+func TestServiceAddressBridge(t *testing.T) {
+	alloc := &structs.Allocation{
+		AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
+			Ports: []structs.AllocatedPortMapping{{Label: "http", Value: 25000, To: 8080, HostIP: "10.1.2.3"}, {Label: "raw", Value: 25001, HostIP: "10.1.2.3"}},
+		}},
+		NetworkStatus: &structs.AllocNetworkStatus{InterfaceName: "eth0", Address: "172.26.64.9"},
+	}
+	tests := []struct {
+		label, mode string
+		addr        string
+		port        int
+	}{
+		{"http", "alloc", "172.26.64.9", 8080},
+		{"raw", "alloc", "172.26.64.9", 25001},
+		{"http", "host", "10.1.2.3", 25000},
+		{"http", "auto", "10.1.2.3", 25000},
+	}
+	for _, tc := range tests {
+		addr, port, err := serviceAddress(alloc, nil, tc.label, tc.mode, "task")
+		if err != nil || addr != tc.addr || port != tc.port {
+			t.Errorf("serviceAddress(%q, %q) = %s, %d, %v, want %s, %d", tc.label, tc.mode, addr, port, err, tc.addr, tc.port)
+		}
+	}
+}

@@ -358,7 +358,7 @@ func (sm *serviceManager) stop(remove bool) {
 func (sm *serviceManager) registrations() map[string]*structs.ServiceRegistration {
 	ar := sm.ar
 	ar.mu.Lock()
-	alloc := ar.alloc
+	alloc := ar.withNetworkLocked(ar.alloc)
 	ar.mu.Unlock()
 	node := ar.cfg.Node()
 	sm.mu.Lock()
@@ -444,8 +444,14 @@ func serviceAddress(a *structs.Allocation, node *structs.Node, label, mode, task
 		if addr == "" {
 			addr = fallback
 		}
-		if mode == structs.AddressModeAlloc && p.To > 0 {
-			return addr, p.To, nil
+		if mode == structs.AddressModeAlloc {
+			// In bridge mode the allocation has an address of its own.
+			if ns := a.NetworkStatus; ns != nil && ns.Address != "" {
+				addr = ns.Address
+			}
+			if p.To > 0 {
+				return addr, p.To, nil
+			}
 		}
 		return addr, p.Value, nil
 	}
@@ -481,7 +487,7 @@ func (sm *serviceManager) runCheck(ctx context.Context, d *serviceDef, c *checkD
 			return
 		}
 		ar.mu.Lock()
-		alloc := ar.alloc
+		alloc := ar.withNetworkLocked(ar.alloc)
 		ar.mu.Unlock()
 		label := c.def.PortLabel
 		if label == "" {

@@ -144,14 +144,15 @@ func splitRule(line string) []string {
 	return out
 }
 
-// baseRules are the jumps into this package's chains and the rules of one
-// bridge; all are idempotent to apply.
+// chainRule is a rule of a chain; first puts it at the chain's head.
 type chainRule struct {
 	table, chain string
 	first        bool
 	rule         []string
 }
 
+// baseRules are the jumps into this package's chains and the rules of one
+// bridge; all are idempotent to apply.
 func baseRules(bridge, subnet string) []chainRule {
 	tag := []string{"-m", "comment", "--comment", bridgeComment(bridge)}
 	with := func(r ...string) []string {
