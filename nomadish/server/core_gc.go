@@ -29,6 +29,10 @@ import (
 //     collectable; periodic and parameterized parents only once stopped;
 //   - nodes: down, with no live allocation.
 //
+// Before each pass, blocked evaluations that can never run again (all but
+// the newest of a job, and those of stopped jobs) are cancelled, so that
+// they and their jobs become collectable.
+//
 // PUT /v1/system/gc runs a pass that ignores the thresholds.
 
 func init() {
@@ -93,6 +97,9 @@ func (s *Server) runGC(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if err := s.cancelStaleBlockedEvals(); err != nil {
+			s.logger.Warn("cancel stale blocked evaluations", "error", err)
 		}
 		res, err := s.collectGarbage(ctx, false)
 		if err != nil {
@@ -481,6 +488,57 @@ NODES:
 	return nil
 }
 
+// descBlockedStale is the description of a blocked evaluation cancelled
+// because it can never run.
+const descBlockedStale = "cancelled: a newer blocked evaluation exists for the job, or the job was stopped"
+
+// cancelStaleBlockedEvals marks cancelled the blocked evaluations that will
+// never run again: all but the newest of each job (the blocked-evaluation
+// tracker keeps only the newest, as Nomad's leader cancels the duplicates),
+// and those of stopped or purged jobs. Blocked is not terminal, so until
+// then neither they nor their jobs could be collected.
+func (s *Server) cancelStaleBlockedEvals() error {
+	snap := s.State().Snapshot()
+	evals, err := snap.Evals(nil, "*", "")
+	if err != nil {
+		return err
+	}
+	newest := map[structs.NamespacedID]*structs.Evaluation{}
+	var blocked []*structs.Evaluation
+	for _, e := range evals {
+		if e.Status != structs.EvalStatusBlocked {
+			continue
+		}
+		blocked = append(blocked, e)
+		id := structs.NamespacedID{ID: e.JobID, Namespace: e.Namespace}
+		if cur := newest[id]; cur == nil || e.CreateIndex > cur.CreateIndex {
+			newest[id] = e
+		}
+	}
+	now := timeNow().UnixNano()
+	var cancel []*structs.Evaluation
+	for _, e := range blocked {
+		job, err := snap.JobByID(nil, e.Namespace, e.JobID)
+		if err != nil {
+			return err
+		}
+		if job != nil && !job.Stop && newest[structs.NamespacedID{ID: e.JobID, Namespace: e.Namespace}] == e {
+			continue
+		}
+		c := e.Copy()
+		c.Status, c.StatusDescription, c.ModifyTime = structs.EvalStatusCancelled, descBlockedStale, now
+		cancel = append(cancel, c)
+	}
+	for len(cancel) > 0 {
+		n := min(len(cancel), gcBatchSize)
+		if _, err := s.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: cancel[:n]}); err != nil {
+			return err
+		}
+		cancel = cancel[n:]
+	}
+	return nil
+}
+
 // SystemEndpoint serves cluster-wide maintenance RPCs.
 type SystemEndpoint struct {
 	srv *Server
@@ -492,6 +550,9 @@ type SystemEndpoint struct {
 func (e *SystemEndpoint) GarbageCollect(args *structs.SystemGCRequest, reply *structs.SystemGCResponse) error {
 	if done, err := e.srv.forward("System.GarbageCollect", false, args, reply); done {
 		return err
+	}
+	if err := e.srv.cancelStaleBlockedEvals(); err != nil {
+		return fmt.Errorf("cancel stale blocked evaluations: %w", err)
 	}
 	res, err := e.srv.collectGarbage(e.srv.ctx, true)
 	if err != nil {

@@ -161,3 +161,81 @@ func TestConfigValidateGC(t *testing.T) {
 		t.Errorf("Validate() with eval_gc_threshold 0 = nil, want an error")
 	}
 }
+
+// TestServer_GCCancelsStaleBlockedEvals: a job that could not be placed
+// leaves blocked evaluations; the older ones, and all of them once the job
+// is stopped, are cancelled and collected, and so is the stopped job.
+func TestServer_GCCancelsStaleBlockedEvals(t *testing.T) {
+	s := testServer(t, t.TempDir())
+	defer s.Shutdown()
+	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: testNode(structs.GenerateUUID())}, &structs.NodeUpdateResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	blockedEvals := func() []*structs.Evaluation {
+		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "huge")
+		var out []*structs.Evaluation
+		for _, e := range evals {
+			if e.Status == structs.EvalStatusBlocked {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	for i, mem := range []int{1 << 20, 1<<20 + 1} {
+		job := testJob("huge", 1)
+		job.TaskGroups[0].Tasks[0].Resources.MemoryMB = mem
+		if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: job}, &structs.JobRegisterResponse{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, func() bool { return len(blockedEvals()) == i+1 })
+	}
+	newest := blockedEvals()[0]
+	for _, e := range blockedEvals() {
+		if e.CreateIndex > newest.CreateIndex {
+			newest = e
+		}
+	}
+	var reply structs.SystemGCResponse
+	if err := s.RPC("System.GarbageCollect", &structs.SystemGCRequest{}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if b := blockedEvals(); len(b) != 1 || b[0].ID != newest.ID {
+		t.Fatalf("blocked evals after GC = %d, want only the newest %s", len(b), newest.ID)
+	}
+	if reply.Collected.Evals == 0 {
+		t.Errorf("Collected = %+v, want the cancelled duplicate collected", reply.Collected)
+	}
+
+	if err := s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "huge"}, &structs.JobDeregisterResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		j, _ := s.State().JobByID(nil, structs.DefaultNamespace, "huge")
+		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "huge")
+		for _, e := range evals {
+			if e.Status == structs.EvalStatusPending {
+				return false
+			}
+		}
+		return j.Status == structs.JobStatusDead || len(blockedEvals()) > 0
+	})
+	waitFor(t, 10*time.Second, func() bool {
+		ds, _ := s.State().DeploymentsByJob(nil, structs.DefaultNamespace, "huge")
+		for _, d := range ds {
+			if d.Active() {
+				return false
+			}
+		}
+		return true
+	})
+	if err := s.RPC("System.GarbageCollect", &structs.SystemGCRequest{}, &structs.SystemGCResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	if jobStored(s, "huge") {
+		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "huge")
+		for _, e := range evals {
+			t.Logf("eval %s %s %s", e.ID, e.Status, e.StatusDescription)
+		}
+		t.Errorf("stopped job with a blocked evaluation not collected")
+	}
+}
