@@ -195,7 +195,7 @@ func (m *Manager) Setup(ctx context.Context, req *Request) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up network of alloc %s: %w", req.AllocID, err)
 	}
-	if err := m.apply(ctx, rec); err != nil {
+	if err := m.apply(ctx, rec, fresh); err != nil {
 		if fresh {
 			if terr := m.Teardown(ctx, req.AllocID); terr != nil {
 				m.logger.Warn("remove partial network", "alloc_id", req.AllocID, "error", terr)
@@ -256,7 +256,7 @@ func (m *Manager) reserve(req *Request) (*record, bool, error) {
 }
 
 // apply makes whatever of rec's network is missing.
-func (m *Manager) apply(ctx context.Context, rec *record) error {
+func (m *Manager) apply(ctx context.Context, rec *record, fresh bool) error {
 	ip, err := m.ipTool()
 	if err != nil {
 		return err
@@ -269,6 +269,11 @@ func (m *Manager) apply(ctx context.Context, rec *record) error {
 	}
 	if !isNetns(netnsPath(rec.Netns)) {
 		if rec.DriverPath != "" {
+			if !fresh {
+				// The path was the driver's process; after a reboot it may
+				// name another's.
+				return fmt.Errorf("the network namespace driver %q made is gone", rec.Driver)
+			}
 			err = attachNetns(rec.DriverPath, rec.Netns)
 		} else {
 			err = ip.addNetns(ctx, rec.Netns)

@@ -448,6 +448,28 @@ func TestAttachDriverNamespace(t *testing.T) {
 	if isNetns(netnsPath(netnsName(testAllocID(t, 7)))) {
 		t.Fatalf("a failed Setup left its namespace behind")
 	}
+	// Configuring the host's own namespace would take the host's network.
+	if _, err := m.Setup(ctx, &Request{AllocID: testAllocID(t, 8), Mode: ModeBridge, NetnsPath: "/proc/self/ns/net"}); err == nil || !strings.Contains(err.Error(), "host's own network namespace") {
+		t.Fatalf("Setup(attach the host namespace) = %v, want a refusal", err)
+	}
+
+	// After a reboot the driver's namespace is gone and its recorded path
+	// may name another process's: it is not attached again.
+	id9 := testAllocID(t, 9)
+	if _, err := m.Setup(ctx, &Request{AllocID: id9, Mode: ModeNone, NetnsPath: netnsPath(other), Driver: "docker"}); err != nil {
+		t.Fatalf("Setup(attached, none) = %v", err)
+	}
+	defer m.Teardown(context.Background(), id9)
+	ip9 := ipTool{ip}
+	if err := ip9.deleteNetns(ctx, netnsName(id9)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Setup(ctx, &Request{AllocID: id9, Mode: ModeNone, Driver: "docker"}); err == nil || !strings.Contains(err.Error(), `driver "docker" made is gone`) {
+		t.Fatalf("Setup() of a recorded driver namespace that is gone = %v, want an error", err)
+	}
+	if isNetns(netnsPath(netnsName(id9))) {
+		t.Fatalf("the gone driver namespace was attached again")
+	}
 }
 
 func freePorts(t *testing.T, n int) []int {

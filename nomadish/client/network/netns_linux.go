@@ -36,6 +36,9 @@ func attachNetns(src, name string) error {
 	if !isNetns(src) {
 		return fmt.Errorf("%s is not a network namespace", src)
 	}
+	if sameFile(src, "/proc/self/ns/net") {
+		return fmt.Errorf("%s is the host's own network namespace", src)
+	}
 	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
 		return err
 	}
@@ -50,6 +53,15 @@ func attachNetns(src, name string) error {
 		return fmt.Errorf("bind %s to %s: %w", src, dst, err)
 	}
 	return nil
+}
+
+// sameFile reports whether two paths name the same file (namespace).
+func sameFile(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 // InNamespace runs fn on an OS thread that joined the network namespace at
