@@ -106,4 +106,18 @@ func TestMetaChangeUpdatesInPlace(t *testing.T) {
 	if got := e2eutil.ProcessesWithEnv("NOMAD_ALLOC_ID=" + first.ID); !slices.Equal(got, pids) {
 		t.Errorf("task processes = %v, want the same as before the update %v", got, pids)
 	}
+	// The new version's deployment completes with the updated allocation.
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		var d struct {
+			JobVersion uint64
+			Status     string
+		}
+		if err := a.GetJSON("/v1/job/inplace/deployment", &d); err != nil {
+			return err
+		}
+		if d.JobVersion != 1 || d.Status != "successful" {
+			return fmt.Errorf("latest deployment = %+v, want version 1 successful", d)
+		}
+		return nil
+	})
 }

@@ -9,6 +9,11 @@ variable "args" {
 }
 
 job "inplace" {
+  update {
+    min_healthy_time = "1s"
+    healthy_deadline = "30s"
+  }
+
   meta {
     build = var.build
   }
