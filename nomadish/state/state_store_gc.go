@@ -34,10 +34,8 @@ func (s *StateStore) ReapGC(index uint64, req *structs.GCReapRequest) (structs.G
 		if !a.TerminalStatus() || !a.ClientTerminalStatus() {
 			continue
 		}
-		// A terminal allocation holds no resources on its node, so
-		// removing it changes no node's usage.
-		if err := txn.Delete(tableAllocs, a); err != nil {
-			return res, fmt.Errorf("delete alloc: %w", err)
+		if err := deleteAllocTxn(txn, a); err != nil {
+			return res, err
 		}
 		touched[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 		res.Allocs++
