@@ -255,9 +255,25 @@ func TestUpstreamThroughTheClientProxy(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill %d: %v", pid, err)
 	}
+	// How long the servers take to drop the instance (the proxy follows
+	// with its blocking query).
+	for time.Since(killed) < 5*time.Second {
+		regs, err := instances(a, "backend")
+		gone := err == nil
+		for _, r := range regs {
+			if r.AllocID == victim && r.Status != "critical" {
+				gone = false
+			}
+		}
+		if gone {
+			t.Logf("killed instance out of the healthy set %v after the kill", time.Since(killed).Round(time.Millisecond))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// The task restarts after the restart delay (5s); watch the 3.5s
 	// from one check interval after the kill.
-	time.Sleep(checkInterval + 3500*time.Millisecond)
+	time.Sleep(time.Until(killed.Add(checkInterval + 3500*time.Millisecond)))
 	window := rec.between(killed.Add(checkInterval), killed.Add(checkInterval+3500*time.Millisecond))
 	byBackend, failures = summary(window)
 	allAfter, allFailures := summary(rec.since(killed))
@@ -288,7 +304,14 @@ func TestUpstreamThroughTheClientProxy(t *testing.T) {
 	cancel()
 	wg.Wait()
 	all, allFailures := summary(rec.since(begin))
-	t.Logf("whole run: %d requests, %d failed, by backend %v", len(rec.since(begin)), len(allFailures), all)
+	// Only a request in flight on the killed instance may fail: one that
+	// started just before the kill.
+	for _, r := range rec.since(begin) {
+		if r.err != nil && (r.start.Before(killed.Add(-time.Second)) || !r.start.Before(killed.Add(checkInterval))) {
+			t.Errorf("request at %s (kill at %s) failed: %v", r.start.Format("15:04:05.000"), killed.Format("15:04:05.000"), r.err)
+		}
+	}
+	t.Logf("whole run: %d requests, %d failed, by backend %v; killed at %s %s", len(rec.since(begin)), len(allFailures), all, killed.Format("15:04:05.000"), strings.Join(allFailures, "; "))
 
 	// Stopping the front job releases the listener.
 	if out, errOut, code := a.CLI("job", "stop", "-detach", "front"); code != 0 {

@@ -14,6 +14,9 @@ import (
 // client stops. A listener that cannot be opened is reported as a task
 // event; the tasks run regardless.
 func (c *Client) openUpstreams(ctx context.Context, ar *allocrunner.AllocRunner, a *structs.Allocation) {
+	if a.ClientTerminalStatus() || (a.DesiredStatus != "" && a.DesiredStatus != structs.AllocDesiredStatusRun) {
+		return
+	}
 	ups, err := proxy.UpstreamsOf(a)
 	if err != nil {
 		// Jobs are validated at the edge; this is a job stored before.
@@ -52,10 +55,4 @@ func groupNetworkMode(a *structs.Allocation) string {
 		return "host"
 	}
 	return tg.Networks[0].Mode
-}
-
-// ProxyStats describes the client's upstream listeners and the instances
-// behind them.
-func (c *Client) ProxyStats() []proxy.ListenerStats {
-	return c.proxies.Stats()
 }

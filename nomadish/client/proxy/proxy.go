@@ -106,6 +106,8 @@ type Proxy struct {
 	closed  bool
 	timers  map[*time.Timer]struct{}
 	clients map[net.Conn]struct{}
+	// lastWarn is when a failed connection was last logged as a warning.
+	lastWarn time.Time
 }
 
 // session is one proxied connection.
@@ -287,8 +289,8 @@ func (p *Proxy) connect(client net.Conn) (*backend, *session) {
 		if be == nil {
 			if len(tried) == 0 {
 				p.logger.Debug("no healthy instance; connection closed")
-			} else {
-				p.logger.Warn("every instance refused the connection", "tried", len(tried))
+			} else if p.warnAllowed() {
+				p.logger.Warn("no instance answered; connection closed", "tried", len(tried))
 			}
 			return nil, nil
 		}
@@ -312,6 +314,21 @@ func (p *Proxy) connect(client net.Conn) (*backend, *session) {
 		}
 		p.logger.Debug("dial failed; trying the next instance", "instance", be.ID, "addr", be.Addr, "error", err)
 	}
+}
+
+// warnGap is the least time between two warnings about connections no
+// instance answered, so a dead service does not flood the log.
+const warnGap = 10 * time.Second
+
+func (p *Proxy) warnAllowed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.lastWarn) < warnGap {
+		return false
+	}
+	p.lastWarn = now
+	return true
 }
 
 // pipe copies both ways until both directions end. A clean end of one
