@@ -165,14 +165,14 @@ func waitGone(t *testing.T, allocID string) {
 	})
 }
 
-// TestPod runs an exec and a raw_exec task in one bridge-mode group: the
-// raw_exec task reads the exec task's server from 127.0.0.1, the host
-// reaches it at the node address and the mapped port, and stopping the job
-// removes the namespace, veth and rules.
+// TestPod runs jobspecs/bridge.nomad.hcl, an exec and a raw_exec task in
+// one bridge-mode group: the raw_exec task reads the exec task's server
+// from 127.0.0.1, the host reaches it at the node address and the mapped
+// port, and stopping the job removes the namespace, veth and rules.
 func TestPod(t *testing.T) {
 	b := newBridge(t, 1)
 	a := e2eutil.StartDevAgent(t, "client {\n"+b.clientConfig()+"}\n")
-	if out, errOut, code := a.CLI("job", "run", "-detach", "input/pod.nomad.hcl"); code != 0 {
+	if out, errOut, code := a.CLI("job", "run", "-detach", "../../jobspecs/bridge.nomad.hcl"); code != 0 {
 		t.Fatalf("job run pod = %d\n%s\n%s", code, out, errOut)
 	}
 	var al *allocStub

@@ -1,6 +1,9 @@
-# Two tasks of different drivers in one network namespace: the exec task
-# serves HTTP on the namespace's port 8080, the raw_exec task reads it from
-# 127.0.0.1. The host reaches the server on the allocated host port.
+# Bridge networking: the group gets a network namespace of its own, shared
+# by its tasks like the containers of a pod. The exec task serves HTTP on
+# the namespace's port 8080; the raw_exec task reads it from 127.0.0.1.
+# The host (and other hosts) reach the server at the node's address on the
+# allocated host port, which is forwarded to 8080. Needs a root client with
+# iproute2 and iptables, and busybox on the host; see docs/networking.md.
 job "pod" {
   datacenters = ["*"]
 
