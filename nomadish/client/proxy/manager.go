@@ -88,7 +88,11 @@ func (m *Manager) Open(scope Scope, ups []Upstream) (release func(), err error) 
 		k := entryKey{scope.Key, u.BindAddr}
 		if e := m.entries[k]; e != nil {
 			if e.up != u {
-				errs = append(errs, fmt.Errorf("upstream %q at %s: %w (%q)", u.Service, u.BindAddr, ErrAddressInUse, e.up.Service))
+				what := fmt.Sprintf("%q", e.up.Service)
+				if e.up.Target == u.Target {
+					what += " with other settings"
+				}
+				errs = append(errs, fmt.Errorf("upstream %q at %s: %w (%s)", u.Service, u.BindAddr, ErrAddressInUse, what))
 				continue
 			}
 			e.refs++
