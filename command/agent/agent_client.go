@@ -76,6 +76,8 @@ func (a *Agent) setupClient() error {
 		DevMode: c.DevMode,
 		DNSAddr: c.Client.DNS.addr(),
 
+		ArtifactHostFiles: c.Client.Artifact.hostFiles(),
+
 		BridgeNetworkName:        c.Client.BridgeNetworkName,
 		BridgeNetworkSubnet:      c.Client.BridgeNetworkSubnet,
 		BridgeNetworkHairpinMode: c.Client.BridgeNetworkHairpinMode != nil && *c.Client.BridgeNetworkHairpinMode,

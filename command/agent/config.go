@@ -98,6 +98,7 @@ type ClientConfig struct {
 	Reserved        *Reserved         `hcl:"reserved,block"`
 	ServerJoin      *ServerJoin       `hcl:"server_join,block"`
 	DNS             *ClientDNS        `hcl:"dns,block"`
+	Artifact        *ClientArtifact   `hcl:"artifact,block"`
 	Remain          hcl.Body          `hcl:",remain"`
 
 	// Bridge-mode allocation networks: the host bridge, the subnet of
@@ -174,6 +175,9 @@ func LoadConfigFile(path string) (*Config, error) {
 	}
 	if c.Client != nil {
 		noteUnused(c.Client.Remain, &ClientConfig{}, "client.", c.Unused)
+		if c.Client.Artifact != nil {
+			noteUnused(c.Client.Artifact.Remain, &ClientArtifact{}, "client.artifact.", c.Unused)
+		}
 		if err := metaBlock(c.Client); err != nil {
 			return nil, err
 		}
@@ -389,6 +393,9 @@ func (c *Config) Merge(o *Config) *Config {
 		}
 		if o.Client.DNS != nil {
 			cl.DNS = o.Client.DNS
+		}
+		if o.Client.Artifact != nil {
+			cl.Artifact = o.Client.Artifact
 		}
 		setStr(&cl.BridgeNetworkName, o.Client.BridgeNetworkName)
 		setStr(&cl.BridgeNetworkSubnet, o.Client.BridgeNetworkSubnet)

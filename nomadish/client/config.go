@@ -93,6 +93,10 @@ type Config struct {
 	BridgeNetworkName        string
 	BridgeNetworkSubnet      string
 	BridgeNetworkHairpinMode bool
+	// ArtifactHostFiles lets file artifact sources read any host path
+	// (client artifact { disable_filesystem_isolation = true }); without
+	// it they must lie within the allocation directory.
+	ArtifactHostFiles bool
 }
 
 // DefaultConfig returns a config with the defaults filled in; the caller

@@ -150,6 +150,8 @@ func (c *Client) addAlloc(ctx context.Context, a *structs.Allocation, restore bo
 		Restore:   restore,
 		Services:  &serviceRPC{c: c},
 		Network:   c.network,
+
+		ArtifactHostFiles: c.cfg.ArtifactHostFiles,
 	})
 	if err != nil {
 		c.logger.Error("cannot run allocation", "alloc_id", a.ID, "error", err)

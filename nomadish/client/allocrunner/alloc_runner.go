@@ -41,6 +41,9 @@ type Config struct {
 	// Services registers the allocation's built-in services and answers
 	// templates' service lookups; nil runs without them.
 	Services ServiceClient
+	// ArtifactHostFiles lets file artifact sources read host paths
+	// outside the allocation directory.
+	ArtifactHostFiles bool
 	// Network makes the namespace of a group in bridge or none network
 	// mode; nil fails such allocations.
 	Network Network

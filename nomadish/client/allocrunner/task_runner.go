@@ -410,7 +410,7 @@ func (tr *taskRunner) buildConfig(ctx context.Context) (*drivers.TaskConfig, err
 	if len(tr.task.Artifacts) > 0 && !tr.artifactsDone {
 		tr.ar.appendEvent(tr.task.Name, event(taskDownloadingArtifacts, "Client is downloading artifacts"))
 		for _, a := range tr.task.Artifacts {
-			if err := artifact.Fetch(ctx, a, artifact.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir}, env.ReplaceEnv); err != nil {
+			if err := artifact.Fetch(ctx, a, artifact.Paths{AllocDir: ad.AllocDir, TaskDir: td.Dir, HostFiles: tr.ar.cfg.ArtifactHostFiles}, env.ReplaceEnv); err != nil {
 				return nil, &artifactError{err}
 			}
 		}
