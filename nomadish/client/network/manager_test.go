@@ -485,3 +485,34 @@ func freePorts(t *testing.T, n int) []int {
 	}
 	return out
 }
+
+// TestHairpin sets hairpin mode on the allocation's bridge port, and the
+// allocation reaches its own mapped port at the node's address.
+func TestHairpin(t *testing.T) {
+	h := needHost(t)
+	if h.nodeIP == "" {
+		t.Skip("no node address to reach a mapped port at")
+	}
+	m, err := New(Config{BridgeName: h.bridge, Subnet: h.subnet.String(), HairpinMode: true, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := testAllocID(t, 10)
+	port := freePorts(t, 1)[0]
+	st, err := m.Setup(ctx, &Request{AllocID: id, Mode: ModeBridge, Ports: []PortMapping{{Label: "http", HostPort: port, To: 8080}}})
+	if err != nil {
+		t.Fatalf("Setup() = %v", err)
+	}
+	defer m.Teardown(context.Background(), id)
+	b, err := os.ReadFile(filepath.Join("/sys/class/net", hostVethName(id), "brport", "hairpin_mode"))
+	if err != nil || strings.TrimSpace(string(b)) != "1" {
+		t.Fatalf("hairpin_mode of %s = %q, %v, want 1", hostVethName(id), b, err)
+	}
+	serve(t, st.Path, ":8080", "myself")
+	addr := net.JoinHostPort(h.nodeIP, fmt.Sprint(port))
+	if got, err := read(st.Path, addr); err != nil || got != "myself" {
+		t.Fatalf("allocation to its own mapped port %s = %q, %v", addr, got, err)
+	}
+}
