@@ -103,7 +103,13 @@ func NewClient(cfg *Config) (*Client, error) {
 		return nil, err
 	}
 	c.proxies = proxy.NewManager(&serviceRPC{c: c}, proxy.Config{}, logger.Named("proxy"))
-	c.node = c.buildNode(id, secret, fingerprint.Host(cfg.DataDir))
+	fp := fingerprint.Host(cfg.DataDir)
+	if err := c.network.Usable(); err != nil {
+		logger.Info("bridge and none network modes unavailable", "reason", err)
+	} else {
+		fp.Attributes[structs.NodeAttrNetworkBridge] = "true"
+	}
+	c.node = c.buildNode(id, secret, fp)
 	return c, nil
 }
 

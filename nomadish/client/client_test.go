@@ -114,6 +114,15 @@ func TestClientRegistersWithFingerprint(t *testing.T) {
 			t.Errorf("Attributes[%s] = %q, want %q", k, got, want)
 		}
 	}
+	// Bridge-capable clients say so; the scheduler places bridge and none
+	// groups only on them.
+	wantBridge := ""
+	if c.network.Usable() == nil {
+		wantBridge = "true"
+	}
+	if got := n.Attributes[structs.NodeAttrNetworkBridge]; got != wantBridge {
+		t.Errorf("Attributes[%s] = %q, want %q (Usable() = %v)", structs.NodeAttrNetworkBridge, got, wantBridge, c.network.Usable())
+	}
 	if n.Name != "test-node" || n.NodeClass != "cls" || n.Meta["rack"] != "r1" || n.Datacenter != "dc1" || n.NodePool != "default" {
 		t.Errorf("node identity = %s/%s/%v/%s/%s, want test-node/cls/rack=r1/dc1/default", n.Name, n.NodeClass, n.Meta, n.Datacenter, n.NodePool)
 	}

@@ -19,3 +19,8 @@ func (n *NetworkResource) validateMode(p *problems, path string) {
 		p.add(path, "network.mode %q must be host, bridge or none", n.Mode)
 	}
 }
+
+// NodeAttrNetworkBridge is the node attribute a client sets to "true" when
+// it can give allocations their own networks (modes bridge and none). The
+// scheduler places such groups only on those nodes.
+const NodeAttrNetworkBridge = "nomadish.network.bridge"

@@ -582,3 +582,18 @@ func (m *Manager) nextAddr() (netip.Addr, error) {
 func isBroadcast(a netip.Addr, p netip.Prefix) bool {
 	return p.Contains(a) && !p.Contains(a.Next())
 }
+
+// Usable reports why this host cannot give allocations their own networks,
+// or nil when it can: it takes root, and the ip and iptables tools.
+func (m *Manager) Usable() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("allocation networks need root")
+	}
+	if _, err := m.ipTool(); err != nil {
+		return err
+	}
+	if _, err := m.iptables(); err != nil {
+		return err
+	}
+	return nil
+}

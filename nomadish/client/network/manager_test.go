@@ -516,3 +516,21 @@ func TestHairpin(t *testing.T) {
 		t.Fatalf("allocation to its own mapped port %s = %q, %v", addr, got, err)
 	}
 }
+
+func TestUsable(t *testing.T) {
+	m, err := New(Config{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = m.Usable()
+	if os.Geteuid() != 0 {
+		if err == nil || !strings.Contains(err.Error(), "root") {
+			t.Errorf("Usable() as non-root = %v, want an error naming root", err)
+		}
+		return
+	}
+	needHost(t)
+	if err != nil {
+		t.Errorf("Usable() as root with ip and iptables = %v, want nil", err)
+	}
+}
