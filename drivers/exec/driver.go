@@ -177,7 +177,7 @@ func fingerprint() *drivers.Fingerprint {
 	return &drivers.Fingerprint{
 		Health:            drivers.HealthStateHealthy,
 		HealthDescription: "healthy",
-		Attributes:        map[string]string{"driver.exec": "1"},
+		Attributes:        map[string]string{"driver.exec": "1", "driver.exec.cgroups": executor.CgroupVersion()},
 	}
 }
 

@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	cgroups "github.com/containerd/cgroups/v3"
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -40,7 +44,7 @@ func CgroupsUsable() error {
 	case cgroups.Unavailable:
 		return errors.New("cgroups are not mounted")
 	case cgroups.Unified:
-		return checkWritable(filepath.Join(cgroupRoot, "cgroup.subtree_control"))
+		return v2Usable(cgroupRoot)
 	default:
 		for _, s := range []string{"cpu", "cpuacct", "memory"} {
 			if err := checkWritable(filepath.Join(cgroupRoot, s, "cgroup.procs")); err != nil {
@@ -49,6 +53,36 @@ func CgroupsUsable() error {
 		}
 		return nil
 	}
+}
+
+// CgroupVersion is "v2" when /sys/fs/cgroup is the unified hierarchy
+// alone, "v1" for v1 and hybrid hosts (which the v1 path manages), and
+// "" without cgroups.
+func CgroupVersion() string {
+	switch cgroups.Mode() {
+	case cgroups.Unavailable:
+		return ""
+	case cgroups.Unified:
+		return "v2"
+	default:
+		return "v1"
+	}
+}
+
+// v2Usable checks that the cgroup v2 hierarchy at root offers the cpu and
+// memory controllers and lets this process enable them for its children.
+func v2Usable(root string) error {
+	b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
+	if err != nil {
+		return err
+	}
+	have := strings.Fields(string(b))
+	for _, c := range v2Controllers {
+		if !slices.Contains(have, c) {
+			return fmt.Errorf("cgroup v2 controller %s is not available in %s", c, root)
+		}
+	}
+	return checkWritable(filepath.Join(root, "cgroup.subtree_control"))
 }
 
 func checkWritable(path string) error {
@@ -71,22 +105,7 @@ func v1Hierarchy() ([]cgroup1.Subsystem, error) {
 // newCgroup creates the task's cgroup with its limits.
 func newCgroup(iso *Isolation) (cgroup, error) {
 	if cgroups.Mode() == cgroups.Unified {
-		res := &cgroup2.Resources{CPU: &cgroup2.CPU{}, Memory: &cgroup2.Memory{}}
-		if iso.CPUShares > 0 {
-			w := sharesToWeight(iso.CPUShares)
-			res.CPU.Weight = &w
-		}
-		if iso.MemoryLimit > 0 {
-			res.Memory.Max = &iso.MemoryLimit
-		}
-		if iso.MemoryReservation > 0 {
-			res.Memory.Low = &iso.MemoryReservation
-		}
-		m, err := cgroup2.NewManager(cgroupRoot, iso.Cgroup, res)
-		if err != nil {
-			return nil, err
-		}
-		return &cgroupV2{m: m, path: iso.Cgroup}, nil
+		return newCgroupV2(iso)
 	}
 	res := &specs.LinuxResources{CPU: &specs.LinuxCPU{}, Memory: &specs.LinuxMemory{}}
 	if iso.CPUShares > 0 {
@@ -180,10 +199,50 @@ func (g *cgroupV1) destroy() error {
 	return g.c.Delete()
 }
 
+// v2Controllers are the controllers a task's v2 cgroup needs; creating it
+// enables them in the cgroup.subtree_control of each ancestor.
+var v2Controllers = []string{"cpu", "memory"}
+
+// destroyTimeout bounds the wait for a killed cgroup to empty.
+const destroyTimeout = 10 * time.Second
+
+// newCgroupV2 creates the task's cgroup on a cgroup v2 host: cpu.weight
+// from the cpu shares, memory.max from the hard limit, memory.low from the
+// reservation, and no swap (memory.swap.max 0), so that memory.max is the
+// whole budget as memory+swap is for docker and containerd tasks.
+func newCgroupV2(iso *Isolation) (cgroup, error) {
+	res := &cgroup2.Resources{CPU: &cgroup2.CPU{}, Memory: &cgroup2.Memory{}}
+	if iso.CPUShares > 0 {
+		w := sharesToWeight(iso.CPUShares)
+		res.CPU.Weight = &w
+	}
+	if iso.MemoryLimit > 0 {
+		res.Memory.Max = &iso.MemoryLimit
+	}
+	if iso.MemoryReservation > 0 {
+		res.Memory.Low = &iso.MemoryReservation
+	}
+	m, err := cgroup2.NewManager(cgroupRoot, iso.Cgroup, res)
+	if err != nil {
+		return nil, err
+	}
+	g := &cgroupV2{m: m, path: iso.Cgroup}
+	if iso.MemoryLimit > 0 {
+		// A kernel without swap accounting has no memory.swap.max.
+		err := writeCgroupFile(filepath.Join(g.dir(), "memory.swap.max"), "0")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, errors.Join(err, g.destroy())
+		}
+	}
+	return g, nil
+}
+
 type cgroupV2 struct {
 	m    *cgroup2.Manager
 	path string
 }
+
+func (g *cgroupV2) dir() string { return filepath.Join(cgroupRoot, g.path) }
 
 func (g *cgroupV2) add(pid int) error { return g.m.AddProc(uint64(pid)) }
 
@@ -209,13 +268,64 @@ func (g *cgroupV2) usage() (cgroupUsage, error) {
 }
 
 func (g *cgroupV2) oomKilled() bool {
-	v, _ := readKeyedValue(filepath.Join(cgroupRoot, g.path, "memory.events"), "oom_kill")
+	v, _ := readKeyedValue(filepath.Join(g.dir(), "memory.events"), "oom_kill")
 	return v > 0
 }
 
+// destroy kills what is left in the cgroup and removes it. A cgroup that
+// is already gone (the executor removes it when the task exits) is not an
+// error.
 func (g *cgroupV2) destroy() error {
-	_ = g.m.Kill()
-	return g.m.Delete()
+	dir := g.dir()
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	// cgroup.kill (Linux 5.14+) kills every process in the cgroup at once;
+	// without it, kill the listed processes, again on each retry, as
+	// they may fork meanwhile.
+	viaKillFile := writeCgroupFile(filepath.Join(dir, "cgroup.kill"), "1") == nil
+	deadline := time.Now().Add(destroyTimeout)
+	for {
+		if !viaKillFile {
+			killListed(dir)
+		}
+		// The kill is asynchronous; rmdir fails with EBUSY until the last
+		// process has exited.
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			return fmt.Errorf("remove cgroup %s: %w", g.path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// killListed sends SIGKILL to every process in the cgroup at dir.
+func killListed(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			_ = killPid(pid)
+		}
+	}
+}
+
+// writeCgroupFile writes value to an existing cgroup interface file.
+func writeCgroupFile(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // readKeyedValue reads "key value" lines and returns key's value.
