@@ -16,7 +16,7 @@ func TestWatchedDeploymentCurrent(t *testing.T) {
 	ws := memdb.NewWatchSet()
 	ws.Add(ch)
 	small := newWatchedDeployment(d, ws, 4, t0)  // rests 1 ms
-	big := newWatchedDeployment(d, ws, 1000, t0) // rests 250 ms
+	big := newWatchedDeployment(d, ws, 1000, t0) // rests 500 ms
 
 	if !small.current(d, t0.Add(50*time.Millisecond)) {
 		t.Errorf("unchanged deployment not current")
@@ -36,7 +36,7 @@ func TestWatchedDeploymentCurrent(t *testing.T) {
 	if !big.current(d, t0.Add(100*time.Millisecond)) {
 		t.Errorf("large job stepped 100 ms ago not resting")
 	}
-	if big.current(d, t0.Add(300*time.Millisecond)) {
+	if big.current(d, t0.Add(600*time.Millisecond)) {
 		t.Errorf("large job with changed allocations current after its rest")
 	}
 }

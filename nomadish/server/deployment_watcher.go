@@ -115,8 +115,8 @@ func (w *watchedDeployment) current(d *structs.Deployment, now time.Time) bool {
 }
 
 // deploymentWatchRestPerAlloc sets a deployment's rest between steps from
-// the size of its job: 250 ms for 1,000 allocations.
-const deploymentWatchRestPerAlloc = 250 * time.Microsecond
+// the size of its job: 500 ms for 1,000 allocations.
+const deploymentWatchRestPerAlloc = 500 * time.Microsecond
 
 // deploymentWatchCoalesce is the least time between two watcher passes.
 const deploymentWatchCoalesce = 100 * time.Millisecond
