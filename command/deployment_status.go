@@ -1,9 +1,11 @@
 package command
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nomadish/nomadish/nomadish/api"
 )
@@ -21,6 +23,13 @@ Usage: nomadish deployment status [options] <deployment id>
   Shows a deployment: its status and, per task group, the desired, placed,
   healthy and unhealthy allocations and the progress deadline.
 
+  With -monitor the command follows the deployment until it succeeds,
+  fails or is cancelled: on a terminal the table is redrawn in place
+  under a spinner; otherwise a line is printed for each change, and the
+  table once the deployment ends. When a failed deployment rolls the job
+  back, the deployment of the rollback is followed too. The command
+  exits 0 once the deployment ended, whatever its outcome, as Nomad's.
+
 General Options:
 
   ` + generalOptionsUsage() + `
@@ -28,13 +37,22 @@ General Options:
 Status Options:
 
   -verbose
-    Print full identifiers.
+    Print full identifiers; with -monitor, also the deployment's
+    allocations.
+
+  -monitor
+    Follow the deployment until it ends.
+
+  -wait=<duration>
+    How long each read waits for a change of the deployment, with
+    -monitor. Defaults to 2s.
 
 ` + outputHelp + `
 
 Examples:
 
   $ nomadish deployment status 06ca68a2
+  $ nomadish deployment status -monitor 06ca68a2
 `)
 }
 
@@ -43,12 +61,23 @@ func (c *DeploymentStatusCommand) Synopsis() string { return "Display the status
 
 // Run runs the command.
 func (c *DeploymentStatusCommand) Run(args []string) int {
-	var verbose bool
+	var verbose, monitor bool
+	var wait time.Duration
 	var out outputFlags
 	flags := c.FlagSet("deployment status")
 	flags.BoolVar(&verbose, "verbose", false, "")
+	flags.BoolVar(&monitor, "monitor", false, "")
+	flags.DurationVar(&wait, "wait", deploymentWait, "")
 	out.register(flags)
 	if err := flags.Parse(args); err != nil {
+		return 1
+	}
+	if monitor && out.set() {
+		c.Ui.Error("The monitor flag cannot be used with the '-json' or '-t' flags")
+		return 1
+	}
+	if wait <= 0 {
+		c.Ui.Error(fmt.Sprintf("Invalid -wait %s: it must be positive", wait))
 		return 1
 	}
 	args = flags.Args()
@@ -73,6 +102,14 @@ func (c *DeploymentStatusCommand) Run(args []string) int {
 	}
 	if out.set() {
 		return out.write(c.Ui, d)
+	}
+	if monitor {
+		dm := newDeploymentMonitor(c.Ui, client, length, verbose)
+		dm.wait = wait
+		if _, err := dm.monitor(context.Background(), d.ID); err != nil {
+			return 1
+		}
+		return 0
 	}
 	c.Ui.Output(formatDeployment(d, length))
 	return 0

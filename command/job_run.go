@@ -38,11 +38,18 @@ Alias: nomadish run
   The job file is parsed and checked locally, then submitted to the
   agent. The command then monitors the evaluation the submission
   created, printing the allocations it places, until the evaluation
-  finishes. It is safe to exit the monitor early with ctrl+c.
+  finishes. When the evaluation started a deployment (service jobs with
+  an update block), the command then follows the deployment until it
+  succeeds or fails, showing per task group the desired, placed, healthy
+  and unhealthy allocations: redrawn in place under a spinner on a
+  terminal, as a line per change otherwise. It is safe to exit the
+  monitor early with ctrl+c.
 
-  Exit codes: 0 when the job was submitted and every allocation was
-  placed; 2 when some allocations could not be placed (unsatisfiable
-  constraints, resources exhausted, ...); 1 for any other error.
+  Exit codes: 0 when the job was submitted, every allocation was placed
+  and its deployment, if any, succeeded; 2 when some allocations could
+  not be placed (unsatisfiable constraints, resources exhausted, ...)
+  and no deployment succeeded since; 1 for any other error, a failed
+  deployment included.
 
 General Options:
 
@@ -82,7 +89,8 @@ Run Options:
     Read HCL variables from a file. May be given several times.
 
   -verbose
-    Print full identifiers.
+    Print full identifiers, and the deployment's allocations while it
+    is monitored.
 
 Examples:
 
@@ -204,8 +212,20 @@ func (c *JobRunCommand) Run(args []string) int {
 		return 0
 	}
 
+	ctx := context.Background()
 	mon := newEvalMonitor(c.Ui, client, length)
-	return mon.monitor(context.Background(), resp.EvalID)
+	code := mon.monitor(ctx, resp.EvalID)
+	if code == 1 || mon.deployment == "" {
+		return code
+	}
+	// As Nomad: a deployment that fails is an error; one that succeeds
+	// after a placement failure (capacity came) is a success.
+	dm := newDeploymentMonitor(c.Ui, client, length, verbose)
+	status, err := dm.monitor(ctx, mon.deployment)
+	if err != nil || status != structs.DeploymentStatusSuccessful {
+		return 1
+	}
+	return 0
 }
 
 // nextLaunch says when a periodic job launches next, or "" when the spec

@@ -32,6 +32,9 @@ type evalMonitor struct {
 
 	// seen holds the last printed state.
 	seen monitorState
+	// deployment is the last deployment an evaluation of the chain
+	// belonged to.
+	deployment string
 }
 
 // monitorState is what the monitor last reported.
@@ -140,6 +143,9 @@ func (m *evalMonitor) update(eval *api.Evaluation, allocs []*api.AllocationListS
 	if m.seen.job == "" && eval.JobID != "" {
 		m.output("Evaluation triggered by job %q", eval.JobID)
 		m.seen.job = eval.JobID
+	}
+	if eval.DeploymentID != "" {
+		m.deployment = eval.DeploymentID
 	}
 	if m.seen.deployment == "" && eval.DeploymentID != "" {
 		m.output("Evaluation within deployment: %q", limit(eval.DeploymentID, m.length))
