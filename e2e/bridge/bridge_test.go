@@ -2,9 +2,9 @@
 
 // Package bridge tests `network { mode = "bridge" }` with real agents,
 // namespaces and iptables rules: tasks of a group share localhost, the
-// host reaches a mapped port at the node address, and the namespace, veth
-// and rules are gone once the allocation stops, also when the client was
-// killed meanwhile.
+// host reaches a mapped port at the node address, a group's upstreams are
+// served on its own localhost, and the namespace, veth and rules are gone
+// once the allocation stops, also when the client was killed meanwhile.
 package bridge
 
 import (

@@ -151,6 +151,8 @@ func (c *Client) addAlloc(ctx context.Context, a *structs.Allocation, restore bo
 		Services:  &serviceRPC{c: c},
 		Network:   c.network,
 
+		NetworkHook: c.openUpstreamsInNetwork,
+
 		ArtifactHostFiles: c.cfg.ArtifactHostFiles,
 	})
 	if err != nil {

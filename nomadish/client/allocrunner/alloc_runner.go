@@ -47,6 +47,14 @@ type Config struct {
 	// Network makes the namespace of a group in bridge or none network
 	// mode; nil fails such allocations.
 	Network Network
+	// NetworkHook, when set, is called from Run once the namespace of a
+	// bridge- or none-mode group is set up (after a client restart, the
+	// namespace that already exists) and before any task starts or is
+	// re-attached, so that it can open sockets there (the client's
+	// upstream listeners). The func it returns, if not nil, is called once
+	// from Run when every task is dead, before the namespace is removed,
+	// or when Run stops with the client. Neither may block for long.
+	NetworkHook func(ar *AllocRunner, st *network.Status) (done func())
 }
 
 // AllocRunner runs one allocation.
@@ -323,6 +331,9 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 		}
 	}
 
+	closeNetwork := ar.networkReady()
+	defer closeNetwork()
+
 	hw := &healthWatch{}
 	defer hw.stop()
 	stopServices := ar.startServices(ctx)
@@ -360,6 +371,7 @@ func (ar *AllocRunner) Run(ctx context.Context) {
 	stopServices(true)
 	hw.stop()
 	ar.wg.Wait()
+	closeNetwork()
 	ar.teardownNetwork(ctx)
 	ar.sendUpdate()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/nomadish/client/network"
@@ -81,6 +82,22 @@ func (ar *AllocRunner) setupNetwork(ctx context.Context) error {
 	ar.version++
 	ar.mu.Unlock()
 	return nil
+}
+
+// networkReady calls the NetworkHook once the group's namespace is set
+// up; the func it returns runs what the hook returned, at most once.
+func (ar *AllocRunner) networkReady() func() {
+	ar.mu.Lock()
+	st := ar.netStatus
+	ar.mu.Unlock()
+	if ar.cfg.NetworkHook == nil || st == nil {
+		return func() {}
+	}
+	done := ar.cfg.NetworkHook(ar, st)
+	if done == nil {
+		return func() {}
+	}
+	return sync.OnceFunc(done)
 }
 
 // networkDrivers checks that every task's driver can join the group's

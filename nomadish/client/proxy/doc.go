@@ -18,7 +18,9 @@
 //     every changed set of healthy (not critical) ones to a Proxy.
 //   - Manager is the client-wide registry: allocations asking for the same
 //     local address and service share one listener, released when the last
-//     of them ends. Listeners are opened by a Scope's Listen function, so
-//     that one can later be opened inside an allocation's network
-//     namespace; today every scope is the host's network.
+//     of them ends. Listeners are opened by a Scope's Listen function:
+//     HostScope is the client's own network, shared by host-mode
+//     allocations; NamespaceScope opens a listener inside one allocation's
+//     network namespace (bridge mode), where only that allocation's tasks
+//     reach it, while its proxy dials instances from the client's network.
 package proxy

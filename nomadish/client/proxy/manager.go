@@ -31,7 +31,7 @@ type Scope struct {
 	// shared. "" is the client's own (host) network.
 	Key string
 	// Listen opens a TCP listener in that network; nil is net.Listen.
-	// A network namespace scope would enter the namespace here.
+	// NamespaceScope's enters a network namespace to open it.
 	Listen func(network, address string) (net.Listener, error)
 }
 
@@ -81,6 +81,9 @@ func (m *Manager) Open(scope Scope, ups []Upstream) (release func(), err error) 
 	defer m.mu.Unlock()
 	if m.closed {
 		return func() {}, errors.New("service proxy is shut down")
+	}
+	if scope.Key == "" && scope.Listen != nil {
+		return func() {}, errors.New("a scope that opens its own listeners needs a key of its own")
 	}
 	var held []entryKey
 	var errs []error
