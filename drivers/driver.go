@@ -92,6 +92,7 @@ const (
 	TypeBool      = "bool"
 	TypeListStr   = "list(string)"
 	TypeMapStr    = "map(string)"
+	TypeMapNumber = "map(number)"
 	TypeListMap   = "list(map)"
 	TypeBlock     = "block"
 	TypeBlockList = "list(block)"
@@ -105,6 +106,10 @@ type SchemaField struct {
 	Required bool
 	// Fields of a nested block.
 	Fields []*SchemaField
+	// Unsupported, when set, says why the driver accepts this field but
+	// does not act on it; job validate and job run warn when a job sets
+	// it. It is not carried over the plugin protocol.
+	Unsupported string
 }
 
 // Network isolation modes, as listed in Capabilities.NetIsolationModes.

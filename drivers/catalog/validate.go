@@ -90,6 +90,21 @@ func validateValue(path string, f *drivers.SchemaField, v interface{}, errs *[]e
 				*errs = append(*errs, fmt.Errorf("%s.%s: want string, got %s", path, k, describe(m[k])))
 			}
 		}
+	case drivers.TypeMapNumber:
+		// `port_map { http = 8080 }` in a job file arrives as a one-element list.
+		if items, ok := asList(v); ok && len(items) == 1 {
+			v = items[0]
+		}
+		m, ok := asMap(v)
+		if !ok {
+			bad("map of numbers")
+			return
+		}
+		for _, k := range sortedKeys(m) {
+			if !isNumber(m[k]) {
+				*errs = append(*errs, fmt.Errorf("%s.%s: want number, got %s", path, k, describe(m[k])))
+			}
+		}
 	case drivers.TypeListMap:
 		items, ok := asList(v)
 		if !ok {

@@ -10,7 +10,8 @@ import (
 // nomadish does not act on, where that changes how the job runs: Vault
 // tokens, Consul Connect (but for the upstreams of a built-in provider
 // service, which the client's proxy serves), CSI volumes, services
-// registered in Consul. Each is a warning, not an error: the job still
+// registered in Consul, task config options a built-in driver accepts
+// without acting on them. Each is a warning, not an error: the job still
 // runs, without it.
 func Unsupported(job *structs.Job) []string {
 	var out []string
@@ -35,6 +36,9 @@ func Unsupported(job *structs.Job) []string {
 			tw := gw + fmt.Sprintf(" -> task %q", t.Name)
 			if t.Vault != nil {
 				add(tw, "vault (no Vault token is issued to the task)")
+			}
+			for _, what := range configUnsupported(t) {
+				add(tw, what)
 			}
 			services = append(services, t.Services...)
 		}
