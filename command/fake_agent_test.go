@@ -132,6 +132,8 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			reply(out)
+		case "versions":
+			reply(map[string]any{"Versions": []*structs.Job{job}, "Diffs": nil})
 		default:
 			notFound("route")
 		}

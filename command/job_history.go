@@ -36,12 +36,17 @@ History Options:
     Print only version n.
 
   -json
-    Print the versions as JSON.
+    Print the versions as JSON (with -version, that version only).
+
+  -t <template>
+    Format the versions (with -version, that version) with a Go
+    template.
 
 Examples:
 
   $ nomadish job history web
   $ nomadish job history -p -version 3 web
+  $ nomadish job history -t '{{range .}}v{{.Version}} stable={{.Stable}}{{"\n"}}{{end}}' web
 `)
 }
 
@@ -50,12 +55,13 @@ func (c *JobHistoryCommand) Synopsis() string { return "Display the versions of 
 
 // Run runs the command.
 func (c *JobHistoryCommand) Run(args []string) int {
-	var diff, full, asJSON bool
+	var diff, full bool
+	var out outputFlags
 	var version int64 = -1
 	flags := c.FlagSet("job history")
 	flags.BoolVar(&diff, "p", false, "")
 	flags.BoolVar(&full, "full", false, "")
-	flags.BoolVar(&asJSON, "json", false, "")
+	out.register(flags)
 	flags.Int64Var(&version, "version", -1, "")
 	if err := flags.Parse(args); err != nil {
 		return 1
@@ -81,10 +87,17 @@ func (c *JobHistoryCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error retrieving job versions: %s", err))
 		return 1
 	}
-	if asJSON {
-		out, _ := json.MarshalIndent(versions, "", "    ")
-		c.Ui.Output(string(out))
-		return 0
+	if out.set() {
+		if version < 0 {
+			return out.write(c.Ui, versions)
+		}
+		for _, v := range versions {
+			if v.Version == uint64(version) {
+				return out.write(c.Ui, v)
+			}
+		}
+		c.Ui.Error(fmt.Sprintf("Version %d of job %q not found", version, stub.ID))
+		return 1
 	}
 	var blocks []string
 	for i, v := range versions {

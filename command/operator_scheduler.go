@@ -41,7 +41,7 @@ Scheduler Get Config Options:
   -json
     Output the scheduler configuration in its JSON format.
 
-  -t
+  -t <template>
     Format and display the scheduler configuration using a Go template.
 
 Examples:

@@ -43,7 +43,7 @@ Service List Options:
   -json
     Output the services in JSON format.
 
-  -t
+  -t <template>
     Format and display the services using a Go template.
 
 Examples:
@@ -140,7 +140,7 @@ Service Info Options:
   -json
     Output the instances in JSON format.
 
-  -t
+  -t <template>
     Format and display the instances using a Go template.
 
   -verbose
