@@ -10,6 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,6 +42,15 @@ type Config struct {
 	// PullActivityTimeout cancels a pull that reports no progress for
 	// this long ("2m" when empty).
 	PullActivityTimeout string `json:"pull_activity_timeout"`
+	// AllowCaps are the capabilities tasks may add; Docker's defaults that
+	// are not listed are dropped. DefaultAllowCaps when nil.
+	AllowCaps []string `json:"allow_caps"`
+	// AllowRuntimes are the runtimes tasks may name; DefaultAllowRuntimes
+	// when nil.
+	AllowRuntimes []string `json:"allow_runtimes"`
+	// PidsLimit, when above zero, is every task's pids limit and the most
+	// a task may ask for.
+	PidsLimit int64 `json:"pids_limit"`
 }
 
 // VolumesConfig is the plugin config's volumes block.
@@ -51,7 +65,8 @@ func (c Config) pullActivityTimeout() (time.Duration, error) {
 	return parseDuration("pull_activity_timeout", c.PullActivityTimeout, DefaultPullActivityTimeout)
 }
 
-// TaskConfig is the task's config block.
+// TaskConfig is the task's config block. Names follow Nomad's docker
+// driver; TaskConfigSchema marks the options accepted but not acted on.
 type TaskConfig struct {
 	Image       string    `json:"image"`
 	Command     string    `json:"command"`
@@ -60,34 +75,153 @@ type TaskConfig struct {
 	WorkDir     string    `json:"work_dir"`
 	Labels      StringMap `json:"labels"`
 	NetworkMode string    `json:"network_mode"`
-	CapAdd      []string  `json:"cap_add"`
-	CapDrop     []string  `json:"cap_drop"`
+	// CapAdd must stay within the plugin's allow_caps.
+	CapAdd  []string `json:"cap_add"`
+	CapDrop []string `json:"cap_drop"`
 	// Privileged needs allow_privileged in the plugin config.
 	Privileged bool `json:"privileged"`
 	// ForcePull pulls the image even when it is present locally.
 	ForcePull bool `json:"force_pull"`
 	// ImagePullTimeout bounds a pull ("5m" when empty).
 	ImagePullTimeout string `json:"image_pull_timeout"`
+	// Auth are the registry credentials of the pull.
+	Auth Block[Auth] `json:"auth"`
+	// AuthSoftFail would let a pull go on without credentials when
+	// looking them up fails; credentials come only from Auth here.
+	AuthSoftFail bool `json:"auth_soft_fail"`
+	// Load is an image archive (docker save), relative to the task's
+	// local dir, loaded before the image is looked up.
+	Load string `json:"load"`
 	// Ports are the labels of the group's ports to publish; all of the
 	// task's ports when empty.
 	Ports []string `json:"ports"`
-	// Volumes are "source:target[:ro]" binds; a relative source is
+	// PortMap (deprecated in Nomad) maps a port label to the container
+	// port; NOMAD_PORT_<label> then names the container port.
+	PortMap NumberMap `json:"port_map"`
+	// Volumes are "source:target[:options]" binds; a relative source is
 	// inside the task dir.
 	Volumes []string `json:"volumes"`
-	// Mounts are mount blocks.
-	Mounts BlockList[Mount] `json:"mount"`
+	// VolumeDriver makes each volumes source a volume of that driver.
+	VolumeDriver string `json:"volume_driver"`
+	// Mounts are mount blocks; MountsList is the older `mounts = [...]`.
+	Mounts     BlockList[Mount] `json:"mount"`
+	MountsList BlockList[Mount] `json:"mounts"`
 	// MemoryHardLimit, in MB, is the container's memory limit; the task's
 	// resources.memory then becomes the soft reservation.
 	MemoryHardLimit int64 `json:"memory_hard_limit"`
+	// CPUHardLimit caps the task at resources.cpu with a CFS quota over
+	// CPUCFSPeriod microseconds (100000 when zero).
+	CPUHardLimit bool  `json:"cpu_hard_limit"`
+	CPUCFSPeriod int64 `json:"cpu_cfs_period"`
+	PidsLimit    int64 `json:"pids_limit"`
+	OOMScoreAdj  int   `json:"oom_score_adj"`
+	// ShmSize is /dev/shm's size in bytes.
+	ShmSize    int64     `json:"shm_size"`
+	StorageOpt StringMap `json:"storage_opt"`
+	Sysctl     StringMap `json:"sysctl"`
+	// Ulimit maps a limit name to "soft[:hard]".
+	Ulimit         StringMap         `json:"ulimit"`
+	Devices        BlockList[Device] `json:"devices"`
+	GroupAdd       []string          `json:"group_add"`
+	SecurityOpt    []string          `json:"security_opt"`
+	ReadonlyRootfs bool              `json:"readonly_rootfs"`
+	Runtime        string            `json:"runtime"`
+	Init           bool              `json:"init"`
+	TTY            bool              `json:"tty"`
+	Interactive    bool              `json:"interactive"`
+	Hostname       string            `json:"hostname"`
+	// DNS settings of the container's resolv.conf.
+	DNSServers       []string `json:"dns_servers"`
+	DNSSearchDomains []string `json:"dns_search_domains"`
+	DNSOptions       []string `json:"dns_options"`
+	// ExtraHosts are "name:address" lines added to /etc/hosts.
+	ExtraHosts []string `json:"extra_hosts"`
+	IPCMode    string   `json:"ipc_mode"`
+	PidMode    string   `json:"pid_mode"`
+	UTSMode    string   `json:"uts_mode"`
+	UsernsMode string   `json:"userns_mode"`
+	// NetworkAliases, IPv4Address, IPv6Address and MacAddress configure
+	// the container's endpoint in its network_mode network.
+	NetworkAliases []string `json:"network_aliases"`
+	IPv4Address    string   `json:"ipv4_address"`
+	IPv6Address    string   `json:"ipv6_address"`
+	MacAddress     string   `json:"mac_address"`
+	// Logging is the container's Docker log driver; output still reaches
+	// the task's log files.
+	Logging      Block[Logging]      `json:"logging"`
+	Healthchecks Block[Healthchecks] `json:"healthchecks"`
+	// Accepted, not acted on (see TaskConfigSchema).
+	AdvertiseIPv6Address bool   `json:"advertise_ipv6_address"`
+	CPUSetCPUs           string `json:"cpuset_cpus"`
+	Isolation            string `json:"isolation"`
+}
+
+// Auth is the task config's auth block.
+type Auth struct {
+	Username      string `json:"username"`
+	Password      string `json:"password"`
+	Email         string `json:"email"`
+	ServerAddress string `json:"server_address"`
 }
 
 // Mount is one mount block.
 type Mount struct {
-	// Type is "bind" (the default), "volume" or "tmpfs".
-	Type     string `json:"type"`
-	Source   string `json:"source"`
-	Target   string `json:"target"`
-	Readonly bool   `json:"readonly"`
+	// Type is "volume" (the default, as in Nomad), "bind" or "tmpfs".
+	Type          string               `json:"type"`
+	Source        string               `json:"source"`
+	Target        string               `json:"target"`
+	Readonly      bool                 `json:"readonly"`
+	BindOptions   Block[BindOptions]   `json:"bind_options"`
+	VolumeOptions Block[VolumeOptions] `json:"volume_options"`
+	TmpfsOptions  Block[TmpfsOptions]  `json:"tmpfs_options"`
+}
+
+// BindOptions is a bind mount's bind_options block.
+type BindOptions struct {
+	// Propagation is private, rprivate, shared, rshared, slave or rslave.
+	Propagation string `json:"propagation"`
+}
+
+// VolumeOptions is a volume mount's volume_options block.
+type VolumeOptions struct {
+	NoCopy       bool                      `json:"no_copy"`
+	Labels       StringMap                 `json:"labels"`
+	DriverConfig Block[VolumeDriverConfig] `json:"driver_config"`
+}
+
+// VolumeDriverConfig names the volume driver of a new volume.
+type VolumeDriverConfig struct {
+	Name    string    `json:"name"`
+	Options StringMap `json:"options"`
+}
+
+// TmpfsOptions is a tmpfs mount's tmpfs_options block.
+type TmpfsOptions struct {
+	// Size in bytes; Mode the permission bits of its root.
+	Size int64  `json:"size"`
+	Mode uint32 `json:"mode"`
+}
+
+// Device is one devices block.
+type Device struct {
+	HostPath      string `json:"host_path"`
+	ContainerPath string `json:"container_path"`
+	// CgroupPermissions is a combination of r, w and m; "rwm" when empty.
+	CgroupPermissions string `json:"cgroup_permissions"`
+}
+
+// Logging is the logging block.
+type Logging struct {
+	// Type, or its older name Driver, is the Docker log driver.
+	Type   string    `json:"type"`
+	Driver string    `json:"driver"`
+	Config StringMap `json:"config"`
+}
+
+// Healthchecks is the healthchecks block.
+type Healthchecks struct {
+	// Disable turns off the image's HEALTHCHECK.
+	Disable bool `json:"disable"`
 }
 
 // Block decodes a nested block that a job or agent file may turn into a
@@ -163,6 +297,31 @@ func (m *StringMap) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// NumberMap is a map of integers that also decodes from the one-element
+// list of maps a job file's `port_map { ... }` becomes.
+type NumberMap map[string]int
+
+// UnmarshalJSON accepts {"k":1} and [{"k":1}].
+func (m *NumberMap) UnmarshalJSON(b []byte) error {
+	var plain map[string]int
+	if err := json.Unmarshal(b, &plain); err == nil {
+		*m = plain
+		return nil
+	}
+	var list []map[string]int
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("want a map of numbers: %w", err)
+	}
+	out := map[string]int{}
+	for _, l := range list {
+		for k, v := range l {
+			out[k] = v
+		}
+	}
+	*m = out
+	return nil
+}
+
 // ConfigSchema is the agent plugin config schema.
 func ConfigSchema() *drivers.Schema {
 	return &drivers.Schema{Fields: []*drivers.SchemaField{
@@ -172,11 +331,36 @@ func ConfigSchema() *drivers.Schema {
 			{Name: "enabled", Type: drivers.TypeBool},
 		}},
 		{Name: "pull_activity_timeout", Type: drivers.TypeString},
+		{Name: "allow_caps", Type: drivers.TypeListStr},
+		{Name: "allow_runtimes", Type: drivers.TypeListStr},
+		{Name: "pids_limit", Type: drivers.TypeNumber},
 	}}
 }
 
-// TaskConfigSchema is the task config schema.
+// TaskConfigSchema is the task config schema: every option of Nomad's
+// docker driver, those nomadish does not act on marked Unsupported.
 func TaskConfigSchema() *drivers.Schema {
+	mount := []*drivers.SchemaField{
+		{Name: "type", Type: drivers.TypeString},
+		{Name: "source", Type: drivers.TypeString},
+		{Name: "target", Type: drivers.TypeString, Required: true},
+		{Name: "readonly", Type: drivers.TypeBool},
+		{Name: "bind_options", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+			{Name: "propagation", Type: drivers.TypeString},
+		}},
+		{Name: "volume_options", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+			{Name: "no_copy", Type: drivers.TypeBool},
+			{Name: "labels", Type: drivers.TypeMapStr},
+			{Name: "driver_config", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+				{Name: "name", Type: drivers.TypeString},
+				{Name: "options", Type: drivers.TypeMapStr},
+			}},
+		}},
+		{Name: "tmpfs_options", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+			{Name: "size", Type: drivers.TypeNumber},
+			{Name: "mode", Type: drivers.TypeNumber},
+		}},
+	}
 	return &drivers.Schema{Fields: []*drivers.SchemaField{
 		{Name: "image", Type: drivers.TypeString, Required: true},
 		{Name: "command", Type: drivers.TypeString},
@@ -190,15 +374,68 @@ func TaskConfigSchema() *drivers.Schema {
 		{Name: "privileged", Type: drivers.TypeBool},
 		{Name: "force_pull", Type: drivers.TypeBool},
 		{Name: "image_pull_timeout", Type: drivers.TypeString},
-		{Name: "ports", Type: drivers.TypeListStr},
-		{Name: "volumes", Type: drivers.TypeListStr},
-		{Name: "mount", Type: drivers.TypeBlockList, Fields: []*drivers.SchemaField{
-			{Name: "type", Type: drivers.TypeString},
-			{Name: "source", Type: drivers.TypeString},
-			{Name: "target", Type: drivers.TypeString, Required: true},
-			{Name: "readonly", Type: drivers.TypeBool},
+		{Name: "auth", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+			{Name: "username", Type: drivers.TypeString},
+			{Name: "password", Type: drivers.TypeString},
+			{Name: "email", Type: drivers.TypeString},
+			{Name: "server_address", Type: drivers.TypeString},
 		}},
+		{Name: "auth_soft_fail", Type: drivers.TypeBool},
+		{Name: "load", Type: drivers.TypeString},
+		{Name: "ports", Type: drivers.TypeListStr},
+		{Name: "port_map", Type: drivers.TypeMapNumber},
+		{Name: "volumes", Type: drivers.TypeListStr},
+		{Name: "volume_driver", Type: drivers.TypeString},
+		{Name: "mount", Type: drivers.TypeBlockList, Fields: mount},
+		{Name: "mounts", Type: drivers.TypeBlockList, Fields: mount},
 		{Name: "memory_hard_limit", Type: drivers.TypeNumber},
+		{Name: "cpu_hard_limit", Type: drivers.TypeBool},
+		{Name: "cpu_cfs_period", Type: drivers.TypeNumber},
+		{Name: "pids_limit", Type: drivers.TypeNumber},
+		{Name: "oom_score_adj", Type: drivers.TypeNumber},
+		{Name: "shm_size", Type: drivers.TypeNumber},
+		{Name: "storage_opt", Type: drivers.TypeMapStr},
+		{Name: "sysctl", Type: drivers.TypeMapStr},
+		{Name: "ulimit", Type: drivers.TypeMapStr},
+		{Name: "devices", Type: drivers.TypeBlockList, Fields: []*drivers.SchemaField{
+			{Name: "host_path", Type: drivers.TypeString, Required: true},
+			{Name: "container_path", Type: drivers.TypeString},
+			{Name: "cgroup_permissions", Type: drivers.TypeString},
+		}},
+		{Name: "group_add", Type: drivers.TypeListStr},
+		{Name: "security_opt", Type: drivers.TypeListStr},
+		{Name: "readonly_rootfs", Type: drivers.TypeBool},
+		{Name: "runtime", Type: drivers.TypeString},
+		{Name: "init", Type: drivers.TypeBool},
+		{Name: "tty", Type: drivers.TypeBool},
+		{Name: "interactive", Type: drivers.TypeBool},
+		{Name: "hostname", Type: drivers.TypeString},
+		{Name: "dns_servers", Type: drivers.TypeListStr},
+		{Name: "dns_search_domains", Type: drivers.TypeListStr},
+		{Name: "dns_options", Type: drivers.TypeListStr},
+		{Name: "extra_hosts", Type: drivers.TypeListStr},
+		{Name: "ipc_mode", Type: drivers.TypeString},
+		{Name: "pid_mode", Type: drivers.TypeString},
+		{Name: "uts_mode", Type: drivers.TypeString},
+		{Name: "userns_mode", Type: drivers.TypeString},
+		{Name: "network_aliases", Type: drivers.TypeListStr},
+		{Name: "ipv4_address", Type: drivers.TypeString},
+		{Name: "ipv6_address", Type: drivers.TypeString},
+		{Name: "mac_address", Type: drivers.TypeString},
+		{Name: "logging", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+			{Name: "type", Type: drivers.TypeString},
+			{Name: "driver", Type: drivers.TypeString},
+			{Name: "config", Type: drivers.TypeMapStr},
+		}},
+		{Name: "healthchecks", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
+			{Name: "disable", Type: drivers.TypeBool},
+		}},
+		{Name: "advertise_ipv6_address", Type: drivers.TypeBool,
+			Unsupported: "services are registered with the host's address, never the container's"},
+		{Name: "cpuset_cpus", Type: drivers.TypeString,
+			Unsupported: "it is ignored, as by Nomad since 0.12; use resources { cores }"},
+		{Name: "isolation", Type: drivers.TypeString,
+			Unsupported: "it selects Windows container isolation; Linux containers ignore it"},
 	}}
 }
 
@@ -219,7 +456,7 @@ func DecodeConfig(raw []byte) (Config, error) {
 }
 
 // DecodeTaskConfig parses and checks the task's config block, reporting
-// every problem at once.
+// every problem at once, each naming its field.
 func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 	var tc TaskConfig
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -228,36 +465,82 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 		return nil, fmt.Errorf("task config: %w", err)
 	}
 	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if tc.Image == "" {
-		errs = append(errs, errors.New("config.image is required"))
+		bad("config.image is required")
 	}
 	if _, err := tc.imagePullTimeout(); err != nil {
 		errs = append(errs, err)
 	}
 	if tc.MemoryHardLimit < 0 {
-		errs = append(errs, fmt.Errorf("config.memory_hard_limit = %d, want >= 0", tc.MemoryHardLimit))
+		bad("config.memory_hard_limit = %d, want >= 0", tc.MemoryHardLimit)
 	}
 	for i, v := range tc.Volumes {
 		if _, err := parseVolume(v); err != nil {
-			errs = append(errs, fmt.Errorf("config.volumes[%d]: %w", i, err))
+			bad("config.volumes[%d]: %w", i, err)
 		}
 	}
 	for i, m := range tc.Mounts {
-		switch m.Type {
-		case "", "bind", "volume":
-			if m.Source == "" {
-				errs = append(errs, fmt.Errorf("config.mount[%d].source is required for type %q", i, m.typ()))
-			}
-		case "tmpfs":
-			if m.Source != "" {
-				errs = append(errs, fmt.Errorf("config.mount[%d].source must be empty for tmpfs", i))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("config.mount[%d].type = %q, want bind, volume or tmpfs", i, m.Type))
+		errs = append(errs, m.check(fmt.Sprintf("config.mount[%d]", i))...)
+	}
+	for i, m := range tc.MountsList {
+		errs = append(errs, m.check(fmt.Sprintf("config.mounts[%d]", i))...)
+	}
+	if p := tc.CPUCFSPeriod; p != 0 && (p < 1000 || p > 1000000) {
+		bad("config.cpu_cfs_period = %d, want 1000 to 1000000 microseconds", p)
+	}
+	if tc.PidsLimit < 0 {
+		bad("config.pids_limit = %d, want >= 0", tc.PidsLimit)
+	}
+	if tc.ShmSize < 0 {
+		bad("config.shm_size = %d, want >= 0 bytes", tc.ShmSize)
+	}
+	if tc.OOMScoreAdj < -1000 || tc.OOMScoreAdj > 1000 {
+		bad("config.oom_score_adj = %d, want -1000 to 1000", tc.OOMScoreAdj)
+	}
+	if _, err := ulimits(tc.Ulimit); err != nil {
+		errs = append(errs, err)
+	}
+	for i, d := range tc.Devices {
+		if _, err := d.mapping(); err != nil {
+			bad("config.devices[%d]: %w", i, err)
 		}
-		if !strings.HasPrefix(m.Target, "/") {
-			errs = append(errs, fmt.Errorf("config.mount[%d].target = %q, want an absolute path", i, m.Target))
+	}
+	for i, s := range tc.DNSServers {
+		if _, err := netip.ParseAddr(s); err != nil {
+			bad("config.dns_servers[%d] = %q, want an IP address", i, s)
 		}
+	}
+	for i, h := range tc.ExtraHosts {
+		if err := checkExtraHost(h); err != nil {
+			bad("config.extra_hosts[%d]: %w", i, err)
+		}
+	}
+	for i, o := range tc.SecurityOpt {
+		if _, _, err := splitSecurityOpt(o); err != nil {
+			bad("config.security_opt[%d]: %w", i, err)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"ipv4_address", tc.IPv4Address}, {"ipv6_address", tc.IPv6Address}} {
+		if a, err := netip.ParseAddr(f.v); f.v != "" && (err != nil || (f.name == "ipv4_address") != a.Is4()) {
+			bad("config.%s = %q, want an IPv%s address", f.name, f.v, f.name[3:4])
+		}
+	}
+	if tc.MacAddress != "" {
+		if _, err := net.ParseMAC(tc.MacAddress); err != nil {
+			bad("config.mac_address = %q, want a MAC address", tc.MacAddress)
+		}
+	}
+	for _, l := range sortedKeys(tc.PortMap) {
+		if p := tc.PortMap[l]; p < 1 || p > 65535 {
+			bad("config.port_map.%s = %d, want a port from 1 to 65535", l, p)
+		}
+	}
+	if tc.Load != "" && !localPath(tc.Load) {
+		bad("config.load = %q, want a path inside the task's local dir", tc.Load)
+	}
+	if lg := tc.Logging.V; lg.Type != "" && lg.Driver != "" && lg.Type != lg.Driver {
+		bad("config.logging: type %q and driver %q differ; set one", lg.Type, lg.Driver)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("task config: %w", err)
@@ -265,9 +548,56 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 	return &tc, nil
 }
 
+// check reports every problem of a mount block at path.
+func (m Mount) check(path string) []error {
+	var errs []error
+	switch m.typ() {
+	case "bind", "volume":
+		if m.Source == "" {
+			errs = append(errs, fmt.Errorf("%s.source is required for type %q", path, m.typ()))
+		}
+	case "tmpfs":
+		if m.Source != "" {
+			errs = append(errs, fmt.Errorf("%s.source must be empty for tmpfs", path))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s.type = %q, want bind, volume or tmpfs", path, m.Type))
+	}
+	if !strings.HasPrefix(m.Target, "/") {
+		errs = append(errs, fmt.Errorf("%s.target = %q, want an absolute path", path, m.Target))
+	}
+	if p := m.BindOptions.V.Propagation; p != "" && !slices.Contains(propagations, p) {
+		errs = append(errs, fmt.Errorf("%s.bind_options.propagation = %q, want one of %s", path, p, strings.Join(propagations, ", ")))
+	}
+	if m.TmpfsOptions.V.Size < 0 {
+		errs = append(errs, fmt.Errorf("%s.tmpfs_options.size = %d, want >= 0 bytes", path, m.TmpfsOptions.V.Size))
+	}
+	return errs
+}
+
+var propagations = []string{"private", "rprivate", "shared", "rshared", "slave", "rslave"}
+
+// localPath reports whether p, relative to the task's local dir, stays in it.
+func localPath(p string) bool {
+	if filepath.IsAbs(p) {
+		return false
+	}
+	c := filepath.Clean(p)
+	return c != ".." && !strings.HasPrefix(c, "../")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (m Mount) typ() string {
 	if m.Type == "" {
-		return "bind"
+		return "volume"
 	}
 	return m.Type
 }
@@ -287,19 +617,28 @@ func parseDuration(field, s string, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// volume is a parsed "source:target[:ro]".
+// volume is a parsed "source:target[:options]".
 type volume struct {
 	Source, Target string
-	ReadOnly       bool
+	// Options are the bind's options, such as "ro" or "ro,z".
+	Options string
 }
+
+// volumeOptions are the options a volumes entry may carry, as Docker's -v.
+var volumeOptions = []string{"ro", "rw", "z", "Z", "nocopy", "private", "rprivate", "shared", "rshared", "slave", "rslave", "consistent", "cached", "delegated"}
 
 func parseVolume(s string) (volume, error) {
 	parts := strings.Split(s, ":")
 	var v volume
-	switch {
-	case len(parts) == 2:
-	case len(parts) == 3 && (parts[2] == "ro" || parts[2] == "rw"):
-		v.ReadOnly = parts[2] == "ro"
+	switch len(parts) {
+	case 2:
+	case 3:
+		for _, o := range strings.Split(parts[2], ",") {
+			if !slices.Contains(volumeOptions, o) {
+				return v, fmt.Errorf("%q: option %q, want ro, rw, z, Z, nocopy or a propagation mode", s, o)
+			}
+		}
+		v.Options = parts[2]
 	default:
 		return v, fmt.Errorf("%q: want \"source:target\" or \"source:target:ro\"", s)
 	}

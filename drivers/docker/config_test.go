@@ -128,14 +128,16 @@ func TestHostPath(t *testing.T) {
 		wantErr error
 	}{
 		{"relative", "local/data", false, "/t/web/local/data", nil},
+		{"another task's dir in the allocation", "../alloc/data", false, "/t/alloc/data", nil},
 		{"escaping disabled", "../../etc", false, "", ErrVolumesDisabled},
-		{"escaping enabled", "../x", true, "/t/x", nil},
+		{"escaping enabled", "../../x", true, "/x", nil},
+		{"absolute inside the allocation", "/t/alloc", false, "/t/alloc", nil},
 		{"absolute disabled", "/etc", false, "", ErrVolumesDisabled},
 		{"absolute enabled", "/etc/", true, "/etc", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := hostPath("/t/web", tc.src, tc.enabled)
+			got, err := hostPath("/t", "/t/web", tc.src, tc.enabled)
 			if got != tc.want || !errors.Is(err, tc.wantErr) {
 				t.Errorf("hostPath(%q, %v) = %q, %v, want %q, %v", tc.src, tc.enabled, got, err, tc.want, tc.wantErr)
 			}

@@ -187,6 +187,20 @@ func (d *Driver) emit(cfg *drivers.TaskConfig, msg string, ann map[string]string
 // ensureImage returns the image's ID, pulling it when absent or forced.
 // A failure is also published as a task event.
 func (d *Driver) ensureImage(ctx context.Context, cli *client.Client, cfg *drivers.TaskConfig, tc *TaskConfig) (string, error) {
+	if tc.Load != "" {
+		d.emit(cfg, "Loading image archive", map[string]string{"image": tc.Image, "load": tc.Load})
+		if err := loadImage(ctx, cli, cfg, tc); err != nil {
+			d.emit(cfg, "Failed to load image: "+err.Error(), map[string]string{"image": tc.Image})
+			return "", err
+		}
+		img, err := cli.ImageInspect(ctx, tc.Image)
+		if err != nil {
+			err = fmt.Errorf("image %s is not in config.load %s: %w", tc.Image, tc.Load, err)
+			d.emit(cfg, "Failed to load image: "+err.Error(), map[string]string{"image": tc.Image})
+			return "", err
+		}
+		return img.ID, nil
+	}
 	if !tc.ForcePull {
 		if img, err := cli.ImageInspect(ctx, tc.Image); err == nil {
 			return img.ID, nil
@@ -229,7 +243,11 @@ func (d *Driver) pull(ctx context.Context, cli *client.Client, tc *TaskConfig) e
 		}
 		return fmt.Errorf("pull image %s: %w", tc.Image, err)
 	}
-	resp, err := cli.ImagePull(ctx, tc.Image, client.ImagePullOptions{})
+	auth, err := registryAuth(tc.Auth.V)
+	if err != nil {
+		return fail(err)
+	}
+	resp, err := cli.ImagePull(ctx, tc.Image, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
 		return fail(err)
 	}
@@ -277,18 +295,18 @@ var ErrPrivilegedDisabled = errors.New("privileged containers are disabled on th
 // plugin config does not enable volumes.
 var ErrVolumesDisabled = errors.New("volumes are disabled on this client: set volumes { enabled = true } in the docker plugin config")
 
-// hostPath resolves a bind source: relative to the task dir, where it must
-// stay unless volumes are enabled; absolute only when they are.
-func hostPath(taskDir, src string, enabled bool) (string, error) {
-	if filepath.IsAbs(src) {
-		if !enabled {
-			return "", fmt.Errorf("host path %s: %w", src, ErrVolumesDisabled)
-		}
-		return filepath.Clean(src), nil
+// hostPath resolves a bind source: relative to the task dir; outside the
+// allocation dir only when volumes are enabled, as in Nomad.
+func hostPath(allocDir, taskDir, src string, enabled bool) (string, error) {
+	p := filepath.Clean(src)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(taskDir, src)
 	}
-	p := filepath.Join(taskDir, src)
-	if rel, err := filepath.Rel(taskDir, p); !enabled && (err != nil || rel == ".." || strings.HasPrefix(rel, "../")) {
-		return "", fmt.Errorf("path %s leaves the task dir: %w", src, ErrVolumesDisabled)
+	if enabled {
+		return p, nil
+	}
+	if rel, err := filepath.Rel(allocDir, p); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("host path %s is outside the allocation dir: %w", src, ErrVolumesDisabled)
 	}
 	return p, nil
 }
@@ -298,49 +316,62 @@ func userMounts(cfg *drivers.TaskConfig, tc *TaskConfig, pc Config) ([]string, [
 	enabled := pc.Volumes.V.Enabled
 	var binds []string
 	var errs []error
+	if tc.VolumeDriver != "" && !enabled {
+		errs = append(errs, fmt.Errorf("config.volume_driver %s: %w", tc.VolumeDriver, ErrVolumesDisabled))
+	}
 	for i, s := range tc.Volumes {
 		v, err := parseVolume(s)
-		if err == nil {
-			v.Source, err = hostPath(cfg.TaskDir, v.Source, enabled)
+		if err == nil && tc.VolumeDriver == "" {
+			// With a volume driver the source is a volume name.
+			v.Source, err = hostPath(cfg.AllocDir, cfg.TaskDir, v.Source, enabled)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("config.volumes[%d]: %w", i, err))
 			continue
 		}
 		b := v.Source + ":" + v.Target
-		if v.ReadOnly {
-			b += ":ro"
+		if v.Options != "" {
+			b += ":" + v.Options
 		}
 		binds = append(binds, b)
 	}
 	var mounts []mount.Mount
-	for i, m := range tc.Mounts {
-		dm := mount.Mount{Type: mount.Type(m.typ()), Source: m.Source, Target: m.Target, ReadOnly: m.Readonly}
-		var err error
-		switch dm.Type {
-		case mount.TypeBind:
-			dm.Source, err = hostPath(cfg.TaskDir, m.Source, enabled)
-		case mount.TypeVolume:
-			if !enabled {
-				err = fmt.Errorf("named volume %s: %w", m.Source, ErrVolumesDisabled)
+	for _, list := range []struct {
+		name string
+		ms   BlockList[Mount]
+	}{{"mount", tc.Mounts}, {"mounts", tc.MountsList}} {
+		for i, m := range list.ms {
+			dm, err := engineMount(cfg, m, enabled)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("config.%s[%d]: %w", list.name, i, err))
+				continue
 			}
+			mounts = append(mounts, dm)
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("config.mount[%d]: %w", i, err))
-			continue
-		}
-		mounts = append(mounts, dm)
 	}
 	return binds, mounts, errors.Join(errs...)
 }
 
 func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Config) (*container.Config, *container.HostConfig, error) {
+	cc, hc, _, err := d.createOptions(cfg, tc, pc)
+	return cc, hc, err
+}
+
+// createOptions is everything ContainerCreate takes for the task.
+func (d *Driver) createOptions(cfg *drivers.TaskConfig, tc *TaskConfig, pc Config) (*container.Config, *container.HostConfig, *network.NetworkingConfig, error) {
 	if tc.Privileged && !pc.AllowPrivileged {
-		return nil, nil, ErrPrivilegedDisabled
+		return nil, nil, nil, ErrPrivilegedDisabled
+	}
+	if err := checkRuntime(pc, tc.Runtime); err != nil {
+		return nil, nil, nil, err
+	}
+	capAdd, capDrop, err := capabilities(pc.AllowCaps, tc.CapAdd, tc.CapDrop)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	userBinds, mounts, err := userMounts(cfg, tc, pc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	labels := map[string]string{LabelTaskID: cfg.ID, LabelAllocID: cfg.AllocID, LabelTask: cfg.Name}
 	for k, v := range tc.Labels {
@@ -348,26 +379,81 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Con
 	}
 	cc := &container.Config{
 		Image:      tc.Image,
-		Env:        envList(cfg.Env),
+		Env:        envList(portMapEnv(cfg.Env, tc.PortMap)),
 		User:       cfg.User,
 		WorkingDir: tc.WorkDir,
 		Labels:     labels,
 		Entrypoint: tc.Entrypoint,
+		Hostname:   tc.Hostname,
+		Tty:        tc.TTY,
+		OpenStdin:  tc.Interactive,
+	}
+	if tc.Healthchecks.V.Disable {
+		cc.Healthcheck = &container.HealthConfig{Test: []string{"NONE"}}
 	}
 	if tc.Command != "" {
 		cc.Cmd = append([]string{tc.Command}, tc.Args...)
 	} else if len(tc.Args) > 0 {
 		cc.Cmd = tc.Args
 	}
+	secOpts, err := securityOpts(tc.SecurityOpt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ulim, err := ulimits(tc.Ulimit)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	hc := &container.HostConfig{
-		CapAdd:     tc.CapAdd,
-		CapDrop:    tc.CapDrop,
-		Privileged: tc.Privileged,
+		CapAdd:         capAdd,
+		CapDrop:        capDrop,
+		Privileged:     tc.Privileged,
+		ReadonlyRootfs: tc.ReadonlyRootfs,
+		SecurityOpt:    secOpts,
+		GroupAdd:       tc.GroupAdd,
+		ExtraHosts:     tc.ExtraHosts,
+		DNSSearch:      tc.DNSSearchDomains,
+		DNSOptions:     tc.DNSOptions,
+		IpcMode:        container.IpcMode(tc.IPCMode),
+		PidMode:        container.PidMode(tc.PidMode),
+		UTSMode:        container.UTSMode(tc.UTSMode),
+		UsernsMode:     container.UsernsMode(tc.UsernsMode),
+		OomScoreAdj:    tc.OOMScoreAdj,
+		ShmSize:        tc.ShmSize,
+		StorageOpt:     tc.StorageOpt,
+		Sysctls:        tc.Sysctl,
+		Runtime:        tc.Runtime,
+		VolumeDriver:   tc.VolumeDriver,
+	}
+	if tc.Init {
+		hc.Init = &tc.Init
+	}
+	for _, s := range tc.DNSServers {
+		// DecodeTaskConfig checked each address.
+		a, _ := netip.ParseAddr(s)
+		hc.DNS = append(hc.DNS, a)
+	}
+	if lg := tc.Logging.V; lg.Type != "" || lg.Driver != "" || len(lg.Config) > 0 {
+		hc.LogConfig = container.LogConfig{Type: lg.Type, Config: lg.Config}
+		if hc.LogConfig.Type == "" {
+			hc.LogConfig.Type = lg.Driver
+		}
+	}
+	hc.Resources.Ulimits = ulim
+	for i, dev := range tc.Devices {
+		m, err := dev.mapping()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("config.devices[%d]: %w", i, err)
+		}
+		hc.Resources.Devices = append(hc.Resources.Devices, m)
+	}
+	if hc.Resources.PidsLimit, err = pidsLimit(pc, tc); err != nil {
+		return nil, nil, nil, err
 	}
 	if cfg.NetworkIsolation != nil {
 		mode, err := groupNetworkMode(cfg, tc)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		hc.NetworkMode = mode
 	} else if tc.NetworkMode != "" {
@@ -375,17 +461,20 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Con
 	}
 	if r := cfg.Resources; r != nil {
 		hc.Resources.CPUShares = r.CPUShares
+		if tc.CPUHardLimit {
+			hc.Resources.CPUPeriod, hc.Resources.CPUQuota = cpuQuota(r.CPUShares, tc.CPUCFSPeriod, coreMHz())
+		}
 		limit := r.MemoryMB << 20
 		hard := r.MemoryMaxMB
 		if tc.MemoryHardLimit > 0 {
 			if r.MemoryMaxMB > 0 {
-				return nil, nil, errors.New("config.memory_hard_limit and resources.memory_max are both set; use one")
+				return nil, nil, nil, errors.New("config.memory_hard_limit and resources.memory_max are both set; use one")
 			}
 			hard = tc.MemoryHardLimit
 		}
 		if hard > 0 {
 			if hard < r.MemoryMB {
-				return nil, nil, fmt.Errorf("memory hard limit %d MB is below resources.memory %d MB", hard, r.MemoryMB)
+				return nil, nil, nil, fmt.Errorf("memory hard limit %d MB is below resources.memory %d MB", hard, r.MemoryMB)
 			}
 			limit = hard << 20
 			hc.Resources.MemoryReservation = r.MemoryMB << 20
@@ -400,7 +489,7 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Con
 	}
 	for src, dst := range binds {
 		if err := os.MkdirAll(src, 0o777); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		hc.Binds = append(hc.Binds, src+":"+dst)
 	}
@@ -420,18 +509,21 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Con
 				continue
 			}
 			to := p.To
+			if mapped, ok := tc.PortMap[p.Label]; ok {
+				to = mapped
+			}
 			if to == 0 {
 				to = p.Value
 			}
 			port, err := network.ParsePort(fmt.Sprintf("%d/tcp", to))
 			if err != nil {
-				return nil, nil, fmt.Errorf("port %s: %w", p.Label, err)
+				return nil, nil, nil, fmt.Errorf("port %s: %w", p.Label, err)
 			}
 			b := network.PortBinding{HostPort: strconv.Itoa(p.Value)}
 			if p.HostIP != "" {
 				ip, err := netip.ParseAddr(p.HostIP)
 				if err != nil {
-					return nil, nil, fmt.Errorf("port %s host ip: %w", p.Label, err)
+					return nil, nil, nil, fmt.Errorf("port %s host ip: %w", p.Label, err)
 				}
 				b.HostIP = ip
 			}
@@ -439,7 +531,7 @@ func (d *Driver) containerConfig(cfg *drivers.TaskConfig, tc *TaskConfig, pc Con
 			hc.PortBindings[port] = append(hc.PortBindings[port], b)
 		}
 	}
-	return cc, hc, nil
+	return cc, hc, networkingConfig(tc, hc.NetworkMode), nil
 }
 
 func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
@@ -457,7 +549,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
-	cc, hc, err := d.containerConfig(cfg, tc, d.pluginConfig())
+	cc, hc, nc, err := d.createOptions(cfg, tc, d.pluginConfig())
 	if err != nil {
 		d.emit(cfg, "Failed to create container: "+err.Error(), nil)
 		return nil, err
@@ -466,7 +558,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
-	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cc, HostConfig: hc, Name: containerName(cfg)})
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cc, HostConfig: hc, NetworkingConfig: nc, Name: containerName(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
@@ -475,7 +567,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 		_, rerr := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		return nil, errors.Join(err, rerr)
 	}
-	ls, logProc, err := startLogger(&loggerSpec{Endpoint: host, ContainerID: id, Stdout: cfg.StdoutPath, Stderr: cfg.StderrPath})
+	ls, logProc, err := startLogger(&loggerSpec{Endpoint: host, ContainerID: id, Stdout: cfg.StdoutPath, Stderr: cfg.StderrPath, TTY: tc.TTY})
 	if err != nil {
 		return fail(err)
 	}
@@ -525,7 +617,8 @@ func (d *Driver) RecoverTask(ctx context.Context, handle *drivers.TaskHandle) er
 	var logProc = (*os.Process)(nil)
 	if ins.Container.State != nil && ins.Container.State.Running && !processAlive(st.Logger.PID, st.Logger.Tick) {
 		cfg := handle.Config
-		ls, p, err := startLogger(&loggerSpec{Endpoint: host, ContainerID: st.ContainerID, Stdout: cfg.StdoutPath, Stderr: cfg.StderrPath, Since: fmt.Sprint(time.Now().Unix())})
+		tty := ins.Container.Config != nil && ins.Container.Config.Tty
+		ls, p, err := startLogger(&loggerSpec{Endpoint: host, ContainerID: st.ContainerID, Stdout: cfg.StdoutPath, Stderr: cfg.StderrPath, Since: fmt.Sprint(time.Now().Unix()), TTY: tty})
 		if err != nil {
 			return fmt.Errorf("recover task: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,9 @@ type loggerSpec struct {
 	Stderr      string `json:"stderr"`
 	// Since is a Unix timestamp; empty copies the whole log.
 	Since string `json:"since"`
+	// TTY says the container has a terminal: its log is one raw stream,
+	// copied to stdout.
+	TTY bool `json:"tty,omitempty"`
 }
 
 // LoggerMain runs the log copier and exits if this process was started as
@@ -72,7 +76,11 @@ func copyLogs(spec *loggerSpec) error {
 			ShowStdout: true, ShowStderr: true, Follow: true, Since: since,
 		})
 		if err == nil {
-			_, err = stdcopy.StdCopy(stdout, stderr, body)
+			if spec.TTY {
+				_, err = io.Copy(stdout, body)
+			} else {
+				_, err = stdcopy.StdCopy(stdout, stderr, body)
+			}
 			body.Close()
 		}
 		ins, ierr := cli.ContainerInspect(ctx, spec.ContainerID, client.ContainerInspectOptions{})
