@@ -121,6 +121,12 @@ func validateService(p *problems, path string, s *Service, task string, ports ma
 		if c.Timeout <= 0 {
 			p.add(cp, "timeout must be positive")
 		}
+		if c.SuccessBeforePassing < 0 {
+			p.add(cp, "success_before_passing must not be negative")
+		}
+		if c.FailuresBeforeCritical < 0 {
+			p.add(cp, "failures_before_critical must not be negative")
+		}
 		if r := c.CheckRestart; r != nil {
 			if r.Limit < 0 {
 				p.add(cp, "check_restart.limit must not be negative")

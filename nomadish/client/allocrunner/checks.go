@@ -2,6 +2,7 @@ package allocrunner
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -122,7 +124,7 @@ func httpCheck(ctx context.Context, c *structs.ServiceCheck, hostport string) (s
 	if h := req.Header.Get("Host"); h != "" {
 		req.Host = h
 	}
-	tr := &http.Transport{DisableKeepAlives: true}
+	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: checkTLS(c)}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
@@ -140,7 +142,11 @@ func httpCheck(ctx context.Context, c *structs.ServiceCheck, hostport string) (s
 }
 
 func grpcCheck(ctx context.Context, c *structs.ServiceCheck, hostport string) (string, int, string) {
-	conn, err := grpc.NewClient(hostport, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if c.GRPCUseTLS {
+		creds = credentials.NewTLS(checkTLS(c))
+	}
+	conn, err := grpc.NewClient(hostport, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return structs.CheckCritical, 0, err.Error()
 	}
@@ -153,6 +159,13 @@ func grpcCheck(ctx context.Context, c *structs.ServiceCheck, hostport string) (s
 		return structs.CheckCritical, 0, "gRPC status " + resp.GetStatus().String()
 	}
 	return structs.CheckPassing, 0, "gRPC status SERVING"
+}
+
+// checkTLS is the TLS setup of an https or TLS gRPC check: the system's
+// roots, tls_server_name as the name to verify, or no verification with
+// tls_skip_verify.
+func checkTLS(c *structs.ServiceCheck) *tls.Config {
+	return &tls.Config{ServerName: c.TLSServerName, InsecureSkipVerify: c.TLSSkipVerify}
 }
 
 func trimOutput(s string) string {
@@ -195,3 +208,31 @@ func (rc *restartCounter) observe(status string, now, started time.Time) bool {
 
 // errNoPort is a service or check port that is not allocated.
 var errNoPort = errors.New("port not allocated")
+
+// checkThresholds holds back a check's status changes as Nomad's
+// success_before_passing and failures_before_critical ask: a check turns
+// passing only after that many passing results in a row, and critical (or
+// warning) only after that many failing ones; until then it keeps the
+// status it had. Zero or one means at once.
+type checkThresholds struct {
+	successes, failures int
+	passRun, failRun    int
+}
+
+// apply takes a raw result and returns the status to report.
+func (t *checkThresholds) apply(prev, status string) string {
+	if status == structs.CheckPassing {
+		t.passRun++
+		t.failRun = 0
+		if t.passRun >= t.successes {
+			return status
+		}
+		return prev
+	}
+	t.failRun++
+	t.passRun = 0
+	if t.failRun >= t.failures {
+		return status
+	}
+	return prev
+}

@@ -467,6 +467,7 @@ func (sm *serviceManager) runCheck(ctx context.Context, d *serviceDef, c *checkD
 		interval = defaultCheckInterval
 	}
 	rc := &restartCounter{policy: c.def.CheckRestart}
+	th := &checkThresholds{successes: c.def.SuccessBeforePassing, failures: c.def.FailuresBeforeCritical}
 	exec := func(ctx context.Context, task string, cmd []string, timeout time.Duration) (int, []byte, error) {
 		res, err := ar.ExecTask(ctx, task, cmd, timeout)
 		if err != nil {
@@ -493,10 +494,7 @@ func (sm *serviceManager) runCheck(ctx context.Context, d *serviceDef, c *checkD
 		if label == "" {
 			label = d.svc.PortLabel
 		}
-		mode := c.def.AddressMode
-		if mode == "" {
-			mode = d.svc.AddressMode
-		}
+		mode := checkAddressMode(c.def, d.svc, alloc)
 		var status, output string
 		var code int
 		addr, port, err := serviceAddress(alloc, ar.cfg.Node(), label, mode, d.task)
@@ -508,6 +506,7 @@ func (sm *serviceManager) runCheck(ctx context.Context, d *serviceDef, c *checkD
 		if ctx.Err() != nil {
 			return
 		}
+		status = th.apply(sm.status(c.id), status)
 		sm.record(c.id, status, code, output)
 		if c.restartTask != "" {
 			ar.mu.Lock()
@@ -522,6 +521,42 @@ func (sm *serviceManager) runCheck(ctx context.Context, d *serviceDef, c *checkD
 		}
 		t.Reset(interval)
 	}
+}
+
+// status is a check's last reported status.
+func (sm *serviceManager) status(id string) string {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	if res := sm.results[id]; res != nil {
+		return res.Status
+	}
+	return ""
+}
+
+// checkAddressMode is the address mode a check is run with: its own, else
+// its service's. With expose in a bridge-mode group the client reaches the
+// check inside the allocation's namespace, at the allocation's address and
+// the port's "to", whether or not the port is mapped on the host.
+func checkAddressMode(c *structs.ServiceCheck, svc *structs.Service, alloc *structs.Allocation) string {
+	if c.Expose && groupNetworkMode(alloc) == structs.NetworkModeBridge {
+		return structs.AddressModeAlloc
+	}
+	if c.AddressMode != "" {
+		return c.AddressMode
+	}
+	return svc.AddressMode
+}
+
+// groupNetworkMode is the network mode of the allocation's group.
+func groupNetworkMode(a *structs.Allocation) string {
+	if a == nil || a.Job == nil {
+		return ""
+	}
+	tg := a.Job.LookupTaskGroup(a.TaskGroup)
+	if tg == nil || len(tg.Networks) == 0 || tg.Networks[0] == nil || tg.Networks[0].Mode == "" {
+		return structs.NetworkModeHost
+	}
+	return tg.Networks[0].Mode
 }
 
 // record stores a result and, when the status changed, nudges the
