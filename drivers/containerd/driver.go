@@ -53,6 +53,8 @@ type Config struct {
 	Snapshotter string `json:"snapshotter"`
 	// Volumes controls mounts of host paths outside the allocation dir.
 	Volumes Block[VolumesConfig] `json:"volumes"`
+	// AllowPrivileged lets tasks set privileged = true.
+	AllowPrivileged bool `json:"allow_privileged"`
 }
 
 // TaskConfig is the task's config block.
@@ -72,6 +74,46 @@ type TaskConfig struct {
 	CapDrop    []string `json:"cap_drop"`
 	// Mounts are added to the alloc dir mounts.
 	Mounts []Mount `json:"mounts"`
+	// ImagePullTimeout bounds a pull ("5m" when empty).
+	ImagePullTimeout string `json:"image_pull_timeout"`
+	// Privileged needs allow_privileged in the plugin config.
+	Privileged     bool  `json:"privileged"`
+	ReadonlyRootfs bool  `json:"readonly_rootfs"`
+	PidsLimit      int64 `json:"pids_limit"`
+	// PidMode "host" shares the host's pid namespace.
+	PidMode string `json:"pid_mode"`
+	// FileLimit is the soft and hard RLIMIT_NOFILE.
+	FileLimit int64  `json:"file_limit"`
+	Hostname  string `json:"hostname"`
+	// HostDNS, true when unset, bind mounts the host's resolv.conf.
+	HostDNS *bool `json:"host_dns"`
+	// ExtraHosts are "name:address" lines added to /etc/hosts.
+	ExtraHosts []string `json:"extra_hosts"`
+	// Seccomp applies containerd's default seccomp profile, or the OCI
+	// profile in SeccompProfile (a path on the client).
+	Seccomp        bool   `json:"seccomp"`
+	SeccompProfile string `json:"seccomp_profile"`
+	// ShmSize is /dev/shm's size, such as "128M".
+	ShmSize string    `json:"shm_size"`
+	Sysctl  StringMap `json:"sysctl"`
+	// HostNetwork asks for the host's network namespace, which is the
+	// default outside a group network.
+	HostNetwork bool `json:"host_network"`
+	// Devices are host device paths made available in the container.
+	Devices     []string  `json:"devices"`
+	Labels      StringMap `json:"labels"`
+	Annotations StringMap `json:"annotations"`
+	// Accepted, not acted on (see TaskConfigSchema).
+	Auth             Block[Auth] `json:"auth"`
+	Runtime          string      `json:"runtime"`
+	MemorySwap       string      `json:"memory_swap"`
+	MemorySwappiness int64       `json:"memory_swappiness"`
+}
+
+// Auth is the task config's auth block.
+type Auth struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // ConfigSchema is the agent plugin config schema.
@@ -83,6 +125,7 @@ func ConfigSchema() *drivers.Schema {
 		{Name: "volumes", Type: drivers.TypeBlock, Fields: []*drivers.SchemaField{
 			{Name: "enabled", Type: drivers.TypeBool},
 		}},
+		{Name: "allow_privileged", Type: drivers.TypeBool},
 	}}
 }
 
@@ -103,6 +146,30 @@ func TaskConfigSchema() *drivers.Schema {
 			{Name: "target", Type: drivers.TypeString, Required: true},
 			{Name: "options", Type: drivers.TypeListStr},
 		}},
+		{Name: "image_pull_timeout", Type: drivers.TypeString},
+		{Name: "privileged", Type: drivers.TypeBool},
+		{Name: "readonly_rootfs", Type: drivers.TypeBool},
+		{Name: "pids_limit", Type: drivers.TypeNumber},
+		{Name: "pid_mode", Type: drivers.TypeString},
+		{Name: "file_limit", Type: drivers.TypeNumber},
+		{Name: "hostname", Type: drivers.TypeString},
+		{Name: "host_dns", Type: drivers.TypeBool},
+		{Name: "extra_hosts", Type: drivers.TypeListStr},
+		{Name: "seccomp", Type: drivers.TypeBool},
+		{Name: "seccomp_profile", Type: drivers.TypeString},
+		{Name: "shm_size", Type: drivers.TypeString},
+		{Name: "sysctl", Type: drivers.TypeMapStr},
+		{Name: "host_network", Type: drivers.TypeBool},
+		{Name: "devices", Type: drivers.TypeListStr},
+		{Name: "labels", Type: drivers.TypeMapStr},
+		{Name: "annotations", Type: drivers.TypeMapStr},
+		{Name: "auth", Type: drivers.TypeBlock, Unsupported: "images come from the namespace, image_archive or an anonymous pull", Fields: []*drivers.SchemaField{
+			{Name: "username", Type: drivers.TypeString},
+			{Name: "password", Type: drivers.TypeString},
+		}},
+		{Name: "runtime", Type: drivers.TypeString, Unsupported: "tasks always run under runc"},
+		{Name: "memory_swap", Type: drivers.TypeString, Unsupported: "swap is capped at the memory limit"},
+		{Name: "memory_swappiness", Type: drivers.TypeNumber, Unsupported: "the kernel's swappiness applies"},
 	}}
 }
 
@@ -132,6 +199,7 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 		errs = append(errs, errors.New("config.image is required"))
 	}
 	errs = append(errs, checkMounts(tc.Mounts)...)
+	errs = append(errs, tc.check()...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("task config: %w", err)
 	}
@@ -313,7 +381,13 @@ func (d *Driver) image(ctx context.Context, cli *containerd.Client, cfg *drivers
 	img, err := lookupImage(ctx, cli, ref)
 	if cerrdefs.IsNotFound(err) {
 		d.emit(cfg, "Downloading image", map[string]string{"image": ref})
-		img, err = cli.Pull(ctx, ref, containerd.WithPullUnpack, containerd.WithPullSnapshotter(snapshotter))
+		timeout, _ := tc.imagePullTimeout()
+		pctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("image_pull_timeout %v reached", timeout))
+		img, err = cli.Pull(pctx, ref, containerd.WithPullUnpack, containerd.WithPullSnapshotter(snapshotter))
+		if cause := context.Cause(pctx); err != nil && cause != nil && pctx.Err() != nil {
+			err = cause
+		}
+		cancel()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", ref, err)
@@ -351,6 +425,10 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGates(cfg, tc, pc); err != nil {
+		d.emit(cfg, "Failed to create container: "+err.Error(), nil)
+		return nil, err
+	}
 	img, err := d.image(ctx, cli, cfg, tc, pc)
 	if err != nil {
 		d.emit(cfg, "Failed to prepare image: "+err.Error(), map[string]string{"image": tc.Image})
@@ -363,14 +441,21 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	}
 	id := containerID(cfg.ID)
 	cgroup := "/" + pc.Namespace + "/" + id
+	hosts, err := hostsOpt(cfg, tc.ExtraHosts)
+	if err != nil {
+		d.emit(cfg, "Failed to create container: "+err.Error(), nil)
+		return nil, err
+	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithEnv(envList(cfg.Env)),
 		oci.WithHostNamespace(specs.NetworkNamespace),
-		oci.WithHostResolvconf,
-		oci.WithHostHostsFile,
+		hosts,
 		oci.WithMounts(append(taskMounts(cfg), extra...)),
 		withCgroupsPath(cgroup),
+	}
+	if tc.HostDNS == nil || *tc.HostDNS {
+		opts = append(opts, oci.WithHostResolvconf)
 	}
 	if argv := processArgs(tc); argv != nil {
 		opts = append(opts, oci.WithProcessArgs(argv...))
@@ -386,12 +471,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if cfg.User != "" {
 		opts = append(opts, oci.WithUser(cfg.User))
 	}
-	if len(tc.CapAdd) > 0 {
-		opts = append(opts, oci.WithAddedCapabilities(capNames(tc.CapAdd)))
-	}
-	if len(tc.CapDrop) > 0 {
-		opts = append(opts, oci.WithDroppedCapabilities(capNames(tc.CapDrop)))
-	}
+	opts = append(opts, securityOpts(tc)...)
 	if r := cfg.Resources; r != nil {
 		if r.CPUShares > 0 {
 			opts = append(opts, oci.WithCPUShares(uint64(r.CPUShares)))
@@ -404,12 +484,18 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 			opts = append(opts, oci.WithMemoryLimit(uint64(limit)), withMemorySwap(limit))
 		}
 	}
+	opts = append(opts, limitOpts(tc)...)
+	labels := map[string]string{}
+	for k, v := range tc.Labels {
+		labels[k] = v
+	}
+	labels["io.nomadish.task_id"], labels["io.nomadish.alloc_id"] = cfg.ID, cfg.AllocID
 	c, err := cli.NewContainer(ctx, id,
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(pc.Snapshotter),
 		containerd.WithNewSnapshot(id+"-snapshot", img),
 		containerd.WithNewSpec(opts...),
-		containerd.WithContainerLabels(map[string]string{"io.nomadish.task_id": cfg.ID, "io.nomadish.alloc_id": cfg.AllocID}),
+		containerd.WithContainerLabels(labels),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)

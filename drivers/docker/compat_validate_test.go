@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/drivers/docker"
+	"github.com/nomadish/nomadish/drivers/drivertest"
 	"github.com/nomadish/nomadish/nomadish/jobvalidate"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
@@ -188,15 +188,15 @@ func TestJobValidateEveryNomadOption(t *testing.T) {
 // a value of the wrong type and checks job validate names its path.
 func TestJobValidateRejectsWrongTypes(t *testing.T) {
 	n := 0
-	for _, c := range wrongTypeCases(docker.TaskConfigSchema().Fields) {
-		t.Run(c.path, func(t *testing.T) {
-			config := c.config
+	for _, c := range drivertest.WrongTypes(docker.TaskConfigSchema().Fields) {
+		t.Run(c.Path, func(t *testing.T) {
+			config := c.Config
 			if _, ok := config["image"]; !ok {
 				config["image"] = "i"
 			}
 			job := &structs.Job{ID: "j", TaskGroups: []*structs.TaskGroup{{Name: "g", Tasks: []*structs.Task{{Name: "t", Driver: "docker", Config: config}}}}}
 			err := jobvalidate.TaskConfigs(job, nil)
-			want := fmt.Sprintf(`group "g" -> task "t": %s: want `, c.path)
+			want := fmt.Sprintf(`group "g" -> task "t": %s: want `, c.Path)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("TaskConfigs(%v) = %v, want an error starting %q", config, err, want)
 			}
@@ -233,58 +233,5 @@ func TestJobValidateRejectsUnknownFields(t *testing.T) {
 				t.Errorf("TaskConfigs() = %v, want it to contain %q", err, tc.want)
 			}
 		})
-	}
-}
-
-type wrongTypeCase struct {
-	path   string
-	config map[string]interface{}
-}
-
-// wrongTypeCases builds, for every field of the schema at any depth, a
-// config where that field has a value of the wrong type and the blocks
-// around it have their required fields.
-func wrongTypeCases(fields []*drivers.SchemaField) []wrongTypeCase {
-	var out []wrongTypeCase
-	for _, f := range fields {
-		out = append(out, wrongTypeCase{path: "config." + f.Name, config: map[string]interface{}{f.Name: wrongValue(f.Type)}})
-		if len(f.Fields) == 0 {
-			continue
-		}
-		for _, inner := range wrongTypeCases(f.Fields) {
-			block := requiredOf(f.Fields)
-			for k, v := range inner.config {
-				block[k] = v
-			}
-			var value interface{} = block
-			path := "config." + f.Name + strings.TrimPrefix(inner.path, "config")
-			if f.Type == drivers.TypeBlockList {
-				value = []interface{}{block}
-				path = "config." + f.Name + "[0]" + strings.TrimPrefix(inner.path, "config")
-			}
-			out = append(out, wrongTypeCase{path: path, config: map[string]interface{}{f.Name: value}})
-		}
-	}
-	return out
-}
-
-func requiredOf(fields []*drivers.SchemaField) map[string]interface{} {
-	m := map[string]interface{}{}
-	for _, f := range fields {
-		if f.Required {
-			m[f.Name] = "/x"
-		}
-	}
-	return m
-}
-
-func wrongValue(typ string) interface{} {
-	switch typ {
-	case drivers.TypeString:
-		return true
-	case drivers.TypeBool:
-		return "yes"
-	default:
-		return "x"
 	}
 }
