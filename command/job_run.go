@@ -47,9 +47,9 @@ Alias: nomadish run
 
   Exit codes: 0 when the job was submitted, every allocation was placed
   and its deployment, if any, succeeded; 2 when some allocations could
-  not be placed (unsatisfiable constraints, resources exhausted, ...)
-  and no deployment succeeded since; 1 for any other error, a failed
-  deployment included.
+  not be placed (unsatisfiable constraints, resources exhausted, ...),
+  in which case the deployment is not followed; 1 for any other error,
+  a failed deployment included.
 
 General Options:
 
@@ -218,8 +218,14 @@ func (c *JobRunCommand) Run(args []string) int {
 	if code == 1 || mon.deployment == "" {
 		return code
 	}
-	// As Nomad: a deployment that fails is an error; one that succeeds
-	// after a placement failure (capacity came) is a success.
+	if code == 2 {
+		// Scheduling failed: the deployment cannot end before capacity
+		// comes, so the placement failure is the answer now.
+		c.Ui.Output(fmt.Sprintf("==> %s: Deployment %q waits for the allocations not placed; follow it with \"nomadish deployment status -monitor %s\"",
+			formatTime(time.Now()), limit(mon.deployment, length), limit(mon.deployment, length)))
+		return 2
+	}
+	// As Nomad: a deployment that fails is an error.
 	dm := newDeploymentMonitor(c.Ui, client, length, verbose)
 	status, err := dm.monitor(ctx, mon.deployment)
 	if err != nil || status != structs.DeploymentStatusSuccessful {

@@ -111,6 +111,13 @@ func TestJobRunMonitorsDeployment(t *testing.T) {
 		}
 	}
 
+	// A placement failure exits 2 at once, naming the deployment that
+	// waits for capacity instead of following it.
+	out, errOut, code = a.CLI("job", "run", filepath.Join("input", "big.nomad.hcl"))
+	if code != 2 || !strings.Contains(out, "failed to place all allocations") || !strings.Contains(out, "nomadish deployment status -monitor") {
+		t.Errorf("job run of an unplaceable job = %d, want 2 naming the waiting deployment\n%s\n%s", code, out, errOut)
+	}
+
 	// -detach does not monitor.
 	out, _, code = a.CLI("job", "run", "-detach", "-var", "sleep=302", jobFile)
 	if code != 0 || strings.Contains(out, "Monitoring") {
