@@ -76,35 +76,9 @@ func validateValue(path string, f *drivers.SchemaField, v interface{}, errs *[]e
 			}
 		}
 	case drivers.TypeMapStr:
-		// `labels = { ... }` in a job file arrives as a one-element list.
-		if items, ok := asList(v); ok && len(items) == 1 {
-			v = items[0]
-		}
-		m, ok := asMap(v)
-		if !ok {
-			bad("map of strings")
-			return
-		}
-		for _, k := range sortedKeys(m) {
-			if _, ok := m[k].(string); !ok {
-				*errs = append(*errs, fmt.Errorf("%s.%s: want string, got %s", path, k, describe(m[k])))
-			}
-		}
+		validateMap(path, v, "string", func(x interface{}) bool { _, ok := x.(string); return ok }, errs)
 	case drivers.TypeMapNumber:
-		// `port_map { http = 8080 }` in a job file arrives as a one-element list.
-		if items, ok := asList(v); ok && len(items) == 1 {
-			v = items[0]
-		}
-		m, ok := asMap(v)
-		if !ok {
-			bad("map of numbers")
-			return
-		}
-		for _, k := range sortedKeys(m) {
-			if !isNumber(m[k]) {
-				*errs = append(*errs, fmt.Errorf("%s.%s: want number, got %s", path, k, describe(m[k])))
-			}
-		}
+		validateMap(path, v, "number", isNumber, errs)
 	case drivers.TypeListMap:
 		items, ok := asList(v)
 		if !ok {
@@ -147,6 +121,28 @@ func validateValue(path string, f *drivers.SchemaField, v interface{}, errs *[]e
 		}
 	default:
 		*errs = append(*errs, fmt.Errorf("%s: schema has unknown type %q", path, f.Type))
+	}
+}
+
+// validateMap checks a map whose values are all of one type. A job file's
+// `labels { ... }` arrives as a list of one map, and repeating the block
+// makes a longer list, merged as Nomad merges it.
+func validateMap(path string, v interface{}, elem string, ok func(interface{}) bool, errs *[]error) {
+	maps := []interface{}{v}
+	if items, isList := asList(v); isList {
+		maps = items
+	}
+	for _, it := range maps {
+		m, isMap := asMap(it)
+		if !isMap {
+			*errs = append(*errs, fmt.Errorf("%s: want map of %ss, got %s", path, elem, describe(v)))
+			return
+		}
+		for _, k := range sortedKeys(m) {
+			if !ok(m[k]) {
+				*errs = append(*errs, fmt.Errorf("%s.%s: want %s, got %s", path, k, elem, describe(m[k])))
+			}
+		}
 	}
 }
 
