@@ -68,12 +68,12 @@ func newDeploymentMonitor(ui cli.Ui, client *api.Client, length int, verbose boo
 	m := &deploymentMonitor{client: client, length: length, verbose: verbose,
 		wait: deploymentWait, interval: monitorInterval, now: time.Now}
 	if f, ok := terminalOf(ui); ok {
-		m.view = newTTYView(f, func() int {
-			_, w, err := terminalSize(f)
+		m.view = newTTYView(f, func() (int, int) {
+			rows, cols, err := terminalSize(f)
 			if err != nil {
-				return 0
+				return 0, 0
 			}
-			return w
+			return rows, cols
 		}, length, verbose, m.now)
 	} else {
 		m.view = &lineView{ui: ui, length: length, verbose: verbose, now: m.now}
@@ -268,7 +268,7 @@ func (v *lineView) close() {}
 // first line of the previous one and clears below before drawing.
 type ttyView struct {
 	w       io.Writer
-	width   func() int
+	size    func() (rows, cols int)
 	length  int
 	verbose bool
 	now     func() time.Time
@@ -283,8 +283,8 @@ type ttyView struct {
 	stopped sync.WaitGroup
 }
 
-func newTTYView(w io.Writer, width func() int, length int, verbose bool, now func() time.Time) *ttyView {
-	return &ttyView{w: w, width: width, length: length, verbose: verbose, now: now}
+func newTTYView(w io.Writer, size func() (rows, cols int), length int, verbose bool, now func() time.Time) *ttyView {
+	return &ttyView{w: w, size: size, length: length, verbose: verbose, now: now}
 }
 
 func (v *ttyView) start(id string) {
@@ -379,7 +379,7 @@ func (v *ttyView) drawHead() {
 // cut shortens a line to the terminal's width, so that none wraps and
 // the count of lines to move back over stays right.
 func (v *ttyView) cut(l string) string {
-	if width := v.width(); width > 1 {
+	if _, width := v.size(); width > 1 {
 		if r := []rune(l); len(r) >= width {
 			l = string(r[:width-1])
 		}
@@ -387,7 +387,9 @@ func (v *ttyView) cut(l string) string {
 	return strings.TrimRight(l, " ")
 }
 
-// draw replaces the previous frame with the current one.
+// draw replaces the previous frame with the current one. A frame taller
+// than the terminal is cut, since the cursor cannot move back to lines
+// that scrolled off.
 func (v *ttyView) draw() {
 	lines := []string{v.headLine()}
 	if v.body != "" {
@@ -397,6 +399,9 @@ func (v *ttyView) draw() {
 		}
 	}
 	lines = append(lines, "")
+	if rows, _ := v.size(); rows > 2 && len(lines) > rows-1 {
+		lines = append(lines[:rows-2], "    ...")
+	}
 	var b strings.Builder
 	if v.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", v.drawn)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,7 +200,8 @@ func TestDeploymentMonitor_NotFound(t *testing.T) {
 
 // fakeTerminal interprets what a terminal view writes: text, newlines,
 // carriage returns, cursor up and down (ESC [ n A, ESC [ n B), clear to
-// the end of the line (ESC [ K) and of the screen (ESC [ J). Lines wider than width wrap, as on a terminal.
+// the end of the line (ESC [ K) and of the screen (ESC [ J). Lines wider
+// than width wrap, as on a terminal.
 type fakeTerminal struct {
 	width    int
 	lines    [][]rune
@@ -285,7 +287,7 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 
 func TestTTYView_RedrawsInPlace(t *testing.T) {
 	w := &syncWriter{ft: &fakeTerminal{width: 120}}
-	v := newTTYView(w, func() int { return 120 }, shortID, false, func() time.Time { return testNow })
+	v := newTTYView(w, func() (int, int) { return 50, 120 }, shortID, false, func() time.Time { return testNow })
 	v.start(deployID)
 	for _, d := range []*structs.Deployment{
 		testDeployment(deployID, structs.DeploymentStatusRunning, 0, 0, 0),
@@ -337,7 +339,7 @@ func TestTTYView_RedrawsInPlace(t *testing.T) {
 
 func TestTTYView_CutsLinesToTheWidth(t *testing.T) {
 	w := &syncWriter{ft: &fakeTerminal{width: 30}}
-	v := newTTYView(w, func() int { return 30 }, fullID, false, func() time.Time { return testNow })
+	v := newTTYView(w, func() (int, int) { return 50, 30 }, fullID, false, func() time.Time { return testNow })
 	v.start(deployID)
 	v.show(testDeployment(deployID, structs.DeploymentStatusRunning, 1, 0, 0), nil)
 	v.show(testDeployment(deployID, structs.DeploymentStatusRunning, 2, 0, 0), nil)
@@ -350,5 +352,22 @@ func TestTTYView_CutsLinesToTheWidth(t *testing.T) {
 	}
 	if !strings.Contains(screen, "  ! Deployment \"d1e2f3a4-5b6c") || !strings.Contains(screen, "Status      = failed") {
 		t.Errorf("screen =\n%s\nwant the failed end line and status", screen)
+	}
+}
+
+func TestTTYView_FitsTheHeight(t *testing.T) {
+	w := &syncWriter{ft: &fakeTerminal{width: 120}}
+	v := newTTYView(w, func() (int, int) { return 8, 120 }, shortID, false, func() time.Time { return testNow })
+	v.start(deployID)
+	v.show(testDeployment(deployID, structs.DeploymentStatusRunning, 1, 0, 0), nil)
+	v.show(testDeployment(deployID, structs.DeploymentStatusRunning, 2, 0, 0), nil)
+	v.close()
+	for _, m := range regexp.MustCompile(`\x1b\[(\d+)A`).FindAllStringSubmatch(w.raw.String(), -1) {
+		if n, _ := strconv.Atoi(m[1]); n > 7 {
+			t.Errorf("moved up %d lines on an 8-line terminal, want at most 7", n)
+		}
+	}
+	if screen := w.ft.screen(); strings.Count(screen, "ID          =") != 1 || !strings.HasSuffix(screen, "    ...") {
+		t.Errorf("screen =\n%s\nwant one frame cut to the height", screen)
 	}
 }
