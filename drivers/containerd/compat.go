@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,6 +67,21 @@ func (tc *TaskConfig) imagePullTimeout() (time.Duration, error) {
 		return 0, fmt.Errorf("config.image_pull_timeout = %q, want a positive duration such as \"5m\"", tc.ImagePullTimeout)
 	}
 	return d, nil
+}
+
+// fieldError names the field of a value the schema's types let through
+// but the config's cannot hold, such as 1.5 for an integer.
+func fieldError(err error) error {
+	var ute *json.UnmarshalTypeError
+	if !errors.As(err, &ute) || ute.Field == "" {
+		return err
+	}
+	want := ute.Type.String()
+	switch ute.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "an integer in range"
+	}
+	return fmt.Errorf("config.%s: want %s, got %s", ute.Field, want, ute.Value)
 }
 
 // check reports every malformed option, each naming its field.

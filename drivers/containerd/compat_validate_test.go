@@ -139,6 +139,7 @@ func TestDecodeTaskConfigOptionErrors(t *testing.T) {
 		{`{"image":"i","sysctl":{"bad key":"1"}}`, "config.sysctl"},
 		{`{"image":"i","auth":{"token":"t"}}`, "token"},
 		{`{"image":"i","imgae":"i"}`, "imgae"},
+		{`{"image":"i","pids_limit":2.5}`, "config.pids_limit: want an integer in range, got number 2.5"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {

@@ -135,6 +135,9 @@ func TestDecodeTaskConfigOptionErrors(t *testing.T) {
 		{"logging type and driver", `{"logging":{"type":"json-file","driver":"syslog"}}`, "config.logging"},
 		{"unknown nested field", `{"mount":{"target":"/t","tmpfs_options":{"sise":1}}}`, "sise"},
 		{"unknown field", `{"imgae":"x"}`, "imgae"},
+		{"fraction for an integer", `{"shm_size":1.5}`, "config.shm_size: want an integer in range, got number 1.5"},
+		{"fraction for a nested integer", `{"mount":[{"type":"tmpfs","target":"/t","tmpfs_options":{"size":1.5}}]}`, "config.mount.tmpfs_options.size: want an integer"},
+		{"fraction in port_map", `{"port_map":{"http":80.5}}`, "config.port_map: want a map of integers, got number 80.5"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

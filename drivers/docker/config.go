@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -297,20 +298,22 @@ func (m *StringMap) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// NumberMap is a map of integers that also decodes from the one-element
-// list of maps a job file's `port_map { ... }` becomes.
+// NumberMap is port_map's type: a map of integers that also decodes from
+// the list of maps a job file's `port_map { ... }` blocks become.
 type NumberMap map[string]int
 
-// UnmarshalJSON accepts {"k":1} and [{"k":1}].
+// UnmarshalJSON accepts {"k":1} and [{"k":1}, ...].
 func (m *NumberMap) UnmarshalJSON(b []byte) error {
-	var plain map[string]int
-	if err := json.Unmarshal(b, &plain); err == nil {
-		*m = plain
-		return nil
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		b = append(append([]byte{'['}, t...), ']')
 	}
 	var list []map[string]int
 	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("want a map of numbers: %w", err)
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return fmt.Errorf("config.port_map: want a map of integers, got %s", ute.Value)
+		}
+		return fmt.Errorf("config.port_map: want a map of integers: %w", err)
 	}
 	out := map[string]int{}
 	for _, l := range list {
@@ -462,7 +465,7 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&tc); err != nil {
-		return nil, fmt.Errorf("task config: %w", err)
+		return nil, fmt.Errorf("task config: %w", fieldError(err))
 	}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -546,6 +549,21 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 		return nil, fmt.Errorf("task config: %w", err)
 	}
 	return &tc, nil
+}
+
+// fieldError names the field of a value the schema's types let through
+// but the config's cannot hold, such as 1.5 for an integer.
+func fieldError(err error) error {
+	var ute *json.UnmarshalTypeError
+	if !errors.As(err, &ute) || ute.Field == "" {
+		return err
+	}
+	want := ute.Type.String()
+	switch ute.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "an integer in range"
+	}
+	return fmt.Errorf("config.%s: want %s, got %s", ute.Field, want, ute.Value)
 }
 
 // check reports every problem of a mount block at path.
