@@ -25,6 +25,7 @@ const deploymentWatchMaxSleep = time.Second
 func (s *Server) runDeploymentWatcher(ctx context.Context) {
 	logger := s.logger.Named("deployment_watcher")
 	seen := map[string]*watchedDeployment{}
+	budget, refilled := float64(deploymentWatchBudget), timeNow()
 	for {
 		ws := memdb.NewWatchSet()
 		st := s.State()
@@ -34,7 +35,10 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 		}
 		st.MaxIndex(ws, "allocs", "jobs")
 		now := timeNow()
+		budget = min(budget+now.Sub(refilled).Seconds()*deploymentWatchBudget, deploymentWatchBudget)
+		refilled = now
 		running := map[string]bool{}
+		var due []*structs.Deployment
 		for _, d := range ds {
 			if d.Status != structs.DeploymentStatusRunning {
 				continue
@@ -42,6 +46,14 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 			running[d.ID] = true
 			if w := seen[d.ID]; w != nil && w.current(d, now) {
 				continue
+			}
+			due = append(due, d)
+		}
+		// Longest unstepped first, while the budget lasts.
+		sort.SliceStable(due, func(i, j int) bool { return seen[due[i].ID].stepped().Before(seen[due[j].ID].stepped()) })
+		for _, d := range due {
+			if budget <= 0 {
+				break
 			}
 			dws := memdb.NewWatchSet()
 			n, err := s.watchDeployment(st, dws, d, now)
@@ -51,6 +63,7 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 				continue
 			}
 			seen[d.ID] = newWatchedDeployment(d, dws, n, now)
+			budget -= float64(max(n, 1))
 		}
 		for id := range seen {
 			if !running[id] {
@@ -112,6 +125,23 @@ func (w *watchedDeployment) current(d *structs.Deployment, now time.Time) bool {
 		}
 	}
 	return true
+}
+
+// deploymentWatchBudget bounds the allocations the watcher reads per
+// second, over all deployments. A step reads every allocation of its job;
+// with a thousand large jobs rolling out at once, stepping each as often
+// as its allocations change would take a core. Past the budget,
+// deployments wait their turn, longest unstepped first: a deployment of a
+// small cluster is never held back, and at a million allocations a step
+// comes every few seconds.
+const deploymentWatchBudget = 250_000
+
+// stepped is when the deployment was last stepped; zero if never.
+func (w *watchedDeployment) stepped() time.Time {
+	if w == nil {
+		return time.Time{}
+	}
+	return w.at
 }
 
 // deploymentWatchRestPerAlloc sets a deployment's rest between steps from
