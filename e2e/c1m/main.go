@@ -206,7 +206,7 @@ func run(ctx context.Context, o options) error {
 	if empty > 0 {
 		ratio = full / empty
 	}
-	fmt.Fprintf(os.Stderr, "jobs submitted in %.1fs; rpc errors %d; server cpu %.1fs\n", submitted.Seconds(), rec.errors.Load(), srv.cpuSeconds()-cpu0)
+	fmt.Fprintf(os.Stderr, "jobs submitted in %.1fs; rpc errors %d; server cpu %.1fs; server peak rss %d MB\n", submitted.Seconds(), rec.errors.Load(), srv.cpuSeconds()-cpu0, srv.peakRSSMB())
 	fmt.Fprintf(os.Stderr, "rate_empty=%.0f rate_90_full=%.0f ratio=%.2f (placements/s while 0-10%% and 85-95%% full)\n", empty, full, ratio)
 	fmt.Printf("placements_per_second=%.0f total_seconds=%.2f nodes=%d allocs=%d\n", float64(total)/elapsed, elapsed, o.nodes, total)
 	return nil
@@ -452,6 +452,22 @@ func (s *server) cpuSeconds() float64 {
 	u, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (u + st) / 100
+}
+
+// peakRSSMB is the server process's peak resident memory (VmHWM), from
+// /proc; 0 where that cannot be read.
+func (s *server) peakRSSMB() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 func freePorts(n int) ([]int, error) {
