@@ -115,6 +115,9 @@ func (a *Agent) setupServer() error {
 	if c.Server.NumSchedulers != nil {
 		sc.NumSchedulers = *c.Server.NumSchedulers
 	}
+	if c.Server.EventBufferSize != nil {
+		sc.EventBufferSize = *c.Server.EventBufferSize
+	}
 	if d, err := time.ParseDuration(c.Server.HeartbeatGrace); err == nil && c.Server.HeartbeatGrace != "" {
 		sc.HeartbeatGrace = d
 	}

@@ -61,9 +61,12 @@ type ServerJoin struct {
 
 // ServerConfig is the `server` block.
 type ServerConfig struct {
-	Enabled         *bool       `hcl:"enabled,optional"`
-	BootstrapExpect int         `hcl:"bootstrap_expect,optional"`
-	NumSchedulers   *int        `hcl:"num_schedulers,optional"`
+	Enabled         *bool `hcl:"enabled,optional"`
+	BootstrapExpect int   `hcl:"bootstrap_expect,optional"`
+	NumSchedulers   *int  `hcl:"num_schedulers,optional"`
+	// EventBufferSize is how many Raft indexes of events are kept for
+	// event stream subscribers that resume from an index (default 100).
+	EventBufferSize *int        `hcl:"event_buffer_size,optional"`
 	Encrypt         string      `hcl:"encrypt,optional"`
 	HeartbeatGrace  string      `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL string      `hcl:"min_heartbeat_ttl,optional"`
@@ -349,6 +352,9 @@ func (c *Config) Merge(o *Config) *Config {
 		if o.Server.NumSchedulers != nil {
 			s.NumSchedulers = o.Server.NumSchedulers
 		}
+		if o.Server.EventBufferSize != nil {
+			s.EventBufferSize = o.Server.EventBufferSize
+		}
 		setStr(&s.Encrypt, o.Server.Encrypt)
 		setStr(&s.HeartbeatGrace, o.Server.HeartbeatGrace)
 		setStr(&s.MinHeartbeatTTL, o.Server.MinHeartbeatTTL)
@@ -486,6 +492,9 @@ func (c *Config) Validate() error {
 		if p.v < 0 || p.v > 65535 {
 			errs = append(errs, fmt.Errorf("ports.%s: %d is not a valid port", p.name, p.v))
 		}
+	}
+	if n := c.Server.EventBufferSize; n != nil && *n < 1 {
+		errs = append(errs, fmt.Errorf("server.event_buffer_size: %d, want at least 1", *n))
 	}
 	for _, d := range []struct{ name, v string }{
 		{"server.heartbeat_grace", c.Server.HeartbeatGrace},

@@ -46,6 +46,10 @@ type Config struct {
 	RaftSnapshotInterval time.Duration
 	// RaftTrailingLogs is how many log entries a snapshot leaves behind.
 	RaftTrailingLogs uint64
+	// EventBufferSize is how many Raft indexes of events the server keeps
+	// for /v1/event/stream subscribers that resume from an index (Nomad's
+	// event_buffer_size); zero takes the default, 100.
+	EventBufferSize int
 
 	// Garbage collection (Nomad's server options of the same names).
 	// JobGCInterval is how often the leader looks for garbage.

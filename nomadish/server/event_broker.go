@@ -8,9 +8,11 @@ import (
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
-// eventBufferSize is how many Raft indexes of events a server keeps for
-// subscribers that resume from an index.
-const eventBufferSize = 4096
+// DefaultEventBufferSize is how many Raft indexes of events a server keeps
+// for subscribers that resume from an index, as Nomad's event_buffer_size
+// defaults. Each index's batch holds copies of what it changed, so a large
+// buffer costs memory in proportion to the cluster's write rate.
+const DefaultEventBufferSize = 100
 
 // ErrEventIndexGone is returned when a subscriber asks to resume from an
 // index older than the buffer holds.
@@ -21,14 +23,19 @@ var ErrEventIndexGone = errors.New("requested index is older than the event buff
 // publishes from the Raft apply goroutine; subscribers never block it.
 type EventBroker struct {
 	mu     sync.Mutex
+	size   int
 	buf    []*structs.Events // ring, oldest first once full
 	start  int
 	notify chan struct{}
 }
 
-// NewEventBroker returns an empty broker.
-func NewEventBroker() *EventBroker {
-	return &EventBroker{notify: make(chan struct{})}
+// NewEventBroker returns an empty broker keeping size batches; zero or
+// less takes DefaultEventBufferSize.
+func NewEventBroker(size int) *EventBroker {
+	if size <= 0 {
+		size = DefaultEventBufferSize
+	}
+	return &EventBroker{size: size, notify: make(chan struct{})}
 }
 
 // Publish adds the events of one Raft index.
@@ -41,11 +48,11 @@ func (b *EventBroker) Publish(index uint64, events []structs.Event) {
 	}
 	batch := &structs.Events{Index: index, Events: events}
 	b.mu.Lock()
-	if len(b.buf) < eventBufferSize {
+	if len(b.buf) < b.size {
 		b.buf = append(b.buf, batch)
 	} else {
 		b.buf[b.start] = batch
-		b.start = (b.start + 1) % eventBufferSize
+		b.start = (b.start + 1) % b.size
 	}
 	close(b.notify)
 	b.notify = make(chan struct{})
@@ -72,7 +79,7 @@ func (b *EventBroker) Next(ctx context.Context, after uint64) (*structs.Events, 
 		ch := b.notify
 		b.mu.Unlock()
 		if found != nil {
-			if after > 0 && n == eventBufferSize && after+1 < oldest {
+			if after > 0 && n == b.size && after+1 < oldest {
 				return nil, ErrEventIndexGone
 			}
 			return found, nil

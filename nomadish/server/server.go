@@ -92,7 +92,7 @@ func NewServer(cfg *Config) (*Server, error) {
 	s.blockedEvals = NewBlockedEvals(s.evalBroker)
 	s.planQueue = NewPlanQueue()
 	s.heartbeats = newHeartbeats(s)
-	s.events = NewEventBroker()
+	s.events = NewEventBroker(cfg.EventBufferSize)
 	s.fsm = newFSM(s.logger)
 	s.fsm.timetable = gcTimeTable(cfg)
 	s.fsm.events = s.events
