@@ -277,7 +277,7 @@ plugin "raw_exec" {
 	if left := leftovers(al.ID); len(left) < 3 {
 		t.Fatalf("with the client killed, the host has %v; want everything still there", left)
 	}
-	cl = e2eutil.StartAgent(t, e2eutil.AgentOptions{Ports: cports, DataDir: cdata, Config: ccfg})
+	e2eutil.StartAgent(t, e2eutil.AgentOptions{Ports: cports, DataDir: cdata, Config: ccfg}) // the restarted client cleans up
 	waitGone(t, al.ID)
 	e2eutil.WaitFor(t, 30*time.Second, func() error {
 		var got allocStub
