@@ -124,44 +124,16 @@ func (s *StateStore) ReapGC(index uint64, req *structs.GCReapRequest) (structs.G
 // finished evaluations or allocations. A job left with none of either was
 // dead, and stays so (rather than looking new, that is pending).
 func refreshReapedJobStatus(txn *memdb.Txn, index uint64, jobs map[structs.NamespacedID]struct{}) error {
-	changed := false
-	for id := range jobs {
-		raw, err := txn.First(tableJobs, "id", id.Namespace, id.ID)
-		if err != nil {
-			return fmt.Errorf("job lookup: %w", err)
+	return refreshJobStatusWith(txn, index, jobs, func(txn *memdb.Txn, job *structs.Job, status string) (string, error) {
+		if status != structs.JobStatusPending {
+			return status, nil
 		}
-		if raw == nil {
-			continue
+		empty, err := jobHasNoWork(txn, job)
+		if err != nil || !empty {
+			return status, err
 		}
-		job := raw.(*structs.Job)
-		status, err := jobStatus(txn, job)
-		if err != nil {
-			return err
-		}
-		if status == structs.JobStatusPending {
-			empty, err := jobHasNoWork(txn, job)
-			if err != nil {
-				return err
-			}
-			if empty {
-				status = structs.JobStatusDead
-			}
-		}
-		if status == job.Status {
-			continue
-		}
-		c := *job
-		c.Status = status
-		c.ModifyIndex = index
-		if err := txn.Insert(tableJobs, &c); err != nil {
-			return fmt.Errorf("update job status: %w", err)
-		}
-		changed = true
-	}
-	if changed {
-		return setIndex(txn, tableJobs, index)
-	}
-	return nil
+		return structs.JobStatusDead, nil
+	})
 }
 
 // jobHasNoWork reports whether the job has no evaluation and no

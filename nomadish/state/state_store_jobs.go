@@ -318,6 +318,13 @@ func jobStatus(txn *memdb.Txn, job *structs.Job) (string, error) {
 // refreshJobStatus recomputes the status of the given jobs after a change
 // to their allocations or evaluations.
 func refreshJobStatus(txn *memdb.Txn, index uint64, jobs map[structs.NamespacedID]struct{}) error {
+	return refreshJobStatusWith(txn, index, jobs, nil)
+}
+
+// refreshJobStatusWith is refreshJobStatus with adjust, when not nil, given
+// the last word on each computed status.
+func refreshJobStatusWith(txn *memdb.Txn, index uint64, jobs map[structs.NamespacedID]struct{},
+	adjust func(txn *memdb.Txn, job *structs.Job, status string) (string, error)) error {
 	changed := false
 	for id := range jobs {
 		raw, err := txn.First(tableJobs, "id", id.Namespace, id.ID)
@@ -331,6 +338,11 @@ func refreshJobStatus(txn *memdb.Txn, index uint64, jobs map[structs.NamespacedI
 		status, err := jobStatus(txn, job)
 		if err != nil {
 			return err
+		}
+		if adjust != nil {
+			if status, err = adjust(txn, job, status); err != nil {
+				return err
+			}
 		}
 		if status == job.Status {
 			continue
