@@ -33,30 +33,8 @@ const DefaultImagePullTimeout = 5 * time.Minute
 // config does not set allow_privileged.
 var ErrPrivilegedDisabled = errors.New("privileged containers are disabled on this client: set allow_privileged = true in the containerd plugin config")
 
-// StringMap is a map of strings that also decodes from the one-element
-// list of maps a job file's `sysctl = { ... }` becomes.
-type StringMap map[string]string
-
-// UnmarshalJSON accepts {"k":"v"} and [{"k":"v"}].
-func (m *StringMap) UnmarshalJSON(b []byte) error {
-	var plain map[string]string
-	if err := json.Unmarshal(b, &plain); err == nil {
-		*m = plain
-		return nil
-	}
-	var list []map[string]string
-	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("want a map of strings: %w", err)
-	}
-	out := map[string]string{}
-	for _, l := range list {
-		for k, v := range l {
-			out[k] = v
-		}
-	}
-	*m = out
-	return nil
-}
+// StringMap decodes a map of strings from a job file's map or blocks.
+type StringMap = drivers.StringMap
 
 func (tc *TaskConfig) imagePullTimeout() (time.Duration, error) {
 	if tc.ImagePullTimeout == "" {
