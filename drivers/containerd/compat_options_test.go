@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nomadish/nomadish/drivers"
 	"github.com/nomadish/nomadish/drivers/containerd"
@@ -41,7 +42,15 @@ func runScript(t *testing.T, d drivers.DriverPlugin, image string, extra map[str
 	cfg := drivertest.NewTaskConfig(t, dc)
 	run(t, d, cfg)
 	res := waitExit(t, d, cfg.ID)
-	b, _ := os.ReadFile(cfg.StdoutPath)
+	// The logging binary copies the output on its own: it may land in the
+	// file a moment after the exit is reported.
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, _ = os.ReadFile(cfg.StdoutPath)
+		if len(b) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if res.ExitCode != 0 {
 		e, _ := os.ReadFile(cfg.StderrPath)
 		t.Fatalf("exit = %+v, want 0; stdout %q, stderr %q", res, b, e)
