@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -50,6 +51,10 @@ func LoggerMain() {
 	os.Exit(0)
 }
 
+// loggerStartWait bounds how long the copier waits for a created
+// container to start.
+const loggerStartWait = 2 * time.Minute
+
 // copyLogs follows the container's log into the files until the container
 // stops. A broken stream while the container still runs is resumed.
 func copyLogs(spec *loggerSpec) error {
@@ -70,6 +75,7 @@ func copyLogs(spec *loggerSpec) error {
 	defer cli.Close()
 	ctx := context.Background()
 	since := spec.Since
+	begun := time.Now()
 	for attempt := 0; ; attempt++ {
 		started := time.Now()
 		body, err := cli.ContainerLogs(ctx, spec.ContainerID, client.ContainerLogsOptions{
@@ -84,6 +90,15 @@ func copyLogs(spec *loggerSpec) error {
 			body.Close()
 		}
 		ins, ierr := cli.ContainerInspect(ctx, spec.ContainerID, client.ContainerInspectOptions{})
+		if ierr == nil && ins.Container.State != nil && ins.Container.State.Status == container.StateCreated &&
+			time.Since(begun) < loggerStartWait {
+			// The copier starts before the container does, and a log
+			// followed before the start ends at once, empty: follow it
+			// again once the container runs.
+			time.Sleep(20 * time.Millisecond)
+			attempt--
+			continue
+		}
 		if ierr != nil || ins.Container.State == nil || !ins.Container.State.Running {
 			return err
 		}
