@@ -1,14 +1,10 @@
 package docker
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"debug/elf"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -185,37 +181,7 @@ func (d *Driver) ensurePauseImage(ctx context.Context, cli *client.Client) error
 		return fmt.Errorf("inspect %s: %w", PauseImage, err)
 	}
 	dockerfile := fmt.Sprintf("FROM scratch\nLABEL %s=true\nENTRYPOINT [%q]\n", LabelPause, pauseBinary)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(tw, dockerfile); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{PauseImage}, Remove: true, ForceRemove: true})
-	if err != nil {
-		return fmt.Errorf("build %s: %w", PauseImage, err)
-	}
-	defer res.Body.Close()
-	dec := json.NewDecoder(res.Body)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			break
-		} else if err != nil {
-			return fmt.Errorf("build %s: %w", PauseImage, err)
-		}
-		if msg.Error != "" {
-			return fmt.Errorf("build %s: %s", PauseImage, msg.Error)
-		}
-	}
-	return nil
+	return buildImage(ctx, cli, PauseImage, dockerfile)
 }
 
 // groupNetworkMode is the network mode of a task in the group's
