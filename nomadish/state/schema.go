@@ -52,7 +52,6 @@ func schema() *memdb.DBSchema {
 			"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
 			"job":  {Name: "job", Indexer: nsJob},
-			"eval": {Name: "eval", Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
 		}},
 		tableEvals: {Name: tableEvals, Indexes: map[string]*memdb.IndexSchema{
 			"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

@@ -216,7 +216,33 @@ func (s *StateStore) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.
 	return s.allocsBy(ws, "node", nodeID)
 }
 
-// AllocsByEval lists the allocations an evaluation placed.
+// AllocsByEval lists the allocations an evaluation placed. The allocs
+// table has no index by evaluation: every placement would pay for it, in
+// the store's busiest write path, while this read is rare. The
+// evaluation's job's allocations are filtered instead; for an evaluation
+// no longer stored, all allocations are.
 func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
-	return s.allocsBy(ws, "eval", evalID)
+	txn := s.db.Txn(false)
+	raw, err := txn.First(tableEvals, "id", evalID)
+	if err != nil {
+		return nil, fmt.Errorf("eval lookup: %w", err)
+	}
+	var it memdb.ResultIterator
+	if raw != nil {
+		e := raw.(*structs.Evaluation)
+		it, err = txn.Get(tableAllocs, "job", e.Namespace, e.JobID)
+	} else {
+		it, err = txn.Get(tableAllocs, "id")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("allocs by eval: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	var out []*structs.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if a := raw.(*structs.Allocation); a.EvalID == evalID {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,68 @@
+package state
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+func TestAllocsByEval(t *testing.T) {
+	s := NewStateStore()
+	web, db := lifecycleJob("web", 1), lifecycleJob("db", 1)
+	for i, j := range []*structs.Job{web, db} {
+		if err := s.UpsertJob(uint64(1+i), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UpsertEvals(3, []*structs.Evaluation{
+		{ID: "e-web", Namespace: "default", JobID: "web", Status: structs.EvalStatusComplete},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(id, eval string, job *structs.Job) *structs.Allocation {
+		a := usageAlloc(id, "n1", job, 100, 64)
+		a.EvalID = eval
+		return a
+	}
+	if err := s.UpsertPlanResults(4, &structs.ApplyPlanResultsRequest{Job: web, Allocs: []*structs.Allocation{
+		mk("a1", "e-web", web), mk("a2", "e-web", web), mk("a3", "e-web-old", web),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpsertPlanResults(5, &structs.ApplyPlanResultsRequest{Job: db, Allocs: []*structs.Allocation{
+		mk("b1", "e-gone", db),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(evalID string) []string {
+		t.Helper()
+		allocs, err := s.AllocsByEval(nil, evalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range allocs {
+			out = append(out, a.ID)
+		}
+		sort.Strings(out)
+		return out
+	}
+	for eval, want := range map[string]string{
+		"e-web":     "a1,a2", // a stored eval: its job's allocations, filtered
+		"e-gone":    "b1",    // an eval no longer stored: found all the same
+		"e-web-old": "a3",
+		"e-none":    "",
+	} {
+		got := ""
+		for i, id := range ids(eval) {
+			if i > 0 {
+				got += ","
+			}
+			got += id
+		}
+		if got != want {
+			t.Errorf("AllocsByEval(%s) = %q, want %q", eval, got, want)
+		}
+	}
+}
