@@ -1,13 +1,13 @@
 package command
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/nomadish/nomadish/command/agent"
 	"github.com/nomadish/nomadish/nomadish/jobspec"
 	"github.com/nomadish/nomadish/nomadish/jobvalidate"
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -56,20 +56,26 @@ func readJobFile(path string, stdin io.Reader, opts jobFileOptions) (*structs.Jo
 	return jobspec.Parse(cfg)
 }
 
-// decodeJSONJob decodes {"Job": {...}} or a bare job object.
+// decodeJSONJob decodes {"Job": {...}} or a bare job object, strictly: an
+// unknown field or a wrong type is an error naming its path, as the
+// servers answer a request with one.
 func decodeJSONJob(src []byte) (*structs.Job, error) {
-	var wrapped struct {
-		Job *structs.Job
-	}
-	dec := json.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&wrapped); err != nil {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(src, &top); err != nil {
 		return nil, fmt.Errorf("decode JSON job: %w", err)
 	}
-	if wrapped.Job != nil {
-		return wrapped.Job, nil
+	if _, wrapped := top["Job"]; wrapped {
+		var w struct{ Job *structs.Job }
+		if err := agent.DecodeJSONStrict(src, &w); err != nil {
+			return nil, fmt.Errorf("decode JSON job: %w", err)
+		}
+		if w.Job == nil {
+			return nil, errors.New("decode JSON job: no job found")
+		}
+		return w.Job, nil
 	}
 	var job structs.Job
-	if err := json.Unmarshal(src, &job); err != nil {
+	if err := agent.DecodeJSONStrict(src, &job); err != nil {
 		return nil, fmt.Errorf("decode JSON job: %w", err)
 	}
 	if job.ID == "" && job.Name == "" && len(job.TaskGroups) == 0 {

@@ -337,3 +337,16 @@ func collectFields(t reflect.Type, level int, info *structInfo, depth map[string
 		info.fields[name] = jsonField{name: name, typ: ft, quoted: strings.Contains(","+opts+",", ",string,")}
 	}
 }
+
+// DecodeJSONStrict decodes a JSON document into out as request bodies
+// are: an unknown field, a wrong type or trailing data is an error naming
+// the field's path. The CLI uses it for JSON job files, so they meet the
+// same check as a request would.
+func DecodeJSONStrict(body []byte, out interface{}) error {
+	err := decodeJSONStrict(body, out)
+	if err == nil {
+		return nil
+	}
+	_, msg := server.ErrorCode(err)
+	return errors.New(strings.TrimPrefix(strings.TrimPrefix(msg, "failed to decode request body: "), "failed to decode request body"))
+}
