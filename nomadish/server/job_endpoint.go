@@ -68,36 +68,12 @@ func (e *JobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	job.Status = ""
 	var eval *structs.Evaluation
 	if !job.IsPeriodic() && !job.IsParameterized() {
-		now := time.Now().UnixNano()
-		eval = &structs.Evaluation{
-			ID:          structs.GenerateUUID(),
-			Namespace:   job.Namespace,
-			Priority:    job.Priority,
-			Type:        job.Type,
-			TriggeredBy: structs.EvalTriggerJobRegister,
-			JobID:       job.ID,
-			Status:      structs.EvalStatusPending,
-			CreateTime:  now,
-			ModifyTime:  now,
-		}
+		eval = childEval(job, structs.EvalTriggerJobRegister)
 	}
-	index, err := e.srv.commitJob(job, eval)
-	if err != nil {
+	if err := e.srv.registerVersion(job, eval, reply); err != nil {
 		return err
-	}
-	stored, err := e.srv.State().JobByID(nil, job.Namespace, job.ID)
-	if err != nil {
-		return err
-	}
-	if stored != nil {
-		reply.JobModifyIndex = stored.JobModifyIndex
 	}
 	reply.Warnings = strings.Join(jobvalidate.Unsupported(job), "\n")
-	if eval != nil {
-		reply.EvalID = eval.ID
-		reply.EvalCreateIndex = index
-	}
-	reply.Index = index
 	return nil
 }
 
