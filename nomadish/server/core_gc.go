@@ -230,6 +230,42 @@ type gcPlanner struct {
 	req  *structs.GCReapRequest
 	// what the request already deletes
 	evals, allocs, deployments map[string]bool
+	// jobCache holds, per job, the job and its allocations by evaluation, so
+	// a job with many evaluations has its allocations read once a pass.
+	jobCache map[structs.NamespacedID]*gcJobAllocs
+}
+
+// gcJobAllocs is a job of the snapshot (nil when gone) and its
+// allocations by the evaluation that placed them.
+type gcJobAllocs struct {
+	job    *structs.Job
+	byEval map[string][]*structs.Allocation
+}
+
+// jobAllocs returns the job of an evaluation and its allocations by
+// evaluation, reading them once per job.
+func (p *gcPlanner) jobAllocs(ns, jobID string) (*gcJobAllocs, error) {
+	key := structs.NamespacedID{Namespace: ns, ID: jobID}
+	if c, ok := p.jobCache[key]; ok {
+		return c, nil
+	}
+	job, err := p.snap.JobByID(nil, ns, jobID)
+	if err != nil {
+		return nil, err
+	}
+	allocs, err := p.snap.AllocsByJob(nil, ns, jobID)
+	if err != nil {
+		return nil, err
+	}
+	c := &gcJobAllocs{job: job, byEval: map[string][]*structs.Allocation{}}
+	for _, a := range allocs {
+		c.byEval[a.EvalID] = append(c.byEval[a.EvalID], a)
+	}
+	if p.jobCache == nil {
+		p.jobCache = map[structs.NamespacedID]*gcJobAllocs{}
+	}
+	p.jobCache[key] = c
+	return c, nil
 }
 
 func (p *gcPlanner) addAlloc(id string) {
@@ -361,14 +397,11 @@ func (p *gcPlanner) evalCollectable(e *structs.Evaluation, cutoff uint64) (bool,
 	if !e.TerminalStatus() || e.ModifyIndex > cutoff {
 		return false, nil, nil
 	}
-	job, err := p.snap.JobByID(nil, e.Namespace, e.JobID)
+	ja, err := p.jobAllocs(e.Namespace, e.JobID)
 	if err != nil {
 		return false, nil, err
 	}
-	allocs, err := p.snap.AllocsByEval(nil, e.ID)
-	if err != nil {
-		return false, nil, err
-	}
+	job, allocs := ja.job, ja.byEval[e.ID]
 	// A live batch job still needs its finished allocations of the current
 	// version, or the scheduler would run them again: only those of older
 	// versions go, and the evaluation once none is left.
