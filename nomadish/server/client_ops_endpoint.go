@@ -83,23 +83,6 @@ func (f *fsm) applyAllocTransition(index uint64, buf []byte) interface{} {
 	return nil
 }
 
-// jobEval makes an evaluation of a job triggered by trigger.
-func jobEval(j *structs.Job, trigger, nodeID string) *structs.Evaluation {
-	now := time.Now().UnixNano()
-	return &structs.Evaluation{
-		ID:          structs.GenerateUUID(),
-		Namespace:   j.Namespace,
-		Priority:    j.Priority,
-		Type:        j.Type,
-		TriggeredBy: trigger,
-		JobID:       j.ID,
-		NodeID:      nodeID,
-		Status:      structs.EvalStatusPending,
-		CreateTime:  now,
-		ModifyTime:  now,
-	}
-}
-
 // UpdateDrain starts, changes or stops a node drain. Starting one makes the
 // node ineligible; the leader's drainer then migrates its allocations.
 func (e *NodeEndpoint) UpdateDrain(args *structs.NodeUpdateDrainRequest, reply *structs.NodeDrainUpdateResponse) error {
@@ -234,7 +217,7 @@ func (e *AllocEndpoint) Stop(args *structs.AllocStopRequest, reply *structs.Allo
 	if args.NoShutdownDelay {
 		tr.NoShutdownDelay = &yes
 	}
-	ev := jobEval(job, structs.EvalTriggerAllocStop, "")
+	ev := childEval(job, structs.EvalTriggerAllocStop)
 	upd := structs.AllocTransitionUpdate{
 		Transitions: map[string]*structs.DesiredTransition{alloc.ID: &tr},
 		Evals:       []*structs.Evaluation{ev},

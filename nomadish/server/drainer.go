@@ -255,7 +255,9 @@ func (s *Server) drainOnce(now time.Time) error {
 				j = a.Job
 			}
 			if j != nil {
-				upd.Evals = append(upd.Evals, jobEval(j, structs.EvalTriggerNodeDrain, n.ID))
+				ev := childEval(j, structs.EvalTriggerNodeDrain)
+				ev.NodeID = n.ID
+				upd.Evals = append(upd.Evals, ev)
 			}
 		}
 		if _, err := s.raftApply(structs.AllocTransitionRequestType, &upd); err != nil {

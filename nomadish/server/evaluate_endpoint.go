@@ -1,8 +1,6 @@
 package server
 
 import (
-	"time"
-
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -23,12 +21,8 @@ func (e *JobEndpoint) Evaluate(args *structs.JobEvaluateRequest, reply *structs.
 	if job.IsPeriodic() || job.IsParameterized() {
 		return NewCodedError(400, "can't evaluate periodic or parameterized job")
 	}
-	now := time.Now().UnixNano()
-	ev := &structs.Evaluation{
-		ID: structs.GenerateUUID(), Namespace: job.Namespace, Priority: job.Priority, Type: job.Type,
-		TriggeredBy: structs.EvalTriggerJobRegister, JobID: job.ID, JobModifyIndex: job.JobModifyIndex,
-		Status: structs.EvalStatusPending, CreateTime: now, ModifyTime: now,
-	}
+	ev := childEval(job, structs.EvalTriggerJobRegister)
+	ev.JobModifyIndex = job.JobModifyIndex
 	var index uint64
 	if args.ForceReschedule {
 		index, err = e.forceReschedule(job, ev)

@@ -110,10 +110,12 @@ func jobEvent(typ string, j *structs.Job) structs.Event {
 }
 
 func allocEvent(typ string, a *structs.Allocation) structs.Event {
-	stub := a.Copy()
+	// Stored allocations are never changed in place: a shallow copy
+	// without the job is enough.
+	stub := *a
 	stub.Job = nil
 	return structs.Event{Topic: structs.TopicAllocation, Type: typ, Key: a.ID, Namespace: a.Namespace,
-		FilterKeys: []string{a.JobID, a.DeploymentID}, Payload: map[string]interface{}{"Allocation": stub}}
+		FilterKeys: []string{a.JobID, a.DeploymentID}, Payload: map[string]interface{}{"Allocation": &stub}}
 }
 
 func evalEvent(e *structs.Evaluation) structs.Event {
