@@ -16,7 +16,7 @@ import (
 // once its namespace exists (openUpstreamsInNetwork). A listener that
 // cannot be opened is reported as a task event; the tasks run regardless.
 func (c *Client) openUpstreams(ctx context.Context, ar *allocrunner.AllocRunner, a *structs.Allocation) {
-	mode := groupNetworkMode(a)
+	mode := a.GroupNetworkMode()
 	if mode == network.ModeBridge {
 		return
 	}
@@ -86,14 +86,4 @@ func (c *Client) serveUpstreams(ar *allocrunner.AllocRunner, allocID string, sco
 		ar.SetupEvent(fmt.Sprintf("Upstream proxy: %v", err))
 	}
 	return release
-}
-
-// groupNetworkMode is the network mode of the allocation's group, "host"
-// when it has no network block or leaves the mode out.
-func groupNetworkMode(a *structs.Allocation) string {
-	tg := a.Job.LookupTaskGroup(a.TaskGroup)
-	if tg == nil || len(tg.Networks) == 0 || tg.Networks[0] == nil || tg.Networks[0].Mode == "" {
-		return network.ModeHost
-	}
-	return tg.Networks[0].Mode
 }

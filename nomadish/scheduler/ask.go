@@ -104,7 +104,7 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 	}
 	addConstraints(job.Constraints, "")
 	addConstraints(tg.Constraints, tg.Name)
-	if mode := groupNetworkMode(tg); mode == structs.NetworkModeBridge || mode == structs.NetworkModeNone {
+	if mode := tg.NetworkMode(); mode == structs.NetworkModeBridge || mode == structs.NetworkModeNone {
 		// Implicit, as Nomad adds one for bridge networking: only clients
 		// that can build allocation networks take the group (mode "none"
 		// needs a namespace too).
@@ -214,11 +214,3 @@ func driverHealthy(n *structs.Node, name string) bool {
 
 // bridgeConstraint is the implicit constraint of bridge-mode groups.
 var bridgeConstraint = &structs.Constraint{LTarget: "${attr." + structs.NodeAttrNetworkBridge + "}", RTarget: "true", Operand: "="}
-
-// groupNetworkMode is the group's network mode, "host" when unset.
-func groupNetworkMode(tg *structs.TaskGroup) string {
-	if len(tg.Networks) > 0 && tg.Networks[0] != nil && tg.Networks[0].Mode != "" {
-		return tg.Networks[0].Mode
-	}
-	return structs.NetworkModeHost
-}

@@ -24,3 +24,20 @@ func (n *NetworkResource) validateMode(p *problems, path string) {
 // it can give allocations their own networks (modes bridge and none). The
 // scheduler places such groups only on those nodes.
 const NodeAttrNetworkBridge = "nomadish.network.bridge"
+
+// NetworkMode is the group's network mode: that of its network block,
+// "host" when it has none or sets none.
+func (tg *TaskGroup) NetworkMode() string {
+	if tg == nil || len(tg.Networks) == 0 || tg.Networks[0] == nil || tg.Networks[0].Mode == "" {
+		return NetworkModeHost
+	}
+	return tg.Networks[0].Mode
+}
+
+// GroupNetworkMode is the network mode of the allocation's group.
+func (a *Allocation) GroupNetworkMode() string {
+	if a == nil || a.Job == nil {
+		return NetworkModeHost
+	}
+	return a.Job.LookupTaskGroup(a.TaskGroup).NetworkMode()
+}

@@ -25,11 +25,7 @@ type Network interface {
 // networkMode is the group's network mode; host when it has no network
 // block or leaves the mode out.
 func (ar *AllocRunner) networkMode() string {
-	tg := ar.cfg.Alloc.Job.LookupTaskGroup(ar.cfg.Alloc.TaskGroup)
-	if tg == nil || len(tg.Networks) == 0 || tg.Networks[0] == nil || tg.Networks[0].Mode == "" {
-		return network.ModeHost
-	}
-	return tg.Networks[0].Mode
+	return ar.cfg.Alloc.GroupNetworkMode()
 }
 
 // setupNetwork gives a bridge- or none-mode group its namespace. Every

@@ -538,25 +538,13 @@ func (sm *serviceManager) status(id string) string {
 // check inside the allocation's namespace, at the allocation's address and
 // the port's "to", whether or not the port is mapped on the host.
 func checkAddressMode(c *structs.ServiceCheck, svc *structs.Service, alloc *structs.Allocation) string {
-	if c.Expose && groupNetworkMode(alloc) == structs.NetworkModeBridge {
+	if c.Expose && alloc.GroupNetworkMode() == structs.NetworkModeBridge {
 		return structs.AddressModeAlloc
 	}
 	if c.AddressMode != "" {
 		return c.AddressMode
 	}
 	return svc.AddressMode
-}
-
-// groupNetworkMode is the network mode of the allocation's group.
-func groupNetworkMode(a *structs.Allocation) string {
-	if a == nil || a.Job == nil {
-		return ""
-	}
-	tg := a.Job.LookupTaskGroup(a.TaskGroup)
-	if tg == nil || len(tg.Networks) == 0 || tg.Networks[0] == nil || tg.Networks[0].Mode == "" {
-		return structs.NetworkModeHost
-	}
-	return tg.Networks[0].Mode
 }
 
 // record stores a result and, when the status changed, nudges the
