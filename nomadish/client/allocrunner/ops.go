@@ -48,11 +48,7 @@ func (ar *AllocRunner) RestartTask(task string) error {
 			}
 			return err
 		}
-		ar.appendEvent(n, event(structs.TaskRestartSignal, "User requested task to restart"))
-		select {
-		case tr.restartCh <- struct{}{}:
-		default:
-		}
+		tr.requestRestart(event(structs.TaskRestartSignal, "User requested task to restart"))
 		restarted++
 	}
 	if restarted == 0 {

@@ -640,11 +640,7 @@ func (ar *AllocRunner) restartForCheck(task, check string) {
 	ar.logger.Info("restarting task for failing check", "task", task, "check", check)
 	ev := event(structs.TaskRestartSignal, fmt.Sprintf("healthcheck: check %q unhealthy", check))
 	ev.RestartReason = ev.Message
-	ar.appendEvent(task, ev)
-	select {
-	case tr.restartCh <- struct{}{}:
-	default:
-	}
+	tr.requestRestart(ev)
 }
 
 // startServices starts the registration goroutine and returns the function

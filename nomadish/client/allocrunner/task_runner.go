@@ -643,3 +643,13 @@ func writePayload(localDir, file string, payload []byte) error {
 	}
 	return os.WriteFile(dest, payload, 0o644)
 }
+
+// requestRestart records the event that explains a restart and asks the
+// task's loop to restart it; a restart already asked for covers this one.
+func (tr *taskRunner) requestRestart(ev *structs.TaskEvent) {
+	tr.ar.appendEvent(tr.task.Name, ev)
+	select {
+	case tr.restartCh <- struct{}{}:
+	default:
+	}
+}

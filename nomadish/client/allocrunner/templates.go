@@ -178,11 +178,7 @@ func (tr *taskRunner) rerender(ctx context.Context) error {
 	if restart {
 		ev := event(structs.TaskRestartSignal, "Template with change_mode restart re-rendered")
 		ev.RestartReason = ev.Message
-		tr.ar.appendEvent(tr.task.Name, ev)
-		select {
-		case tr.restartCh <- struct{}{}:
-		default:
-		}
+		tr.requestRestart(ev)
 		return nil
 	}
 	for _, sig := range signals {
