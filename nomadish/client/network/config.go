@@ -40,12 +40,6 @@ type Config struct {
 	Logger hclog.Logger
 }
 
-// DefaultConfig returns a config with the defaults; the caller sets
-// StateDir.
-func DefaultConfig() Config {
-	return Config{BridgeName: DefaultBridgeName, Subnet: DefaultSubnet}
-}
-
 // Validate reports every problem with the config.
 func (c *Config) Validate() error {
 	var errs []error

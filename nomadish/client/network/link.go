@@ -96,7 +96,8 @@ func (t ipTool) setupVeth(ctx context.Context, netns, hostVeth, bridge string, a
 			return err
 		}
 	}
-	_ = t.run(ctx, "-n", netns, "link", "del", allocIfName)
+	// Removing either end of a veth removes both, so without the host
+	// end there is no allocation end left either.
 	steps := [][]string{
 		{"link", "add", hostVeth, "type", "veth", "peer", "name", allocIfName, "netns", netns},
 		{"link", "set", hostVeth, "master", bridge},

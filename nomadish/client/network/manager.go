@@ -147,6 +147,13 @@ type Manager struct {
 	// once they are in place.
 	bridgeMu    sync.Mutex
 	bridgeReady bool
+
+	// ip and ipt are the tools, looked up once by New; ipErr and iptErr
+	// say why one is missing.
+	ip     ipTool
+	ipErr  error
+	ipt    iptables
+	iptErr error
 }
 
 // New returns a manager; it changes nothing on the host until a Setup.
@@ -159,26 +166,23 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create network state dir: %w", err)
 	}
-	return &Manager{
+	m := &Manager{
 		cfg:     cfg,
 		logger:  cfg.Logger.Named("network"),
 		subnet:  subnet,
 		gateway: netip.PrefixFrom(subnet.Addr().Next(), subnet.Bits()),
-	}, nil
+	}
+	var p string
+	p, m.ipErr = findTool("ip", "iproute2")
+	m.ip = ipTool{p}
+	p, m.iptErr = findTool("iptables", "iptables")
+	m.ipt = iptables{p}
+	return m, nil
 }
 
-// Config returns the manager's config with defaults filled in.
-func (m *Manager) Config() Config { return m.cfg }
+func (m *Manager) ipTool() (ipTool, error) { return m.ip, m.ipErr }
 
-func (m *Manager) ipTool() (ipTool, error) {
-	p, err := findTool("ip", "iproute2")
-	return ipTool{p}, err
-}
-
-func (m *Manager) iptables() (iptables, error) {
-	p, err := findTool("iptables", "iptables")
-	return iptables{p}, err
-}
+func (m *Manager) iptables() (iptables, error) { return m.ipt, m.iptErr }
 
 // Setup makes the allocation's network, or, when a record of it exists
 // (the client restarted), checks it and puts back what is missing while
