@@ -41,11 +41,23 @@ func decodeBody(r *http.Request, out interface{}) error {
 	return decodeJSONStrict(body, out)
 }
 
-// decodeJSONStrict is decodeBody on a body already read.
+// decodeJSONStrict is decodeBody on a body already read: its problems are
+// answered with 400.
 func decodeJSONStrict(body []byte, out interface{}) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return server.NewCodedError(400, "missing request body")
 	}
+	if err := DecodeJSONStrict(body, out); err != nil {
+		return server.NewCodedError(400, "failed to decode request body: "+err.Error())
+	}
+	return nil
+}
+
+// DecodeJSONStrict decodes a JSON document into out as request bodies
+// are: an unknown field, a wrong type or trailing data is an error naming
+// the field's path. The CLI uses it for JSON job files, so they meet the
+// same check as a request would.
+func DecodeJSONStrict(body []byte, out interface{}) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var tree interface{}
@@ -53,7 +65,7 @@ func decodeJSONStrict(body []byte, out interface{}) error {
 		return jsonSyntaxError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return server.NewCodedError(400, "failed to decode request body: unexpected data after the JSON value")
+		return errors.New("unexpected data after the JSON value")
 	}
 	var problems []string
 	checkJSON(tree, reflect.TypeOf(out), "", &problems)
@@ -62,16 +74,16 @@ func decodeJSONStrict(body []byte, out interface{}) error {
 		if len(problems) > maxDecodeProblems {
 			problems = append(problems[:maxDecodeProblems], fmt.Sprintf("and %d more", len(problems)-maxDecodeProblems))
 		}
-		return server.NewCodedError(400, "failed to decode request body: "+strings.Join(problems, "; "))
+		return errors.New(strings.Join(problems, "; "))
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		// The check above should have caught anything that reaches here;
 		// a custom unmarshaller may still refuse its value.
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return server.NewCodedError(400, fmt.Sprintf("failed to decode request body: field %q: cannot use %s as %s", te.Field, te.Value, te.Type))
+			return fmt.Errorf("field %q: cannot use %s as %s", te.Field, te.Value, te.Type)
 		}
-		return server.NewCodedError(400, "failed to decode request body: "+err.Error())
+		return err
 	}
 	return nil
 }
@@ -80,11 +92,11 @@ func jsonSyntaxError(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return server.NewCodedError(400, fmt.Sprintf("failed to decode request body: invalid JSON at offset %d: %v", se.Offset, err))
+		return fmt.Errorf("invalid JSON at offset %d: %v", se.Offset, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return server.NewCodedError(400, "failed to decode request body: unexpected end of JSON input")
+		return errors.New("unexpected end of JSON input")
 	default:
-		return server.NewCodedError(400, "failed to decode request body: "+err.Error())
+		return err
 	}
 }
 
@@ -336,17 +348,4 @@ func collectFields(t reflect.Type, level int, info *structInfo, depth map[string
 		depth[name] = level
 		info.fields[name] = jsonField{name: name, typ: ft, quoted: strings.Contains(","+opts+",", ",string,")}
 	}
-}
-
-// DecodeJSONStrict decodes a JSON document into out as request bodies
-// are: an unknown field, a wrong type or trailing data is an error naming
-// the field's path. The CLI uses it for JSON job files, so they meet the
-// same check as a request would.
-func DecodeJSONStrict(body []byte, out interface{}) error {
-	err := decodeJSONStrict(body, out)
-	if err == nil {
-		return nil
-	}
-	_, msg := server.ErrorCode(err)
-	return errors.New(strings.TrimPrefix(strings.TrimPrefix(msg, "failed to decode request body: "), "failed to decode request body"))
 }
