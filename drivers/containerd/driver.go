@@ -364,6 +364,13 @@ func (d *Driver) image(ctx context.Context, cli *containerd.Client, cfg *drivers
 		if err != nil {
 			return nil, fmt.Errorf("config.image_archive: %w", err)
 		}
+		// An image already imported is used as it is: importing the
+		// archive on every start and restart would read it whole.
+		if img, err := lookupImage(ctx, cli, ref); err == nil {
+			return unpacked(ctx, img, snapshotter)
+		} else if !cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("image %s: %w", ref, err)
+		}
 		d.emit(cfg, "Importing image archive", map[string]string{"image": ref, "image_archive": tc.ImageArchive})
 		names, err := importArchive(ctx, cli, path)
 		if err != nil {

@@ -187,6 +187,15 @@ func (d *Driver) emit(cfg *drivers.TaskConfig, msg string, ann map[string]string
 // ensureImage returns the image's ID, pulling it when absent or forced.
 // A failure is also published as a task event.
 func (d *Driver) ensureImage(ctx context.Context, cli *client.Client, cfg *drivers.TaskConfig, tc *TaskConfig) (string, error) {
+	// An image already present is used as it is unless force_pull is set:
+	// loading the archive on every start and restart would read it whole.
+	if !tc.ForcePull {
+		if img, err := cli.ImageInspect(ctx, tc.Image); err == nil {
+			return img.ID, nil
+		} else if !cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("inspect image %s: %w", tc.Image, err)
+		}
+	}
 	if tc.Load != "" {
 		d.emit(cfg, "Loading image archive", map[string]string{"image": tc.Image, "load": tc.Load})
 		if err := loadImage(ctx, cli, cfg, tc); err != nil {
@@ -200,13 +209,6 @@ func (d *Driver) ensureImage(ctx context.Context, cli *client.Client, cfg *drive
 			return "", err
 		}
 		return img.ID, nil
-	}
-	if !tc.ForcePull {
-		if img, err := cli.ImageInspect(ctx, tc.Image); err == nil {
-			return img.ID, nil
-		} else if !cerrdefs.IsNotFound(err) {
-			return "", fmt.Errorf("inspect image %s: %w", tc.Image, err)
-		}
 	}
 	d.emit(cfg, "Downloading image", map[string]string{"image": tc.Image})
 	if err := d.pull(ctx, cli, tc); err != nil {
