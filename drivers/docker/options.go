@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -241,9 +242,12 @@ func cpuQuota(shares, period int64, coreMHz float64) (int64, int64) {
 	return period, max(quota, 1000)
 }
 
-// coreMHz reads the fastest core's clock from /proc/cpuinfo, as the
-// client's fingerprint does, or assumes 1000 MHz as it does.
-func coreMHz() float64 {
+// coreMHz is the fastest core's clock from /proc/cpuinfo, as the client's
+// fingerprint reads it once at start, or 1000 MHz as it assumes. It is read
+// once: the current clock moves, the scheduler's figure does not.
+var coreMHz = sync.OnceValue(readCoreMHz)
+
+func readCoreMHz() float64 {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return 1000
