@@ -2,14 +2,13 @@ package containerd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,21 +46,6 @@ func (tc *TaskConfig) imagePullTimeout() (time.Duration, error) {
 	return d, nil
 }
 
-// fieldError names the field of a value the schema's types let through
-// but the config's cannot hold, such as 1.5 for an integer.
-func fieldError(err error) error {
-	var ute *json.UnmarshalTypeError
-	if !errors.As(err, &ute) || ute.Field == "" {
-		return err
-	}
-	want := ute.Type.String()
-	switch ute.Type.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		want = "an integer in range"
-	}
-	return fmt.Errorf("config.%s: want %s, got %s", ute.Field, want, ute.Value)
-}
-
 // check reports every malformed option, each naming its field.
 func (tc *TaskConfig) check() []error {
 	var errs []error
@@ -96,7 +80,7 @@ func (tc *TaskConfig) check() []error {
 	if tc.SeccompProfile != "" && !tc.Seccomp {
 		bad("config.seccomp_profile needs seccomp = true")
 	}
-	for _, k := range sortedKeys(tc.Sysctl) {
+	for _, k := range slices.Sorted(maps.Keys(tc.Sysctl)) {
 		if k == "" || strings.ContainsAny(k, " =") {
 			bad("config.sysctl: key %q, want a sysctl name such as net.core.somaxconn", k)
 		}
@@ -303,13 +287,4 @@ func withSysctl(m StringMap) oci.SpecOpts {
 		}
 		return nil
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

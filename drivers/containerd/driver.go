@@ -192,7 +192,7 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&tc); err != nil {
-		return nil, fmt.Errorf("task config: %w", fieldError(err))
+		return nil, fmt.Errorf("task config: %w", drivers.ConfigFieldError(err))
 	}
 	var errs []error
 	if tc.Image == "" {

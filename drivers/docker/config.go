@@ -10,12 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"path/filepath"
-	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -443,7 +442,7 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&tc); err != nil {
-		return nil, fmt.Errorf("task config: %w", fieldError(err))
+		return nil, fmt.Errorf("task config: %w", drivers.ConfigFieldError(err))
 	}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -512,7 +511,7 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 			bad("config.mac_address = %q, want a MAC address", tc.MacAddress)
 		}
 	}
-	for _, l := range sortedKeys(tc.PortMap) {
+	for _, l := range slices.Sorted(maps.Keys(tc.PortMap)) {
 		if p := tc.PortMap[l]; p < 1 || p > 65535 {
 			bad("config.port_map.%s = %d, want a port from 1 to 65535", l, p)
 		}
@@ -527,21 +526,6 @@ func DecodeTaskConfig(raw []byte) (*TaskConfig, error) {
 		return nil, fmt.Errorf("task config: %w", err)
 	}
 	return &tc, nil
-}
-
-// fieldError names the field of a value the schema's types let through
-// but the config's cannot hold, such as 1.5 for an integer.
-func fieldError(err error) error {
-	var ute *json.UnmarshalTypeError
-	if !errors.As(err, &ute) || ute.Field == "" {
-		return err
-	}
-	want := ute.Type.String()
-	switch ute.Type.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		want = "an integer in range"
-	}
-	return fmt.Errorf("config.%s: want %s, got %s", ute.Field, want, ute.Value)
 }
 
 // check reports every problem of a mount block at path.
@@ -580,15 +564,6 @@ func localPath(p string) bool {
 	}
 	c := filepath.Clean(p)
 	return c != ".." && !strings.HasPrefix(c, "../")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (m Mount) typ() string {

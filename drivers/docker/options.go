@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -93,7 +94,7 @@ func capabilities(allow, add, drop []string) (capAdd, capDrop []string, err erro
 			}
 		}
 	}
-	for _, c := range sortedKeys(dropSet) {
+	for _, c := range slices.Sorted(maps.Keys(dropSet)) {
 		if !added[c] && !added["ALL"] {
 			capDrop = append(capDrop, "CAP_"+c)
 		}
@@ -105,7 +106,7 @@ func capabilities(allow, add, drop []string) (capAdd, capDrop []string, err erro
 func ulimits(m StringMap) ([]*container.Ulimit, error) {
 	var out []*container.Ulimit
 	var errs []error
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		v := m[name]
 		softS, hardS, two := strings.Cut(v, ":")
 		soft, err1 := strconv.ParseInt(strings.TrimSpace(softS), 10, 64)
