@@ -373,13 +373,14 @@ func (v *ttyView) drawHead() {
 		v.draw()
 		return
 	}
-	_, _ = fmt.Fprintf(v.w, "\x1b[%dA\r\x1b[K%s\r\x1b[%dB", v.drawn, v.cut(v.headLine()), v.drawn)
+	_, width := v.size()
+	_, _ = fmt.Fprintf(v.w, "\x1b[%dA\r\x1b[K%s\r\x1b[%dB", v.drawn, cut(v.headLine(), width), v.drawn)
 }
 
 // cut shortens a line to the terminal's width, so that none wraps and
 // the count of lines to move back over stays right.
-func (v *ttyView) cut(l string) string {
-	if _, width := v.size(); width > 1 {
+func cut(l string, width int) string {
+	if width > 1 {
 		if r := []rune(l); len(r) >= width {
 			l = string(r[:width-1])
 		}
@@ -399,7 +400,8 @@ func (v *ttyView) draw() {
 		}
 	}
 	lines = append(lines, "")
-	if rows, _ := v.size(); rows > 2 && len(lines) > rows-1 {
+	rows, width := v.size()
+	if rows > 2 && len(lines) > rows-1 {
 		lines = append(lines[:rows-2], "    ...")
 	}
 	var b strings.Builder
@@ -408,7 +410,7 @@ func (v *ttyView) draw() {
 	}
 	b.WriteString("\r\x1b[J")
 	for _, l := range lines {
-		b.WriteString(v.cut(l))
+		b.WriteString(cut(l, width))
 		b.WriteString("\n")
 	}
 	_, _ = io.WriteString(v.w, b.String())
