@@ -78,7 +78,7 @@ func Watch(ctx context.Context, l Lookup, t Target, update func([]Backend), logg
 func healthy(regs []*structs.ServiceRegistration, dc string) []Backend {
 	out := []Backend{}
 	for _, r := range regs {
-		if r == nil || r.Status == structs.CheckCritical || r.Port <= 0 || r.Address == "" {
+		if r == nil || !r.Healthy() || r.Port <= 0 || r.Address == "" {
 			continue
 		}
 		if dc != "" && r.Datacenter != dc {
