@@ -197,10 +197,19 @@ func TestPod(t *testing.T) {
 		return nil
 	})
 	// The raw_exec task sees the namespace's interfaces, not the host's.
-	ifaces, err := catFile(a, al.ID, "alloc/data/interfaces")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// It writes them after "got", so wait for the whole table.
+	var ifaces string
+	e2eutil.WaitFor(t, 30*time.Second, func() error {
+		var err error
+		ifaces, err = catFile(a, al.ID, "alloc/data/interfaces")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(ifaces, " lo:") || !strings.HasSuffix(ifaces, "\n") {
+			return fmt.Errorf("interfaces file not written yet: %q", ifaces)
+		}
+		return nil
+	})
 	if !strings.Contains(ifaces, "eth0:") || strings.Contains(ifaces, "docker0") || strings.Contains(ifaces, b.name) {
 		t.Errorf("interfaces seen by the raw_exec task:\n%s\nwant the namespace's lo and eth0 only", ifaces)
 	}
