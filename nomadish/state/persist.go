@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -17,7 +18,23 @@ const (
 	recNode
 	recAlloc
 	recEval
+	recAllocJob
+	recAllocRef
 )
+
+// allocJob is a job that allocations point at, written once per snapshot
+// however many allocations share it; Ref numbers it within the snapshot.
+type allocJob struct {
+	Ref uint64
+	Job *structs.Job
+}
+
+// allocRef is an allocation written without its job, which is the
+// allocJob numbered JobRef (0: none).
+type allocRef struct {
+	JobRef uint64
+	Alloc  *structs.Allocation
+}
 
 var snapTables = []struct {
 	table string
@@ -62,6 +79,12 @@ func (s *StateStore) Persist(w io.Writer, h codec.Handle) error {
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", t.table, err)
 		}
+		if t.table == tableAllocs {
+			if err := persistAllocs(enc, it); err != nil {
+				return err
+			}
+			continue
+		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			if err := enc.Encode(t.kind); err != nil {
 				return fmt.Errorf("snapshot %s: %w", t.table, err)
@@ -74,12 +97,47 @@ func (s *StateStore) Persist(w io.Writer, h codec.Handle) error {
 	return nil
 }
 
+// persistAllocs writes the allocations with each job they point at once:
+// the allocations of a plan share one job object, and writing it with
+// every allocation would make the job most of the snapshot.
+func persistAllocs(enc *codec.Encoder, it memdb.ResultIterator) error {
+	refs := map[*structs.Job]uint64{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		a := raw.(*structs.Allocation)
+		var ref uint64
+		if a.Job != nil {
+			var ok bool
+			if ref, ok = refs[a.Job]; !ok {
+				ref = uint64(len(refs) + 1)
+				refs[a.Job] = ref
+				if err := encodeRecord(enc, recAllocJob, &allocJob{Ref: ref, Job: a.Job}); err != nil {
+					return fmt.Errorf("snapshot allocs: %w", err)
+				}
+			}
+		}
+		bare := *a
+		bare.Job = nil
+		if err := encodeRecord(enc, recAllocRef, &allocRef{JobRef: ref, Alloc: &bare}); err != nil {
+			return fmt.Errorf("snapshot allocs: %w", err)
+		}
+	}
+	return nil
+}
+
+func encodeRecord(enc *codec.Encoder, kind byte, obj interface{}) error {
+	if err := enc.Encode(kind); err != nil {
+		return err
+	}
+	return enc.Encode(obj)
+}
+
 // Restore reads a stream written by Persist into a new state store.
 func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 	s := NewStateStore()
 	dec := codec.NewDecoder(r, h)
 	txn := s.db.Txn(true)
 	defer txn.Abort()
+	allocJobs := map[uint64]*structs.Job{}
 	for {
 		var kind byte
 		if err := dec.Decode(&kind); err == io.EOF {
@@ -90,6 +148,33 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 		var obj interface{}
 		var table string
 		switch kind {
+		case recAllocJob:
+			var j allocJob
+			if err := dec.Decode(&j); err != nil {
+				return nil, fmt.Errorf("restore: %w", err)
+			}
+			if j.Job == nil || j.Ref == 0 {
+				return nil, fmt.Errorf("restore: allocation job record %d has no job", j.Ref)
+			}
+			allocJobs[j.Ref] = j.Job
+			continue
+		case recAllocRef:
+			var r allocRef
+			if err := dec.Decode(&r); err != nil {
+				return nil, fmt.Errorf("restore: %w", err)
+			}
+			if r.Alloc == nil {
+				return nil, fmt.Errorf("restore: empty allocation record")
+			}
+			if r.JobRef != 0 {
+				if r.Alloc.Job = allocJobs[r.JobRef]; r.Alloc.Job == nil {
+					return nil, fmt.Errorf("restore: allocation %s points at job record %d, which the snapshot lacks", r.Alloc.ID, r.JobRef)
+				}
+			}
+			if err := txn.Insert(tableAllocs, r.Alloc); err != nil {
+				return nil, fmt.Errorf("restore %s: %w", tableAllocs, err)
+			}
+			continue
 		case recIndex:
 			obj, table = &IndexEntry{}, tableIndex
 		case recJob:
