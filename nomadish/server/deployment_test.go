@@ -300,3 +300,34 @@ func TestServer_ManualAllocHealth(t *testing.T) {
 		return d.Status == structs.DeploymentStatusSuccessful
 	})
 }
+
+// A deployment whose allocations never report health fails when its
+// progress deadline passes, though nothing else changes.
+func TestServer_ProgressDeadlineFailsQuietDeployment(t *testing.T) {
+	s := testServer(t, t.TempDir())
+	defer s.Shutdown()
+	var nreply structs.NodeUpdateResponse
+	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: testNode(structs.GenerateUUID())}, &nreply); err != nil {
+		t.Fatalf("Node.Register error = %v", err)
+	}
+	job := testJob("quiet", 1)
+	job.Update = structs.UpdateStrategy{MaxParallel: 1, MinHealthyTime: 100 * time.Millisecond, HealthyDeadline: time.Second, ProgressDeadline: 2 * time.Second}
+	var reg structs.JobRegisterResponse
+	if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: job}, &reg); err != nil {
+		t.Fatalf("Job.Register error = %v", err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(liveAllocs(t, s, "quiet")) == 1 })
+	start := time.Now()
+	var d *structs.Deployment
+	waitFor(t, 10*time.Second, func() bool {
+		ds, _ := s.State().DeploymentsByJob(nil, "default", "quiet")
+		if len(ds) == 1 {
+			d = ds[0]
+		}
+		return d != nil && d.Status != structs.DeploymentStatusRunning
+	})
+	if d.Status != structs.DeploymentStatusFailed || d.StatusDescription != structs.DeploymentDescProgressDeadline {
+		t.Fatalf("deployment = %s %q, want failed by its progress deadline", d.Status, d.StatusDescription)
+	}
+	t.Logf("failed %s after the allocation was placed", time.Since(start).Round(10*time.Millisecond))
+}

@@ -26,8 +26,20 @@ func TestWatchedDeploymentCurrent(t *testing.T) {
 	if small.current(&moved, t0.Add(50*time.Millisecond)) {
 		t.Errorf("deployment changed by a write still current")
 	}
-	if small.current(d, t0.Add(deploymentWatchMaxSleep)) {
-		t.Errorf("deployment stepped %s ago still current; deadlines would be missed", deploymentWatchMaxSleep)
+	if !small.current(d, t0.Add(time.Hour)) {
+		t.Errorf("deployment with nothing changed and no deadline not current an hour later")
+	}
+	timed := *d
+	timed.TaskGroups = map[string]*structs.DeploymentState{"web": {ProgressDeadline: 10 * time.Minute, RequireProgressBy: t0.Add(10 * time.Minute)}}
+	if !small.current(&timed, t0.Add(9*time.Minute)) {
+		t.Errorf("deployment before its progress deadline not current")
+	}
+	if small.current(&timed, t0.Add(11*time.Minute)) {
+		t.Errorf("deployment past its progress deadline still current; the deadline would be missed")
+	}
+	recent := newWatchedDeployment(&timed, memdb.NewWatchSet(), 4, t0.Add(11*time.Minute))
+	if !recent.current(&timed, t0.Add(11*time.Minute+500*time.Millisecond)) {
+		t.Errorf("deployment past its deadline, stepped 500 ms ago, stepped again before %s", deploymentWatchMaxSleep)
 	}
 	close(ch) // the job's allocations changed
 	if small.current(d, t0.Add(50*time.Millisecond)) {

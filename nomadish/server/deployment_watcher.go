@@ -108,10 +108,16 @@ func newWatchedDeployment(d *structs.Deployment, ws memdb.WatchSet, allocs int, 
 }
 
 // current reports whether stepping d again now would see what the last
-// step saw. Time alone moves deadlines, so a step older than the
-// watcher's longest sleep is never current.
+// step saw. Besides the deployment, its job and its allocations, only time
+// moves a step, and only through a progress deadline: a deployment whose
+// deadline passed is stepped again, at most once per the watcher's longest
+// sleep. A deployment waiting on clients is otherwise left alone however
+// long it runs, so a thousand large rollouts cost nothing while quiet.
 func (w *watchedDeployment) current(d *structs.Deployment, now time.Time) bool {
-	if d.ModifyIndex != w.modifyIndex || now.Sub(w.at) >= deploymentWatchMaxSleep {
+	if d.ModifyIndex != w.modifyIndex {
+		return false
+	}
+	if now.Sub(w.at) >= deploymentWatchMaxSleep && deadlinePassed(d, now) {
 		return false
 	}
 	if now.Sub(w.at) < w.rest {
@@ -125,6 +131,17 @@ func (w *watchedDeployment) current(d *structs.Deployment, now time.Time) bool {
 		}
 	}
 	return true
+}
+
+// deadlinePassed reports whether a group of d has a progress deadline
+// that now is past.
+func deadlinePassed(d *structs.Deployment, now time.Time) bool {
+	for _, g := range d.TaskGroups {
+		if g.ProgressDeadline > 0 && !g.RequireProgressBy.IsZero() && now.After(g.RequireProgressBy) {
+			return true
+		}
+	}
+	return false
 }
 
 // deploymentWatchBudget bounds the allocations the watcher reads per
