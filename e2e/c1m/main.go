@@ -53,6 +53,7 @@ type options struct {
 	profile            string
 	profileSeconds     int
 	profileAt          float64
+	heapProfile        string
 	schedulers         int
 	keep               bool
 }
@@ -69,6 +70,7 @@ func main() {
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the server, taken from the first job submission, to this file")
 	flag.IntVar(&o.profileSeconds, "cpuprofile-seconds", 10, "length of the CPU profile")
 	flag.Float64Var(&o.profileAt, "cpuprofile-at", 0, "start the CPU profile once this fraction of the allocations runs")
+	flag.StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile of the server, taken when every allocation runs, to this file")
 	flag.IntVar(&o.schedulers, "schedulers", 0, "num_schedulers of the server (0: its default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the server's data directory and log")
 	flag.Parse()
@@ -191,6 +193,13 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	elapsed := time.Since(start).Seconds()
+	if o.heapProfile != "" {
+		if err := srv.fetchProfile(ctx, "/debug/pprof/heap?gc=1", o.heapProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "heap profile:", err)
+		} else {
+			fmt.Fprintln(os.Stderr, "heap profile written to", o.heapProfile)
+		}
+	}
 	if profDone != nil {
 		if err := <-profDone; err != nil {
 			fmt.Fprintln(os.Stderr, "cpu profile:", err)
@@ -296,7 +305,7 @@ server {
 	s.cmd = exec.Command(o.bin, "agent", "-config", cfgPath)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if o.profile != "" {
+	if o.profile != "" || o.heapProfile != "" {
 		s.cmd.Env = append(os.Environ(), "NOMADISH_ENABLE_DEBUG=1")
 	}
 	if err := s.cmd.Start(); err != nil {
@@ -408,7 +417,13 @@ func (s *server) submit(ctx context.Context, job *structs.Job) error {
 // cpuProfile records the server's CPU profile for the given seconds,
 // from the moment jobs are submitted, and writes it to path.
 func (s *server) cpuProfile(ctx context.Context, path string, seconds int) error {
-	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.httpAddr, seconds)
+	return s.fetchProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds), path)
+}
+
+// fetchProfile writes what the server's pprof endpoint at rel returns to
+// path.
+func (s *server) fetchProfile(ctx context.Context, rel, path string) error {
+	url := s.httpAddr + rel
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
