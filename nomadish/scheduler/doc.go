@@ -47,7 +47,12 @@
 // max(2, ceil(log2 n)) candidates. With affinities or spread blocks the
 // walk is interleaved by (affinity score, spread values) and the limit is 4
 // nodes per combination, so every combination is compared without visiting
-// every node (Nomad scores every node then).
+// every node (Nomad scores every node then). The walk passes over nodes a
+// placement of the group already found full without sending them down the
+// chain, so the last placements into a nearly full cluster cost about what
+// the first did; when nothing fits, the select is repeated over every node
+// so the failure's metrics count the full ones too. The single-node walks
+// of system jobs and the preemption search see every node.
 //
 // # Scoring
 //

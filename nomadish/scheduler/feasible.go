@@ -28,10 +28,17 @@ type sourceIterator struct {
 	offset int
 	left   int
 	stamp  uint32
+	// skipFull passes over nodes the group's ask is known not to fit: usage
+	// only grows while a group places, so a node found full stays full,
+	// and near a full cluster most of a walk would be such nodes. skipped
+	// counts them for the current select. The single-node walks of system
+	// jobs and the preemption search see every node.
+	skipFull bool
+	skipped  int
 }
 
 func newSourceIterator(ctx *evalContext, nodes []*nodeEntry, shuffle bool) *sourceIterator {
-	s := &sourceIterator{ctx: ctx, nodes: nodes, hot: ctx.algo == SchedulerAlgorithmBinpack}
+	s := &sourceIterator{ctx: ctx, nodes: nodes, hot: ctx.algo == SchedulerAlgorithmBinpack, skipFull: shuffle}
 	if shuffle {
 		s.nodes = append([]*nodeEntry(nil), nodes...)
 		ctx.rng.Shuffle(len(s.nodes), func(i, j int) { s.nodes[i], s.nodes[j] = s.nodes[j], s.nodes[i] })
@@ -81,7 +88,7 @@ func (s *sourceIterator) restore() {
 
 // setNodes replaces the candidates, for system jobs that look at one node.
 func (s *sourceIterator) setNodes(nodes []*nodeEntry) {
-	s.base, s.nodes, s.offset, s.hot = nodes, nodes, 0, false
+	s.base, s.nodes, s.offset, s.hot, s.skipFull = nodes, nodes, 0, false, false
 	s.Reset()
 }
 
@@ -99,6 +106,9 @@ func (s *sourceIterator) Next() *nodeEntry {
 			s.hotPos++
 			if e.seen != s.stamp {
 				e.seen = s.stamp
+				if s.knownFull(e) {
+					continue
+				}
 				return e
 			}
 		}
@@ -112,16 +122,30 @@ func (s *sourceIterator) Next() *nodeEntry {
 		}
 		if e.seen != s.stamp {
 			e.seen = s.stamp
+			if s.knownFull(e) {
+				continue
+			}
 			return e
 		}
 	}
 	return nil
 }
 
+// knownFull reports, and counts, a node skipped because an earlier select
+// of the group found the ask does not fit it.
+func (s *sourceIterator) knownFull(e *nodeEntry) bool {
+	if s.skipFull && e.group == s.ctx.group && e.exhausted != "" {
+		s.skipped++
+		return true
+	}
+	return false
+}
+
 func (s *sourceIterator) Reset() {
 	s.ctx.stamp++
 	s.stamp = s.ctx.stamp
 	s.hotPos = 0
+	s.skipped = 0
 	s.left = len(s.nodes)
 	if s.offset >= len(s.nodes) {
 		s.offset = 0

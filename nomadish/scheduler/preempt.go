@@ -56,6 +56,10 @@ func (s *stack) selectPreempt() *preemptOption {
 	saved := ctx.metrics
 	ctx.metrics = &structs.AllocMetric{}
 	defer func() { ctx.metrics = saved }()
+	// Full nodes are where evictions make room.
+	skip := s.source.skipFull
+	s.source.skipFull = false
+	defer func() { s.source.skipFull = skip }()
 	s.distinct.Reset()
 	var best *preemptOption
 	for e := s.distinct.Next(); e != nil; e = s.distinct.Next() {

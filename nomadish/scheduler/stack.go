@@ -96,6 +96,19 @@ func preferenceBucket(e *nodeEntry) string {
 // selectNode picks the best node for one placement of the current group;
 // penalty names nodes to avoid (where a rescheduled alloc failed).
 func (s *stack) selectNode(penalty map[string]bool) *rankedNode {
+	before := *s.ctx.metrics
+	if r := s.selectOnce(penalty); r != nil || s.source.skipped == 0 {
+		return r
+	}
+	// Nothing fits: walk again over every node, skipping none, so the
+	// metrics that explain the failure count the full nodes too.
+	*s.ctx.metrics = before
+	s.source.skipFull = false
+	defer func() { s.source.skipFull = true }()
+	return s.selectOnce(penalty)
+}
+
+func (s *stack) selectOnce(penalty map[string]bool) *rankedNode {
 	s.ctx.ranks.reset()
 	s.anti.penalty = penalty
 	s.max.Reset()
