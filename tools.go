@@ -21,7 +21,7 @@ import (
 	_ "github.com/hashicorp/memberlist"
 	_ "github.com/hashicorp/nomad/api"
 	_ "github.com/hashicorp/raft"
-	_ "github.com/hashicorp/raft-wal"
+	_ "github.com/hashicorp/raft-boltdb/v2"
 	_ "github.com/mitchellh/cli"
 	_ "github.com/moby/moby/client"
 	_ "github.com/prometheus/client_golang/prometheus"

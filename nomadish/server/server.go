@@ -15,8 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	wal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/state"
@@ -32,7 +31,7 @@ type Server struct {
 
 	fsm       *fsm
 	raft      *raft.Raft
-	raftStore *raftLog
+	raftStore *raftboltdb.BoltStore
 	raftLayer *raftLayer
 	raftTrans *raft.NetworkTransport
 
@@ -181,9 +180,9 @@ func (s *Server) setupRaft() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create raft dir: %w", err)
 	}
-	store, err := openRaftLog(dir, s.logger.Named("raft.wal"))
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
 	if err != nil {
-		return err
+		return fmt.Errorf("open raft log: %w", err)
 	}
 	s.raftStore = store
 	logs, err := raft.NewLogCache(512, store)
@@ -419,39 +418,3 @@ func (s *Server) BrokerStats() BrokerStats { return s.evalBroker.Stats() }
 
 // BlockedEvals is how many evaluations wait for capacity.
 func (s *Server) BlockedEvals() int { return s.blockedEvals.Len() }
-
-// raftLog is the Raft log and stable store: a write-ahead log of segment
-// files, whose appends cost the same however long the log grows, and its
-// metadata database, which closing the log leaves open.
-type raftLog struct {
-	*wal.WAL
-	meta *metadb.BoltMetaDB
-}
-
-// Close closes the log, then its metadata, releasing the file lock a
-// restarted server on the same directory takes.
-func (l *raftLog) Close() error {
-	err := l.WAL.Close()
-	if merr := l.meta.Close(); err == nil {
-		err = merr
-	}
-	return err
-}
-
-// openRaftLog opens the Raft log under dir/wal.
-func openRaftLog(dir string, logger hclog.Logger) (*raftLog, error) {
-	if _, err := os.Stat(filepath.Join(dir, "raft.db")); err == nil {
-		return nil, fmt.Errorf("open raft log: %s holds raft.db, a Raft log in the BoltDB format, which this version does not read; move the data directory away to start this server with an empty state", dir)
-	}
-	walDir := filepath.Join(dir, "wal")
-	if err := os.MkdirAll(walDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create raft log dir: %w", err)
-	}
-	meta := &metadb.BoltMetaDB{}
-	store, err := wal.Open(walDir, wal.WithLogger(logger), wal.WithMetaStore(meta))
-	if err != nil {
-		meta.Close()
-		return nil, fmt.Errorf("open raft log: %w", err)
-	}
-	return &raftLog{WAL: store, meta: meta}, nil
-}
