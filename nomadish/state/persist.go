@@ -138,6 +138,7 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	allocJobs := map[uint64]*structs.Job{}
+	var available map[string]int
 	for {
 		var kind byte
 		if err := dec.Decode(&kind); err == io.EOF {
@@ -171,6 +172,7 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 					return nil, fmt.Errorf("restore: allocation %s points at job record %d, which the snapshot lacks", r.Alloc.ID, r.JobRef)
 				}
 			}
+			available = shareNodesAvailable(r.Alloc, available)
 			if err := txn.Insert(tableAllocs, r.Alloc); err != nil {
 				return nil, fmt.Errorf("restore %s: %w", tableAllocs, err)
 			}

@@ -47,6 +47,9 @@ func TestSnapshotWritesAllocJobsOnce(t *testing.T) {
 			if a.Job == nil || a.Job != got[0].Job {
 				t.Fatalf("%s: allocation %s does not share its job after restore", id, a.ID)
 			}
+			if reflect.ValueOf(a.Metrics.NodesAvailable).UnsafePointer() != reflect.ValueOf(got[0].Metrics.NodesAvailable).UnsafePointer() {
+				t.Fatalf("%s: allocation %s does not share its equal count of available nodes after restore", id, a.ID)
+			}
 			if !reflect.DeepEqual(a, byID[a.ID]) {
 				t.Fatalf("%s: allocation %s changed in the round trip:\n got %+v\nwant %+v", id, a.ID, a, byID[a.ID])
 			}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
@@ -21,10 +22,12 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 		}
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
+	var available map[string]int
 	for _, a := range req.Allocs {
 		if a.Job == nil {
 			a.Job = req.Job
 		}
+		available = shareNodesAvailable(a, available)
 		if err := upsertAllocTxn(txn, index, a); err != nil {
 			return err
 		}
@@ -43,6 +46,23 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 	}
 	txn.Commit()
 	return nil
+}
+
+// shareNodesAvailable points the allocation's count of available nodes per
+// datacenter at prev when the two are equal, and returns the map the next
+// allocation may share. The placements of one evaluation carry the same
+// counts, each decoded into a map of its own; held for every allocation,
+// the copies would be a tenth of the store.
+func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]int {
+	m := a.Metrics
+	if m == nil || m.NodesAvailable == nil {
+		return prev
+	}
+	if prev != nil && maps.Equal(prev, m.NodesAvailable) {
+		m.NodesAvailable = prev
+		return prev
+	}
+	return m.NodesAvailable
 }
 
 // upsertAllocTxn inserts a new allocation, or applies a server-side update

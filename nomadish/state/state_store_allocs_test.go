@@ -1,6 +1,8 @@
 package state
 
 import (
+	"fmt"
+	"reflect"
 	"sort"
 	"testing"
 
@@ -64,5 +66,38 @@ func TestAllocsByEval(t *testing.T) {
 		if got != want {
 			t.Errorf("AllocsByEval(%s) = %q, want %q", eval, got, want)
 		}
+	}
+}
+
+// The placements of one plan share one map of available nodes per
+// datacenter when their counts are equal, and keep their own otherwise.
+func TestPlanAllocsShareNodesAvailable(t *testing.T) {
+	s := NewStateStore()
+	job := lifecycleJob("web", 3)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	var allocs []*structs.Allocation
+	for i, avail := range []map[string]int{{"dc1": 5}, {"dc1": 5}, {"dc1": 4}} {
+		a := usageAlloc(fmt.Sprintf("a%d", i), "n1", job, 10, 10)
+		a.Metrics = &structs.AllocMetric{NodesAvailable: avail}
+		allocs = append(allocs, a)
+	}
+	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: allocs}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]int{}
+	for _, id := range []string{"a0", "a1", "a2"} {
+		a, err := s.AllocByID(nil, id)
+		if err != nil || a == nil {
+			t.Fatalf("AllocByID(%s) = %v, %v", id, a, err)
+		}
+		got[id] = a.Metrics.NodesAvailable
+	}
+	if reflect.ValueOf(got["a0"]).UnsafePointer() != reflect.ValueOf(got["a1"]).UnsafePointer() {
+		t.Errorf("equal counts of a0 and a1 not shared")
+	}
+	if got["a2"]["dc1"] != 4 || got["a1"]["dc1"] != 5 {
+		t.Errorf("counts changed: %v", got)
 	}
 }
