@@ -14,6 +14,7 @@ import (
 	_ "github.com/hashicorp/go-memdb"
 	_ "github.com/hashicorp/go-metrics"
 	_ "github.com/hashicorp/go-msgpack/v2/codec"
+	_ "github.com/hashicorp/go-msgpack/v2/codec/codecgen"
 	_ "github.com/hashicorp/go-multierror"
 	_ "github.com/hashicorp/go-plugin"
 	_ "github.com/hashicorp/go-version"
