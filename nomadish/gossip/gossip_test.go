@@ -31,6 +31,9 @@ type member struct {
 	pool   *Pool
 	events chan Event
 	addr   string
+	// early holds events read while waiting for another one: joins of
+	// several members arrive in any order.
+	early []Event
 }
 
 func start(t *testing.T, name string, key []byte) *member {
@@ -52,6 +55,12 @@ func start(t *testing.T, name string, key []byte) *member {
 
 func waitEvent(t *testing.T, m *member, kind, name string) Event {
 	t.Helper()
+	for i, e := range m.early {
+		if e.Kind == kind && e.Member.Name == name {
+			m.early = append(m.early[:i], m.early[i+1:]...)
+			return e
+		}
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -59,6 +68,7 @@ func waitEvent(t *testing.T, m *member, kind, name string) Event {
 			if e.Kind == kind && e.Member.Name == name {
 				return e
 			}
+			m.early = append(m.early, e)
 		case <-deadline:
 			t.Fatalf("no %s event for %s", kind, name)
 		}
