@@ -36,45 +36,44 @@ type allocRef struct {
 	Alloc  *structs.Allocation
 }
 
-var snapTables = []struct {
-	table string
-	kind  byte
-}{
-	{tableIndex, recIndex},
-	{tableJobs, recJob},
-	{tableJobVersions, recJobVersion},
-	{tableNodes, recNode},
-	{tableAllocs, recAlloc},
-	{tableEvals, recEval},
-}
-
-// snapshotTable is a table another file adds to snapshots: its record
-// kind (from 64 up, unique) and how to make an empty object to decode into.
+// snapshotTable is a table in snapshots: its record kind and how to make
+// an empty object to decode one of its records into.
 type snapshotTable struct {
 	table string
 	kind  byte
 	new   func() interface{}
 }
 
-var extraSnapTables []snapshotTable
+// snapTables are the tables of this file, in the order Persist writes
+// them; other files add theirs with registerSnapshotTable.
+var snapTables = []snapshotTable{
+	{tableIndex, recIndex, func() interface{} { return &IndexEntry{} }},
+	{tableJobs, recJob, func() interface{} { return &structs.Job{} }},
+	{tableJobVersions, recJobVersion, func() interface{} { return &structs.Job{} }},
+	{tableNodes, recNode, func() interface{} { return &structs.Node{} }},
+	// Allocations are written as recAllocJob and recAllocRef records;
+	// recAlloc, one allocation with its job inline, is what older
+	// snapshots hold.
+	{tableAllocs, recAlloc, func() interface{} { return &structs.Allocation{} }},
+	{tableEvals, recEval, func() interface{} { return &structs.Evaluation{} }},
+}
 
-// registerSnapshotTable adds a table to snapshots; call it from init.
+// registerSnapshotTable adds a table to snapshots, with a record kind from
+// 64 up, unique; call it from init.
 func registerSnapshotTable(table string, kind byte, newObj func() interface{}) {
-	extraSnapTables = append(extraSnapTables, snapshotTable{table: table, kind: kind, new: newObj})
+	for _, t := range snapTables {
+		if t.kind == kind {
+			panic(fmt.Sprintf("state: snapshot record kind %d registered twice", kind))
+		}
+	}
+	snapTables = append(snapTables, snapshotTable{table: table, kind: kind, new: newObj})
 }
 
 // Persist writes every table to w as a stream of (kind, object) records.
 func (s *StateStore) Persist(w io.Writer, h codec.Handle) error {
 	enc := codec.NewEncoder(w, h)
 	txn := s.db.Txn(false)
-	tables := snapTables
-	for _, e := range extraSnapTables {
-		tables = append(tables, struct {
-			table string
-			kind  byte
-		}{e.table, e.kind})
-	}
-	for _, t := range tables {
+	for _, t := range snapTables {
 		it, err := txn.Get(t.table, "id")
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", t.table, err)
@@ -177,22 +176,10 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 				return nil, fmt.Errorf("restore %s: %w", tableAllocs, err)
 			}
 			continue
-		case recIndex:
-			obj, table = &IndexEntry{}, tableIndex
-		case recJob:
-			obj, table = &structs.Job{}, tableJobs
-		case recJobVersion:
-			obj, table = &structs.Job{}, tableJobVersions
-		case recNode:
-			obj, table = &structs.Node{}, tableNodes
-		case recAlloc:
-			obj, table = &structs.Allocation{}, tableAllocs
-		case recEval:
-			obj, table = &structs.Evaluation{}, tableEvals
 		default:
-			for _, e := range extraSnapTables {
-				if e.kind == kind {
-					obj, table = e.new(), e.table
+			for _, t := range snapTables {
+				if t.kind == kind {
+					obj, table = t.new(), t.table
 				}
 			}
 			if obj == nil {
