@@ -54,22 +54,8 @@ func BenchmarkServiceScheduler(b *testing.B) {
 				name := fmt.Sprintf("%d_nodes_%d_allocs_spread=%v", nodes, allocs, spread)
 				b.Run(name, func(b *testing.B) {
 					h := benchCluster(b, nodes, 25)
-					job := benchJob(allocs, spread)
-					h.state.upsertJob(job)
-					eval := &structs.Evaluation{ID: "bench-eval"}
-					b.ReportAllocs()
-					b.ResetTimer()
-					cpu0 := cpuTime()
-					for i := 0; i < b.N; i++ {
-						h.plans = h.plans[:0]
-						if err := h.process(job, eval); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.StopTimer()
-					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 					placed := 0
-					for _, as := range h.plans[len(h.plans)-1].NodeAllocation {
+					for _, as := range benchEvaluations(b, h, benchJob(allocs, spread)) {
 						placed += len(as)
 					}
 					if placed != allocs {
@@ -81,27 +67,10 @@ func BenchmarkServiceScheduler(b *testing.B) {
 	}
 }
 
-// BenchmarkServiceSchedulerNearFull runs one full evaluation per op on a
-// cluster 90% full: of 5,000 nodes, 4,500 hold two allocations of another
-// job, which fill them, and the job's 1,000 allocations fill the rest,
-// as in the last tenth of the C1M run.
-func BenchmarkServiceSchedulerNearFull(b *testing.B) {
-	const nodes, full, allocs = 5000, 4500, 1000
-	h := benchCluster(b, nodes, 25)
-	other := &structs.Job{ID: "other", Namespace: structs.DefaultNamespace, Type: structs.JobTypeService, Priority: structs.DefaultJobPriority}
-	for i := 0; i < full; i++ {
-		for k := 0; k < 2; k++ {
-			h.state.upsertAlloc(&structs.Allocation{
-				ID: fmt.Sprintf("other-%05d-%d", i, k), Namespace: other.Namespace, Name: fmt.Sprintf("other.g[%d]", 2*i+k),
-				NodeID: nodeName(i), JobID: other.ID, Job: other, TaskGroup: "g",
-				DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning,
-				AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{
-					"t": {Cpu: structs.AllocatedCpuResources{CpuShares: 7000}, Memory: structs.AllocatedMemoryResources{MemoryMB: 6000}},
-				}},
-			})
-		}
-	}
-	job := benchJob(allocs, false)
+// benchEvaluations registers job and runs b.N full evaluations of it,
+// reporting CPU time per evaluation next to wall time, and returns the
+// placements of the last one.
+func benchEvaluations(b *testing.B, h *harness, job *structs.Job) map[string][]*structs.Allocation {
 	h.state.upsertJob(job)
 	eval := &structs.Evaluation{ID: "bench-eval"}
 	b.ReportAllocs()
@@ -115,9 +84,34 @@ func BenchmarkServiceSchedulerNearFull(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	return h.plans[len(h.plans)-1].NodeAllocation
+}
+
+// BenchmarkServiceSchedulerNearFull runs one full evaluation per op on a
+// cluster 90% full: of 5,000 nodes, 4,500 hold two allocations of another
+// job, which fill them, and the job's 1,000 allocations fill the rest,
+// as in the last tenth of the C1M run.
+func BenchmarkServiceSchedulerNearFull(b *testing.B) {
+	const nodes, full, allocs = 5000, 4500, 1000
+	h := benchCluster(b, nodes, 25)
+	other := &structs.Job{ID: "other", Namespace: structs.DefaultNamespace, Type: structs.JobTypeService, Priority: structs.DefaultJobPriority}
+	fullNodes := map[string]bool{}
+	for i := 0; i < full; i++ {
+		fullNodes[nodeName(i)] = true
+		for k := 0; k < 2; k++ {
+			h.state.upsertAlloc(&structs.Allocation{
+				ID: fmt.Sprintf("other-%05d-%d", i, k), Namespace: other.Namespace, Name: fmt.Sprintf("other.g[%d]", 2*i+k),
+				NodeID: nodeName(i), JobID: other.ID, Job: other, TaskGroup: "g",
+				DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning,
+				AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{
+					"t": {Cpu: structs.AllocatedCpuResources{CpuShares: 7000}, Memory: structs.AllocatedMemoryResources{MemoryMB: 6000}},
+				}},
+			})
+		}
+	}
 	placed := 0
-	for node, as := range h.plans[len(h.plans)-1].NodeAllocation {
-		if n := nodeIndex(b, node); n < full {
+	for node, as := range benchEvaluations(b, h, benchJob(allocs, false)) {
+		if fullNodes[node] {
 			b.Fatalf("placed on full node %s", node)
 		}
 		placed += len(as)
@@ -125,14 +119,6 @@ func BenchmarkServiceSchedulerNearFull(b *testing.B) {
 	if placed != allocs {
 		b.Fatalf("placed = %d, want %d", placed, allocs)
 	}
-}
-
-func nodeIndex(tb testing.TB, name string) int {
-	var i int
-	if _, err := fmt.Sscanf(name, "node-%d", &i); err != nil {
-		tb.Fatalf("node name %q: %v", name, err)
-	}
-	return i
 }
 
 // packingResult is how many nodes a placement used against the
