@@ -131,6 +131,14 @@ func (s *sourceIterator) Next() *nodeEntry {
 	return nil
 }
 
+// seeEvery turns skipping of full nodes off until the returned func puts
+// it back: for searches where full nodes matter.
+func (s *sourceIterator) seeEvery() (restore func()) {
+	skip := s.skipFull
+	s.skipFull = false
+	return func() { s.skipFull = skip }
+}
+
 // knownFull reports, and counts, a node skipped because an earlier select
 // of the group found the ask does not fit it.
 func (s *sourceIterator) knownFull(e *nodeEntry) bool {

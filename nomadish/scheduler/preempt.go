@@ -57,9 +57,7 @@ func (s *stack) selectPreempt() *preemptOption {
 	ctx.metrics = &structs.AllocMetric{}
 	defer func() { ctx.metrics = saved }()
 	// Full nodes are where evictions make room.
-	skip := s.source.skipFull
-	s.source.skipFull = false
-	defer func() { s.source.skipFull = skip }()
+	defer s.source.seeEvery()()
 	s.distinct.Reset()
 	var best *preemptOption
 	for e := s.distinct.Next(); e != nil; e = s.distinct.Next() {

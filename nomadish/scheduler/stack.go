@@ -103,8 +103,7 @@ func (s *stack) selectNode(penalty map[string]bool) *rankedNode {
 	// Nothing fits: walk again over every node, skipping none, so the
 	// metrics that explain the failure count the full nodes too.
 	*s.ctx.metrics = before
-	s.source.skipFull = false
-	defer func() { s.source.skipFull = true }()
+	defer s.source.seeEvery()()
 	return s.selectOnce(penalty)
 }
 
