@@ -85,10 +85,7 @@ func (s *StateStore) Persist(w io.Writer, h codec.Handle) error {
 			continue
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
-			if err := enc.Encode(t.kind); err != nil {
-				return fmt.Errorf("snapshot %s: %w", t.table, err)
-			}
-			if err := enc.Encode(raw); err != nil {
+			if err := encodeRecord(enc, t.kind, raw); err != nil {
 				return fmt.Errorf("snapshot %s: %w", t.table, err)
 			}
 		}
