@@ -3,6 +3,7 @@ package agent
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -68,6 +69,15 @@ func newAgentMetrics(a *Agent) *agentMetrics {
 		gauge("nomad_broker_total_unacked", "Evaluations being scheduled.", broker(func(b server.BrokerStats) int { return b.TotalUnacked }))
 		gauge("nomad_broker_total_pending", "Evaluations waiting for their job's in-flight one.", broker(func(b server.BrokerStats) int { return b.TotalPending }))
 		gauge("nomad_broker_total_delayed", "Evaluations waiting for their time.", broker(func(b server.BrokerStats) int { return b.TotalDelayed }))
+		plan := func(name, help string, pick func(p server.PlanStats) uint64) {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+				return float64(pick(s.PlanStats()))
+			}))
+		}
+		plan("nomad_plan_evaluated_total", "Plans the plan applier evaluated.", func(p server.PlanStats) uint64 { return p.Plans })
+		plan("nomad_plan_partial_total", "Plans not committed whole because a node no longer had room.", func(p server.PlanStats) uint64 { return p.PlansPartial })
+		plan("nomad_plan_node_rejected_total", "Nodes the plan applier refused.", func(p server.PlanStats) uint64 { return p.NodesRejected })
+		plan("nomad_plan_allocations_committed_total", "Placements the plan applier committed.", func(p server.PlanStats) uint64 { return p.AllocsCommitted })
 		gauge("nomad_blocked_evals_total_blocked", "Evaluations waiting for capacity.", func() float64 { return float64(s.BlockedEvals()) })
 		gauge("nomad_state_jobs", "Jobs in the state store.", func() float64 {
 			jobs, _ := s.State().Jobs(memdb.NewWatchSet(), "*", "")
@@ -101,21 +111,31 @@ func (m *agentMetrics) registerClient(a *Agent) {
 type allocCollector struct {
 	s   *Agent
 	vec *prometheus.GaugeVec
+
+	// The counts walk every allocation; scrapes closer together than
+	// allocCountsTTL share one walk.
+	mu     sync.Mutex
+	at     time.Time
+	counts map[string]int
 }
+
+// allocCountsTTL is how long one count of the allocations serves scrapes.
+const allocCountsTTL = 10 * time.Second
 
 func (c *allocCollector) Describe(ch chan<- *prometheus.Desc) { c.vec.Describe(ch) }
 
 func (c *allocCollector) Collect(ch chan<- prometheus.Metric) {
-	allocs, err := c.s.server.State().Allocs(nil, "*", "")
-	if err != nil {
-		return
-	}
-	counts := map[string]int{}
-	for _, a := range allocs {
-		counts[a.ClientStatus]++
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.counts == nil || time.Since(c.at) >= allocCountsTTL {
+		counts, err := c.s.server.State().AllocCountsByClientStatus()
+		if err != nil {
+			return
+		}
+		c.counts, c.at = counts, time.Now()
 	}
 	c.vec.Reset()
-	for status, n := range counts {
+	for status, n := range c.counts {
 		c.vec.WithLabelValues(status).Set(float64(n))
 	}
 	c.vec.Collect(ch)

@@ -162,6 +162,11 @@ func run(ctx context.Context, o options) error {
 		}()
 	}
 
+	// Read the plan applier's counters as the cluster fills, to tell how
+	// many plans were refused in the windows the rates compare.
+	plans := &planSampler{}
+	go plans.run(ctx, srv, rec)
+
 	// Submit every job at once, o.submitters in flight.
 	cpu0 := srv.cpuSeconds()
 	start := time.Now()
@@ -217,6 +222,7 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Fprintf(os.Stderr, "jobs submitted in %.1fs; rpc errors %d; server cpu %.1fs; server peak rss %d MB\n", submitted.Seconds(), rec.errors.Load(), srv.cpuSeconds()-cpu0, srv.peakRSSMB())
 	fmt.Fprintf(os.Stderr, "rate_empty=%.0f rate_90_full=%.0f ratio=%.2f (placements/s while 0-10%% and 85-95%% full)\n", empty, full, ratio)
+	fmt.Fprintf(os.Stderr, "plans while 0-10%% full: %s; while 85-95%% full: %s\n", plans.window(0, 0.10, total), plans.window(0.85, 0.95, total))
 	fmt.Printf("placements_per_second=%.0f total_seconds=%.2f nodes=%d allocs=%d\n", float64(total)/elapsed, elapsed, o.nodes, total)
 	return nil
 }
@@ -365,6 +371,91 @@ func (s *server) getJSON(ctx context.Context, path string, out interface{}) erro
 		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, b)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// counters reads the server's counters from /v1/metrics, by name.
+func (s *server) counters(ctx context.Context) (map[string]uint64, error) {
+	var out struct {
+		Counters []struct {
+			Name  string
+			Count uint64
+		}
+	}
+	if err := s.getJSON(ctx, "/v1/metrics", &out); err != nil {
+		return nil, err
+	}
+	m := make(map[string]uint64, len(out.Counters))
+	for _, c := range out.Counters {
+		m[c.Name] = c.Count
+	}
+	return m, nil
+}
+
+// planSampler reads the plan applier's counters as the running
+// allocations pass the edges of the windows the rates compare, and only
+// then: the metrics endpoint also counts every allocation, which is not
+// free on a full cluster.
+type planSampler struct {
+	mu      sync.Mutex
+	samples []planSample
+}
+
+type planSample struct {
+	running  int64
+	counters map[string]uint64
+}
+
+// sampleAt are the fractions of the allocations at which counters are read.
+var sampleAt = []float64{0, 0.10, 0.85, 0.95}
+
+func (p *planSampler) run(ctx context.Context, srv *server, rec *recorder) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	next := 0
+	for next < len(sampleAt) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-rec.done:
+			return
+		case <-t.C:
+		}
+		running := rec.runningN.Load()
+		if float64(running) < sampleAt[next]*float64(rec.total) {
+			continue
+		}
+		c, err := srv.counters(ctx)
+		if err != nil {
+			continue
+		}
+		p.mu.Lock()
+		p.samples = append(p.samples, planSample{running: running, counters: c})
+		p.mu.Unlock()
+		for next < len(sampleAt) && float64(running) >= sampleAt[next]*float64(rec.total) {
+			next++
+		}
+	}
+}
+
+// window describes the plans applied while the running allocations went
+// from fraction lo to fraction hi of total.
+func (p *planSampler) window(lo, hi float64, total int) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first := func(f float64) *planSample {
+		for i := range p.samples {
+			if float64(p.samples[i].running) >= f*float64(total) {
+				return &p.samples[i]
+			}
+		}
+		return nil
+	}
+	a, b := first(lo), first(hi)
+	if a == nil || b == nil || a == b {
+		return "not sampled"
+	}
+	d := func(name string) uint64 { return b.counters[name] - a.counters[name] }
+	return fmt.Sprintf("%d evaluated, %d partial, %d nodes refused", d("nomad_plan_evaluated_total"), d("nomad_plan_partial_total"), d("nomad_plan_node_rejected_total"))
 }
 
 // waitNodes waits until the server lists n ready nodes.

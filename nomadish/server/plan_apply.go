@@ -5,12 +5,40 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/nomadish/nomadish/nomadish/state"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
+
+// PlanStats counts the plan applier's work since the server started.
+type PlanStats struct {
+	// Plans is how many plans the applier evaluated.
+	Plans uint64
+	// PlansPartial is how many of them were not committed whole, because
+	// some node no longer had room: their workers refresh and retry.
+	PlansPartial uint64
+	// NodesRejected is how many nodes were refused across all plans.
+	NodesRejected uint64
+	// AllocsCommitted is how many placements were committed.
+	AllocsCommitted uint64
+}
+
+// planCounters is PlanStats kept with atomic counters.
+type planCounters struct {
+	plans, partial, nodesRejected, allocs atomic.Uint64
+}
+
+func (c *planCounters) stats() PlanStats {
+	return PlanStats{
+		Plans:           c.plans.Load(),
+		PlansPartial:    c.partial.Load(),
+		NodesRejected:   c.nodesRejected.Load(),
+		AllocsCommitted: c.allocs.Load(),
+	}
+}
 
 // ErrPlanQueueDisabled is returned when plans are submitted to a non-leader.
 var ErrPlanQueueDisabled = errors.New("plan queue is disabled: not the leader")
@@ -97,6 +125,12 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.planStats.plans.Add(1)
+	if result.RefreshIndex != 0 {
+		s.planStats.partial.Add(1)
+		_, expected, actual := result.FullCommit(plan)
+		s.planStats.nodesRejected.Add(uint64(expected - actual))
+	}
 	if len(result.NodeAllocation) == 0 && len(result.NodeUpdate) == 0 {
 		return result, nil
 	}
@@ -116,6 +150,7 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 		return nil, fmt.Errorf("apply plan: %w", err)
 	}
 	result.AllocIndex = index
+	s.planStats.allocs.Add(uint64(len(req.Allocs)))
 	return result, nil
 }
 

@@ -108,3 +108,47 @@ func TestNodeFitsByUsageAgreesWithList(t *testing.T) {
 		t.Errorf("nodeFits() with a colliding port = %v, %v; want false", ok, err)
 	}
 }
+
+// TestServer_PlanStatsCountRejections submits a plan that one node still
+// has room for and another no longer has, and checks what the applier
+// committed and what its counters say.
+func TestServer_PlanStatsCountRejections(t *testing.T) {
+	s := testServer(t, t.TempDir())
+	defer s.Shutdown()
+	roomy, tight := testNode(structs.GenerateUUID()), testNode(structs.GenerateUUID())
+	for _, n := range []*structs.Node{roomy, tight} {
+		var reply structs.NodeUpdateResponse
+		if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: n}, &reply); err != nil {
+			t.Fatalf("Node.Register error = %v", err)
+		}
+	}
+	job := testJob("stats", 3)
+	job.Namespace = structs.DefaultNamespace
+	plan := &structs.Plan{EvalID: structs.GenerateUUID(), Job: job, NodeAllocation: map[string][]*structs.Allocation{
+		roomy.ID: {planTestAlloc(structs.GenerateUUID(), roomy.ID, job, 1000, 1000), planTestAlloc(structs.GenerateUUID(), roomy.ID, job, 1000, 1000)},
+		tight.ID: {planTestAlloc(structs.GenerateUUID(), tight.ID, job, 5000, 100)}, // more cpu than the node has
+	}}
+	result, err := s.applyPlan(plan)
+	if err != nil {
+		t.Fatalf("applyPlan() error = %v", err)
+	}
+	if result.RefreshIndex == 0 || len(result.NodeAllocation[roomy.ID]) != 2 || len(result.NodeAllocation[tight.ID]) != 0 {
+		t.Fatalf("applyPlan() = %+v; want the roomy node's two placements and a refresh", result)
+	}
+	want := PlanStats{Plans: 1, PlansPartial: 1, NodesRejected: 1, AllocsCommitted: 2}
+	if got := s.PlanStats(); got != want {
+		t.Fatalf("PlanStats() = %+v, want %+v", got, want)
+	}
+
+	// A plan that fits whole counts as evaluated, not partial.
+	plan = &structs.Plan{EvalID: structs.GenerateUUID(), Job: job, NodeAllocation: map[string][]*structs.Allocation{
+		tight.ID: {planTestAlloc(structs.GenerateUUID(), tight.ID, job, 100, 100)},
+	}}
+	if result, err = s.applyPlan(plan); err != nil || result.RefreshIndex != 0 {
+		t.Fatalf("applyPlan() = %+v, %v; want a full commit", result, err)
+	}
+	want = PlanStats{Plans: 2, PlansPartial: 1, NodesRejected: 1, AllocsCommitted: 3}
+	if got := s.PlanStats(); got != want {
+		t.Fatalf("PlanStats() = %+v, want %+v", got, want)
+	}
+}

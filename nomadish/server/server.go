@@ -45,6 +45,7 @@ type Server struct {
 	evalBroker   *EvalBroker
 	blockedEvals *BlockedEvals
 	planQueue    *PlanQueue
+	planStats    planCounters
 	heartbeats   *heartbeats
 
 	events       *EventBroker
@@ -415,6 +416,9 @@ func (s *Server) RaftStats() map[string]string { return s.raft.Stats() }
 
 // BrokerStats counts the eval broker's evaluations.
 func (s *Server) BrokerStats() BrokerStats { return s.evalBroker.Stats() }
+
+// PlanStats counts the plans this server applied while it led.
+func (s *Server) PlanStats() PlanStats { return s.planStats.stats() }
 
 // BlockedEvals is how many evaluations wait for capacity.
 func (s *Server) BlockedEvals() int { return s.blockedEvals.Len() }

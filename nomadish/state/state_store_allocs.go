@@ -266,3 +266,17 @@ func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.
 	}
 	return out, nil
 }
+
+// AllocCountsByClientStatus counts every allocation by its client status,
+// without listing them.
+func (s *StateStore) AllocCountsByClientStatus() (map[string]int, error) {
+	it, err := s.db.Txn(false).Get(tableAllocs, "id")
+	if err != nil {
+		return nil, fmt.Errorf("list allocs: %w", err)
+	}
+	counts := map[string]int{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		counts[raw.(*structs.Allocation).ClientStatus]++
+	}
+	return counts, nil
+}

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand"
 	"testing"
 
@@ -139,5 +140,32 @@ func TestDeleteAllocTxnReleasesUsage(t *testing.T) {
 	txn.Commit()
 	if u, _ := s.NodeUsage("n1"); u.Allocs != 0 || u.Used != (structs.ComparableResources{}) {
 		t.Errorf("NodeUsage after delete = %+v, want zero", u)
+	}
+}
+
+// TestAllocCountsByClientStatus counts allocations of every status, the
+// terminal ones included.
+func TestAllocCountsByClientStatus(t *testing.T) {
+	s := NewStateStore()
+	job := lifecycleJob("web", 1)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	var allocs []*structs.Allocation
+	for i, status := range []string{structs.AllocClientStatusRunning, structs.AllocClientStatusRunning, structs.AllocClientStatusPending, structs.AllocClientStatusFailed} {
+		a := usageAlloc(fmt.Sprintf("a%d", i), "n1", job, 10, 10)
+		a.ClientStatus = status
+		allocs = append(allocs, a)
+	}
+	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: allocs}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AllocCountsByClientStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{structs.AllocClientStatusRunning: 2, structs.AllocClientStatusPending: 1, structs.AllocClientStatusFailed: 1}
+	if !maps.Equal(got, want) {
+		t.Fatalf("AllocCountsByClientStatus() = %v, want %v", got, want)
 	}
 }
