@@ -73,7 +73,11 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 		return nil
 	}
 	f.timetable.witness(l.Index, l.AppendedAt)
-	t := structs.MessageType(l.Data[0])
+	t, msg, release, err := openMsg(l.Data)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: entry at index %d: %v", l.Index, err))
+	}
+	defer release()
 	ignoreUnknown := t&structs.IgnoreUnknownTypeFlag != 0
 	t &^= structs.IgnoreUnknownTypeFlag
 	fn, ok := applyTable[t]
@@ -84,7 +88,7 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 		}
 		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", t, l.Index))
 	}
-	return fn(f, l.Index, l.Data[1:])
+	return fn(f, l.Index, msg)
 }
 
 func (f *fsm) applyNodeRegister(index uint64, buf []byte) interface{} {

@@ -34,12 +34,18 @@ const (
 //	40–59  services: registrations and health
 //	60–79  operator and scheduler configuration
 //	100–119 client operations: alloc stop, node drain
+//	127     framing: a compressed entry (CompressedMessageType)
 
 // Operator and scheduler configuration messages (block 60–79).
 const (
 	// SchedulerConfigSetRequestType stores a SchedulerSetConfigRequest.
 	SchedulerConfigSetRequestType MessageType = 60
 )
+
+// CompressedMessageType frames a large entry: the byte after it is the
+// message's own type (flags included), and the rest is an S2 block of the
+// message's encoding.
+const CompressedMessageType MessageType = 127
 
 // IgnoreUnknownTypeFlag marks a message an older FSM may skip.
 const IgnoreUnknownTypeFlag MessageType = 128
