@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"hash/fnv"
+	"math/bits"
 	"math/rand"
 	"time"
 
@@ -280,24 +281,57 @@ func (c *evalContext) load(e *nodeEntry) {
 			}
 			return
 		}
-		// The snapshot's usage, with the plan applied: stops leave, new
-		// placements join. An in-place update keeps the resources and the
-		// status of the alloc it replaces, so it is counted already.
-		e.used = used
-		for _, a := range c.stoppedOn[e.node.ID] {
-			e.used.Subtract(structs.AllocComparableResources(a))
-		}
-		for _, a := range c.plan.NodeAllocation[e.node.ID] {
-			if _, inPlace := c.updated[a.ID]; inPlace || a.TerminalStatus() {
-				continue
-			}
-			e.used.Add(structs.AllocComparableResources(a))
-		}
+		c.setUsed(e, used)
 		return
 	}
 	c.proposedOnNode(e, func(a *structs.Allocation) {
 		e.used.Add(structs.AllocComparableResources(a))
 	})
+}
+
+// setUsed fills a node's usage from the snapshot's, with the plan applied:
+// stops leave, new placements join. An in-place update keeps the resources
+// and the status of the alloc it replaces, so it is counted already.
+func (c *evalContext) setUsed(e *nodeEntry, used structs.ComparableResources) {
+	e.loaded = true
+	e.used = used
+	for _, a := range c.stoppedOn[e.node.ID] {
+		e.used.Subtract(structs.AllocComparableResources(a))
+	}
+	for _, a := range c.plan.NodeAllocation[e.node.ID] {
+		if _, inPlace := c.updated[a.ID]; inPlace || a.TerminalStatus() {
+			continue
+		}
+		e.used.Add(structs.AllocComparableResources(a))
+	}
+}
+
+// loadAll fills the usage of every candidate in one walk of the store's
+// usage table, when the evaluation is expected to visit most of them:
+// placements look at about log2(n) nodes each, and a walk that goes on
+// where the last one stopped soon covers them all.
+func (c *evalContext) loadAll(placements int) {
+	us, ok := c.state.(NodeUsageState)
+	n := len(c.nodes)
+	if !ok || n == 0 || placements*max(2, bits.Len(uint(n))) < n/4 {
+		return
+	}
+	err := us.EachNodeUsage(func(id string, used structs.ComparableResources) {
+		if e, ok := c.byID[id]; ok && !e.loaded {
+			c.setUsed(e, used)
+		}
+	})
+	if err != nil {
+		if c.err == nil {
+			c.err = err
+		}
+		return
+	}
+	for _, e := range c.nodes {
+		if !e.loaded {
+			c.setUsed(e, structs.ComparableResources{}) // holds nothing
+		}
+	}
 }
 
 // dynRange returns the node's dynamic port range.

@@ -190,6 +190,7 @@ func (s *genericScheduler) compute(state State, eval *structs.Evaluation) (*outc
 		if err := ctx.loadNodes(); err != nil {
 			return nil, fmt.Errorf("list nodes: %w", err)
 		}
+		ctx.loadAll(len(res.place))
 		s.place(ctx, res.place, out)
 	}
 	if ctx.err != nil {

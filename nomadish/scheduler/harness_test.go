@@ -67,6 +67,13 @@ func (s *memState) NodeUsage(id string) (structs.ComparableResources, error) {
 	return s.usage[id], nil
 }
 
+func (s *memState) EachNodeUsage(fn func(string, structs.ComparableResources)) error {
+	for id, u := range s.usage {
+		fn(id, u)
+	}
+	return nil
+}
+
 // track moves a node's usage from the old version of an alloc to the new.
 func (s *memState) track(old, new *structs.Allocation) {
 	for sign, a := range map[int64]*structs.Allocation{-1: old, 1: new} {

@@ -38,6 +38,10 @@ type State interface {
 // the same snapshot.
 type NodeUsageState interface {
 	NodeUsage(nodeID string) (structs.ComparableResources, error)
+	// EachNodeUsage calls fn for every node with live allocations, in one
+	// walk; nodes it skips hold nothing. An evaluation that will visit
+	// most nodes reads them all this way.
+	EachNodeUsage(fn func(nodeID string, used structs.ComparableResources)) error
 }
 
 // Planner is the server side: it takes plans and evaluations. It is called

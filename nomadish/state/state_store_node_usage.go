@@ -157,3 +157,17 @@ func (s *StateStore) NodeUsage(nodeID string) (NodeUsage, error) {
 	}
 	return *raw.(*NodeUsage), nil
 }
+
+// EachNodeUsage calls fn with the usage of every node that has live
+// allocations: one walk of the table, for readers that would otherwise
+// look up most nodes one by one.
+func (s *StateStore) EachNodeUsage(fn func(NodeUsage)) error {
+	it, err := s.db.Txn(false).Get(tableNodeUsage, "id")
+	if err != nil {
+		return fmt.Errorf("node usage: %w", err)
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		fn(*raw.(*NodeUsage))
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package scheduler
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// TestLoadAllAgreesWithLoad fills every node's usage in one walk and node
+// by node, with stops and in-place updates already in the plan, and
+// expects the same usage for every node, nodes without allocations too.
+func TestLoadAllAgreesWithLoad(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	st := newMemState()
+	for i := 0; i < 40; i++ {
+		st.upsertNode(testNode(nodeName(i), 8000, 16384))
+	}
+	job := testJob("web", 1, 100, 64)
+	st.upsertJob(job)
+	var live []*structs.Allocation
+	for i := 0; i < 150; i++ {
+		a := &structs.Allocation{
+			ID: fmt.Sprintf("a%03d", i), Namespace: job.Namespace, JobID: job.ID, Job: job, TaskGroup: "web",
+			NodeID: nodeName(rng.Intn(30)), DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning,
+			AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{"server": {
+				Cpu:    structs.AllocatedCpuResources{CpuShares: int64(50 + rng.Intn(200))},
+				Memory: structs.AllocatedMemoryResources{MemoryMB: int64(32 + rng.Intn(256))},
+			}}},
+		}
+		if i%10 == 0 {
+			a.ClientStatus = structs.AllocClientStatusComplete // terminal: holds nothing
+		}
+		st.upsertAlloc(a)
+		live = append(live, a)
+	}
+	prepare := func() *evalContext {
+		c := newEvalContext(st, hclog.NewNullLogger(), time.Unix(0, 0), &structs.Evaluation{ID: "e"}, job)
+		for i, a := range live {
+			switch i % 7 {
+			case 0:
+				c.stopAlloc(a, "stop", "")
+			case 3:
+				u := a.Copy()
+				u.EvalID = "e"
+				c.updateAlloc(u)
+			}
+		}
+		if err := c.loadNodes(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	bulk, single := prepare(), prepare()
+	bulk.loadAll(len(bulk.nodes))
+	if bulk.err != nil {
+		t.Fatal(bulk.err)
+	}
+	for _, e := range single.nodes {
+		single.load(e)
+		b := bulk.byID[e.node.ID]
+		if !b.loaded {
+			t.Fatalf("node %s not loaded by loadAll", e.node.ID)
+		}
+		if b.used != e.used {
+			t.Fatalf("node %s: loadAll used %+v, load used %+v", e.node.ID, b.used, e.used)
+		}
+	}
+
+	// One placement on a large cluster visits a few nodes: no walk.
+	few := prepare()
+	few.loadAll(1)
+	for _, e := range few.nodes {
+		if e.loaded {
+			t.Fatalf("loadAll(1) on %d nodes loaded %s; want the nodes left to load on visit", len(few.nodes), e.node.ID)
+		}
+	}
+}
