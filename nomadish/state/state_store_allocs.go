@@ -16,8 +16,9 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
+	usage := usageBatch{}
 	for _, a := range req.AllocsStopped {
-		if err := upsertAllocTxn(txn, index, a); err != nil {
+		if err := upsertAllocTxn(txn, usage, index, a); err != nil {
 			return err
 		}
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
@@ -28,10 +29,13 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 			a.Job = req.Job
 		}
 		available = shareNodesAvailable(a, available)
-		if err := upsertAllocTxn(txn, index, a); err != nil {
+		if err := upsertAllocTxn(txn, usage, index, a); err != nil {
 			return err
 		}
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
+	}
+	if err := usage.flush(txn); err != nil {
+		return err
 	}
 	if len(req.Allocs)+len(req.AllocsStopped) > 0 {
 		if err := setIndex(txn, tableAllocs, index); err != nil {
@@ -68,7 +72,7 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 // upsertAllocTxn inserts a new allocation, or applies a server-side update
 // (desired status, transition) to an existing one, keeping what the client
 // reported.
-func upsertAllocTxn(txn *memdb.Txn, index uint64, in *structs.Allocation) error {
+func upsertAllocTxn(txn *memdb.Txn, usage usageBatch, index uint64, in *structs.Allocation) error {
 	raw, err := txn.First(tableAllocs, "id", in.ID)
 	if err != nil {
 		return fmt.Errorf("alloc lookup: %w", err)
@@ -102,7 +106,7 @@ func upsertAllocTxn(txn *memdb.Txn, index uint64, in *structs.Allocation) error 
 	}
 	a.ModifyIndex = index
 	a.AllocModifyIndex = index
-	return insertAllocTxn(txn, old, a)
+	return insertAllocBatched(txn, usage, old, a)
 }
 
 // UpdateAllocsFromClient applies what clients report: client status, task
@@ -121,7 +125,10 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 			continue // garbage collected meanwhile
 		}
 		old := raw.(*structs.Allocation)
-		a := old.Copy()
+		// Stored allocations are never changed in place, so the new
+		// version shares what it does not replace with the old one.
+		c := *old
+		a := &c
 		a.ClientStatus = in.ClientStatus
 		a.ClientDescription = in.ClientDescription
 		if in.TaskStates != nil {
@@ -166,7 +173,8 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 			continue
 		}
 		old := raw.(*structs.Allocation)
-		a := old.Copy()
+		c := *old // shares the rest: stored allocations are not changed in place
+		a := &c
 		a.DesiredTransition = *tr
 		a.ModifyIndex = index
 		if err := insertAllocTxn(txn, old, a); err != nil {

@@ -43,7 +43,8 @@ func liveUsage(a *structs.Allocation) (*structs.ComparableResources, bool) {
 // trackAllocUsage moves a node's usage from the old version of an
 // allocation to the new one. Every write of the allocs table calls it in
 // the same transaction: old is nil for an insert, new is nil for a delete.
-func trackAllocUsage(txn *memdb.Txn, old, new *structs.Allocation) error {
+// With a batch, the change is gathered there and written by its flush.
+func trackAllocUsage(txn *memdb.Txn, batch usageBatch, old, new *structs.Allocation) error {
 	if old != nil && new != nil && old.NodeID == new.NodeID {
 		ou, oLive := liveUsage(old)
 		nu, nLive := liveUsage(new)
@@ -52,12 +53,49 @@ func trackAllocUsage(txn *memdb.Txn, old, new *structs.Allocation) error {
 		}
 	}
 	if u, ok := liveUsage(old); ok {
-		if err := addNodeUsage(txn, old.NodeID, u, -1); err != nil {
+		if batch != nil {
+			batch.add(old.NodeID, u, -1)
+		} else if err := addNodeUsage(txn, old.NodeID, u, -1); err != nil {
 			return err
 		}
 	}
 	if u, ok := liveUsage(new); ok {
-		if err := addNodeUsage(txn, new.NodeID, u, 1); err != nil {
+		if batch != nil {
+			batch.add(new.NodeID, u, 1)
+		} else if err := addNodeUsage(txn, new.NodeID, u, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usageBatch gathers the usage changes of one transaction per node, so
+// that a plan placing many allocations on a node rewrites its row once.
+type usageBatch map[string]*usageDelta
+
+type usageDelta struct {
+	add, sub structs.ComparableResources
+	allocs   int
+}
+
+func (b usageBatch) add(nodeID string, r *structs.ComparableResources, sign int) {
+	d := b[nodeID]
+	if d == nil {
+		d = &usageDelta{}
+		b[nodeID] = d
+	}
+	if sign > 0 {
+		d.add.Add(r)
+	} else {
+		d.sub.Add(r)
+	}
+	d.allocs += sign
+}
+
+// flush writes the gathered changes.
+func (b usageBatch) flush(txn *memdb.Txn) error {
+	for nodeID, d := range b {
+		if err := changeNodeUsage(txn, nodeID, &d.add, &d.sub, d.allocs); err != nil {
 			return err
 		}
 	}
@@ -65,9 +103,19 @@ func trackAllocUsage(txn *memdb.Txn, old, new *structs.Allocation) error {
 }
 
 // addNodeUsage adds (sign 1) or takes away (sign -1) one allocation's
-// resources. Rows are replaced, never changed in place, because older
-// snapshots still hold them.
+// resources.
 func addNodeUsage(txn *memdb.Txn, nodeID string, r *structs.ComparableResources, sign int) error {
+	var none structs.ComparableResources
+	if sign > 0 {
+		return changeNodeUsage(txn, nodeID, r, &none, 1)
+	}
+	return changeNodeUsage(txn, nodeID, &none, r, -1)
+}
+
+// changeNodeUsage adds add and takes away sub from a node's usage, and
+// allocs from its count. Rows are replaced, never changed in place,
+// because older snapshots still hold them.
+func changeNodeUsage(txn *memdb.Txn, nodeID string, add, sub *structs.ComparableResources, allocs int) error {
 	raw, err := txn.First(tableNodeUsage, "id", nodeID)
 	if err != nil {
 		return fmt.Errorf("node usage lookup: %w", err)
@@ -76,12 +124,9 @@ func addNodeUsage(txn *memdb.Txn, nodeID string, r *structs.ComparableResources,
 	if raw != nil {
 		*u = *raw.(*NodeUsage)
 	}
-	if sign > 0 {
-		u.Used.Add(r)
-	} else {
-		u.Used.Subtract(r)
-	}
-	u.Allocs += sign
+	u.Used.Add(add)
+	u.Used.Subtract(sub)
+	u.Allocs += allocs
 	if u.Allocs <= 0 {
 		if raw != nil {
 			if err := txn.Delete(tableNodeUsage, raw); err != nil {
@@ -98,10 +143,16 @@ func addNodeUsage(txn *memdb.Txn, nodeID string, r *structs.ComparableResources,
 
 // insertAllocTxn writes an allocation and keeps its node's usage.
 func insertAllocTxn(txn *memdb.Txn, old, a *structs.Allocation) error {
+	return insertAllocBatched(txn, nil, old, a)
+}
+
+// insertAllocBatched writes an allocation and gathers the change of its
+// node's usage in batch; the caller flushes the batch before committing.
+func insertAllocBatched(txn *memdb.Txn, batch usageBatch, old, a *structs.Allocation) error {
 	if err := txn.Insert(tableAllocs, a); err != nil {
 		return fmt.Errorf("insert alloc: %w", err)
 	}
-	return trackAllocUsage(txn, old, a)
+	return trackAllocUsage(txn, batch, old, a)
 }
 
 // deleteAllocTxn removes an allocation and keeps its node's usage. Code
@@ -110,7 +161,7 @@ func deleteAllocTxn(txn *memdb.Txn, a *structs.Allocation) error {
 	if err := txn.Delete(tableAllocs, a); err != nil {
 		return fmt.Errorf("delete alloc: %w", err)
 	}
-	return trackAllocUsage(txn, a, nil)
+	return trackAllocUsage(txn, nil, a, nil)
 }
 
 // rebuildNodeUsage fills the usage table from the allocs table.

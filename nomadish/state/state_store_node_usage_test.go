@@ -71,7 +71,7 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 	var snap *StateStore
 	for step := 0; step < 400; step++ {
 		index++
-		switch op := rng.Intn(5); {
+		switch op := rng.Intn(6); {
 		case op <= 1 || len(ids) == 0: // place
 			id := fmt.Sprintf("a%03d", step)
 			a := usageAlloc(id, nodes[rng.Intn(len(nodes))], job, int64(100+rng.Intn(400)), int64(64+rng.Intn(256)))
@@ -92,6 +92,22 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 				structs.AllocClientStatusRunning, structs.AllocClientStatusComplete, structs.AllocClientStatusFailed,
 			}[rng.Intn(3)]}
 			if err := s.UpdateAllocsFromClient(index, []*structs.Allocation{up}); err != nil {
+				t.Fatal(err)
+			}
+		case op == 5: // a plan of several stops and placements, nodes shared
+			req := &structs.ApplyPlanResultsRequest{Job: job}
+			for k := rng.Intn(4); k > 0; k-- {
+				a, _ := s.AllocByID(nil, ids[rng.Intn(len(ids))])
+				stop := a.Copy()
+				stop.DesiredStatus = structs.AllocDesiredStatusStop
+				req.AllocsStopped = append(req.AllocsStopped, stop)
+			}
+			for k := 1 + rng.Intn(5); k > 0; k-- {
+				id := fmt.Sprintf("a%03d-%d", step, k)
+				req.Allocs = append(req.Allocs, usageAlloc(id, nodes[rng.Intn(len(nodes))], job, int64(100+rng.Intn(400)), int64(64+rng.Intn(256))))
+				ids = append(ids, id)
+			}
+			if err := s.UpsertPlanResults(index, req); err != nil {
 				t.Fatal(err)
 			}
 		case op == 4: // transition: usage must not move
