@@ -3,7 +3,6 @@ package agent
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -111,31 +110,18 @@ func (m *agentMetrics) registerClient(a *Agent) {
 type allocCollector struct {
 	s   *Agent
 	vec *prometheus.GaugeVec
-
-	// The counts walk every allocation; scrapes closer together than
-	// allocCountsTTL share one walk.
-	mu     sync.Mutex
-	at     time.Time
-	counts map[string]int
 }
-
-// allocCountsTTL is how long one count of the allocations serves scrapes.
-const allocCountsTTL = 10 * time.Second
 
 func (c *allocCollector) Describe(ch chan<- *prometheus.Desc) { c.vec.Describe(ch) }
 
+// Collect reads the counts the state store keeps as allocations change.
 func (c *allocCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.counts == nil || time.Since(c.at) >= allocCountsTTL {
-		counts, err := c.s.server.State().AllocCountsByClientStatus()
-		if err != nil {
-			return
-		}
-		c.counts, c.at = counts, time.Now()
+	counts, err := c.s.server.State().AllocCountsByClientStatus()
+	if err != nil {
+		return
 	}
 	c.vec.Reset()
-	for status, n := range c.counts {
+	for status, n := range counts {
 		c.vec.WithLabelValues(status).Set(float64(n))
 	}
 	c.vec.Collect(ch)

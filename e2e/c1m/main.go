@@ -393,8 +393,7 @@ func (s *server) counters(ctx context.Context) (map[string]uint64, error) {
 
 // planSampler reads the plan applier's counters as the running
 // allocations pass the edges of the windows the rates compare, and only
-// then: the metrics endpoint also counts every allocation, which is not
-// free on a full cluster.
+// then, so that reading them weighs nothing on the rates.
 type planSampler struct {
 	mu      sync.Mutex
 	samples []planSample

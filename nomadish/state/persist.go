@@ -193,6 +193,9 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 	if err := rebuildNodeUsage(txn); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
+	if err := rebuildAllocCounts(txn); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
 	txn.Commit()
 	return s, nil
 }

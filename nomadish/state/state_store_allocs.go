@@ -16,7 +16,7 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
-	usage := usageBatch{}
+	usage := newWriteBatch()
 	for _, a := range req.AllocsStopped {
 		if err := upsertAllocTxn(txn, usage, index, a); err != nil {
 			return err
@@ -72,7 +72,7 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 // upsertAllocTxn inserts a new allocation, or applies a server-side update
 // (desired status, transition) to an existing one, keeping what the client
 // reported.
-func upsertAllocTxn(txn *memdb.Txn, usage usageBatch, index uint64, in *structs.Allocation) error {
+func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs.Allocation) error {
 	raw, err := txn.First(tableAllocs, "id", in.ID)
 	if err != nil {
 		return fmt.Errorf("alloc lookup: %w", err)
@@ -116,6 +116,7 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
+	batch := newWriteBatch()
 	for _, in := range allocs {
 		raw, err := txn.First(tableAllocs, "id", in.ID)
 		if err != nil {
@@ -144,10 +145,13 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 			a.ModifyTime = in.ModifyTime
 		}
 		a.ModifyIndex = index
-		if err := insertAllocTxn(txn, old, a); err != nil {
+		if err := insertAllocBatched(txn, batch, old, a); err != nil {
 			return err
 		}
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
+	}
+	if err := batch.flush(txn); err != nil {
+		return err
 	}
 	if err := setIndex(txn, tableAllocs, index); err != nil {
 		return err
@@ -273,18 +277,4 @@ func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.
 		}
 	}
 	return out, nil
-}
-
-// AllocCountsByClientStatus counts every allocation by its client status,
-// without listing them.
-func (s *StateStore) AllocCountsByClientStatus() (map[string]int, error) {
-	it, err := s.db.Txn(false).Get(tableAllocs, "id")
-	if err != nil {
-		return nil, fmt.Errorf("list allocs: %w", err)
-	}
-	counts := map[string]int{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		counts[raw.(*structs.Allocation).ClientStatus]++
-	}
-	return counts, nil
 }

@@ -40,11 +40,15 @@ func liveUsage(a *structs.Allocation) (*structs.ComparableResources, bool) {
 	return structs.AllocComparableResources(a), true
 }
 
-// trackAllocUsage moves a node's usage from the old version of an
-// allocation to the new one. Every write of the allocs table calls it in
-// the same transaction: old is nil for an insert, new is nil for a delete.
-// With a batch, the change is gathered there and written by its flush.
-func trackAllocUsage(txn *memdb.Txn, batch usageBatch, old, new *structs.Allocation) error {
+// trackAllocUsage moves a node's usage, and the count of allocations per
+// client status, from the old version of an allocation to the new one.
+// Every write of the allocs table calls it in the same transaction: old is
+// nil for an insert, new is nil for a delete. With a batch, the changes are
+// gathered there and written by its flush.
+func trackAllocUsage(txn *memdb.Txn, batch *writeBatch, old, new *structs.Allocation) error {
+	if err := countAllocStatus(txn, batch, old, new); err != nil {
+		return err
+	}
 	if old != nil && new != nil && old.NodeID == new.NodeID {
 		ou, oLive := liveUsage(old)
 		nu, nLive := liveUsage(new)
@@ -69,20 +73,29 @@ func trackAllocUsage(txn *memdb.Txn, batch usageBatch, old, new *structs.Allocat
 	return nil
 }
 
-// usageBatch gathers the usage changes of one transaction per node, so
-// that a plan placing many allocations on a node rewrites its row once.
-type usageBatch map[string]*usageDelta
+// writeBatch gathers the derived changes of one transaction's allocation
+// writes: usage per node, so that a plan placing many allocations on a
+// node rewrites its row once, and the counts per client status, written
+// once per transaction. The writer flushes it before committing.
+type writeBatch struct {
+	usage  map[string]*usageDelta
+	status map[string]int
+}
 
 type usageDelta struct {
 	add, sub structs.ComparableResources
 	allocs   int
 }
 
-func (b usageBatch) add(nodeID string, r *structs.ComparableResources, sign int) {
-	d := b[nodeID]
+func newWriteBatch() *writeBatch {
+	return &writeBatch{usage: map[string]*usageDelta{}, status: map[string]int{}}
+}
+
+func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int) {
+	d := b.usage[nodeID]
 	if d == nil {
 		d = &usageDelta{}
-		b[nodeID] = d
+		b.usage[nodeID] = d
 	}
 	if sign > 0 {
 		d.add.Add(r)
@@ -93,13 +106,13 @@ func (b usageBatch) add(nodeID string, r *structs.ComparableResources, sign int)
 }
 
 // flush writes the gathered changes.
-func (b usageBatch) flush(txn *memdb.Txn) error {
-	for nodeID, d := range b {
+func (b *writeBatch) flush(txn *memdb.Txn) error {
+	for nodeID, d := range b.usage {
 		if err := changeNodeUsage(txn, nodeID, &d.add, &d.sub, d.allocs); err != nil {
 			return err
 		}
 	}
-	return nil
+	return changeAllocCounts(txn, b.status)
 }
 
 // addNodeUsage adds (sign 1) or takes away (sign -1) one allocation's
@@ -148,7 +161,7 @@ func insertAllocTxn(txn *memdb.Txn, old, a *structs.Allocation) error {
 
 // insertAllocBatched writes an allocation and gathers the change of its
 // node's usage in batch; the caller flushes the batch before committing.
-func insertAllocBatched(txn *memdb.Txn, batch usageBatch, old, a *structs.Allocation) error {
+func insertAllocBatched(txn *memdb.Txn, batch *writeBatch, old, a *structs.Allocation) error {
 	if err := txn.Insert(tableAllocs, a); err != nil {
 		return fmt.Errorf("insert alloc: %w", err)
 	}

@@ -45,7 +45,8 @@ func recountUsage(t *testing.T, s *StateStore, node string) NodeUsage {
 // TestNodeUsageFollowsAllocs drives random placements, stops, client
 // updates and transitions and checks after each step, in the live store,
 // in an older snapshot and after a restore, that the kept usage equals the
-// sum of the node's live allocations.
+// sum of the node's live allocations, and the counts per client status a
+// count of every allocation.
 func TestNodeUsageFollowsAllocs(t *testing.T) {
 	s := NewStateStore()
 	job := lifecycleJob("web", 1)
@@ -66,6 +67,17 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 			if want := recountUsage(t, st, n); got != want {
 				t.Fatalf("%s: NodeUsage(%s) = %+v, want %+v", when, n, got, want)
 			}
+		}
+		all, err := st.Allocs(nil, "*", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{}
+		for _, a := range all {
+			want[a.ClientStatus]++
+		}
+		if got, err := st.AllocCountsByClientStatus(); err != nil || !maps.Equal(got, want) {
+			t.Fatalf("%s: AllocCountsByClientStatus() = %v, %v; want %v", when, got, err, want)
 		}
 	}
 	var snap *StateStore
@@ -156,6 +168,9 @@ func TestDeleteAllocTxnReleasesUsage(t *testing.T) {
 	txn.Commit()
 	if u, _ := s.NodeUsage("n1"); u.Allocs != 0 || u.Used != (structs.ComparableResources{}) {
 		t.Errorf("NodeUsage after delete = %+v, want zero", u)
+	}
+	if c, err := s.AllocCountsByClientStatus(); err != nil || len(c) != 0 {
+		t.Errorf("AllocCountsByClientStatus() after delete = %v, %v; want none", c, err)
 	}
 }
 
