@@ -20,13 +20,36 @@ var ErrEventIndexGone = errors.New("requested index is older than the event buff
 
 // EventBroker keeps the most recent batches of state-change events, one
 // batch per Raft index, and lets subscribers follow them. The FSM
-// publishes from the Raft apply goroutine; subscribers never block it.
+// publishes from the Raft apply goroutine; subscribers never block it. A
+// batch may be published as a function that builds its events, run once
+// when a subscriber first reads the batch: with nobody subscribed, the
+// apply goroutine does not build events nobody reads.
 type EventBroker struct {
 	mu     sync.Mutex
 	size   int
-	buf    []*structs.Events // ring, oldest first once full
+	buf    []*eventBatch // ring, oldest first once full
 	start  int
 	notify chan struct{}
+}
+
+// eventBatch is one index's events, built on first read.
+type eventBatch struct {
+	index  uint64
+	once   sync.Once
+	build  func() []structs.Event
+	events *structs.Events
+}
+
+func (b *eventBatch) get() *structs.Events {
+	b.once.Do(func() {
+		events := b.build()
+		for i := range events {
+			events[i].Index = b.index
+		}
+		b.events = &structs.Events{Index: b.index, Events: events}
+		b.build = nil
+	})
+	return b.events
 }
 
 // NewEventBroker returns an empty broker keeping size batches; zero or
@@ -43,10 +66,15 @@ func (b *EventBroker) Publish(index uint64, events []structs.Event) {
 	if len(events) == 0 {
 		return
 	}
-	for i := range events {
-		events[i].Index = index
-	}
-	batch := &structs.Events{Index: index, Events: events}
+	b.PublishLazy(index, func() []structs.Event { return events })
+}
+
+// PublishLazy adds the events of one Raft index as the function that
+// builds them. build must give the same events whenever it runs: it may
+// read only what the index left, such as the stored objects it wrote,
+// which are never changed in place.
+func (b *EventBroker) PublishLazy(index uint64, build func() []structs.Event) {
+	batch := &eventBatch{index: index, build: build}
 	b.mu.Lock()
 	if len(b.buf) < b.size {
 		b.buf = append(b.buf, batch)
@@ -59,30 +87,33 @@ func (b *EventBroker) Publish(index uint64, events []structs.Event) {
 	b.mu.Unlock()
 }
 
-// Next returns the first batch after index, waiting for one if needed.
+// Next returns the first batch with events after index, waiting for one
+// if needed.
 func (b *EventBroker) Next(ctx context.Context, after uint64) (*structs.Events, error) {
 	for {
 		b.mu.Lock()
 		n := len(b.buf)
-		var found *structs.Events
+		var pending []*eventBatch
 		oldest := uint64(0)
 		if n > 0 {
-			oldest = b.buf[b.start%n].Index
+			oldest = b.buf[b.start%n].index
 		}
 		for i := 0; i < n; i++ {
-			e := b.buf[(b.start+i)%n]
-			if e.Index > after {
-				found = e
-				break
+			if e := b.buf[(b.start+i)%n]; e.index > after {
+				pending = append(pending, e)
 			}
 		}
 		ch := b.notify
+		full := n == b.size
 		b.mu.Unlock()
-		if found != nil {
-			if after > 0 && n == b.size && after+1 < oldest {
-				return nil, ErrEventIndexGone
+		if len(pending) > 0 && after > 0 && full && after+1 < oldest {
+			return nil, ErrEventIndexGone
+		}
+		for _, e := range pending {
+			if got := e.get(); len(got.Events) > 0 {
+				return got, nil
 			}
-			return found, nil
+			after = e.index // a batch without events: look past it
 		}
 		select {
 		case <-ctx.Done():
@@ -96,12 +127,22 @@ func (b *EventBroker) Next(ctx context.Context, after uint64) (*structs.Events, 
 func (s *Server) Events() *EventBroker { return s.events }
 
 // publishEvents turns what one log entry changed into events, reading the
-// stored objects so the payloads carry their indexes.
+// stored objects so the payloads carry their indexes. build runs now.
 func (f *fsm) publishEvents(index uint64, build func() []structs.Event) {
 	if f.events == nil {
 		return
 	}
 	f.events.Publish(index, build())
+}
+
+// publishEventsLazy is publishEvents for a build that reads only the
+// stored objects it was given, never the state: it runs when a subscriber
+// first reads the index, if ever.
+func (f *fsm) publishEventsLazy(index uint64, build func() []structs.Event) {
+	if f.events == nil {
+		return
+	}
+	f.events.PublishLazy(index, build)
 }
 
 func jobEvent(typ string, j *structs.Job) structs.Event {

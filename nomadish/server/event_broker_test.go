@@ -33,3 +33,35 @@ func TestEventBrokerKeepsItsSize(t *testing.T) {
 		t.Errorf("NewEventBroker(0) size = %d, want %d", d.size, DefaultEventBufferSize)
 	}
 }
+
+// A lazily published batch is built on its first read, once, and a batch
+// that builds no events is passed over.
+func TestEventBrokerBuildsLazily(t *testing.T) {
+	b := NewEventBroker(10)
+	builds := 0
+	b.PublishLazy(5, func() []structs.Event { builds++; return nil })
+	b.PublishLazy(6, func() []structs.Event {
+		builds++
+		return []structs.Event{{Topic: structs.TopicAllocation, Key: "a"}}
+	})
+	if builds != 0 {
+		t.Fatalf("%d batches built at publish; want none before a read", builds)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for i := 0; i < 2; i++ {
+		got, err := b.Next(ctx, 0)
+		if err != nil || got.Index != 6 || len(got.Events) != 1 || got.Events[0].Index != 6 {
+			t.Fatalf("Next(after 0) = %+v, %v; want the event of index 6, past the empty batch", got, err)
+		}
+	}
+	if builds != 2 {
+		t.Fatalf("batches built %d times over two reads; want each built once (2)", builds)
+	}
+	// Nothing after 6 yet: Next waits.
+	short, cancelShort := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancelShort()
+	if _, err := b.Next(short, 6); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Next(after 6) = %v; want it to wait until its context ends", err)
+	}
+}

@@ -263,7 +263,8 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 		return err
 	}
 	st := f.State()
-	if err := st.UpdateAllocsFromClient(index, req.Alloc); err != nil {
+	stored, err := st.ApplyClientUpdates(index, req.Alloc)
+	if err != nil {
 		return err
 	}
 	f.removeTerminalServices(index, req.Alloc)
@@ -273,12 +274,10 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 		}
 	}
 	evals := f.evalsCommitted(req.Evals)
-	f.publishEvents(index, func() []structs.Event {
-		var out []structs.Event
-		for _, in := range req.Alloc {
-			if a, _ := st.AllocByID(nil, in.ID); a != nil {
-				out = append(out, allocEvent("AllocationUpdated", a))
-			}
+	f.publishEventsLazy(index, func() []structs.Event {
+		out := make([]structs.Event, 0, len(stored)+len(evals))
+		for _, a := range stored {
+			out = append(out, allocEvent("AllocationUpdated", a))
 		}
 		for _, e := range evals {
 			out = append(out, evalEvent(e))
@@ -296,19 +295,15 @@ func (f *fsm) applyPlanResults(index uint64, buf []byte) interface{} {
 	if err := decodeMsg(buf, &req); err != nil {
 		return err
 	}
-	if err := f.State().UpsertPlanResults(index, &req); err != nil {
+	stored, err := f.State().ApplyPlanResults(index, &req)
+	if err != nil {
 		return err
 	}
 	evals := f.evalsCommitted(req.Evals)
-	f.publishEvents(index, func() []structs.Event {
-		st := f.State()
-		var out []structs.Event
-		for _, list := range [][]*structs.Allocation{req.AllocsStopped, req.Allocs} {
-			for _, in := range list {
-				if a, _ := st.AllocByID(nil, in.ID); a != nil {
-					out = append(out, allocEvent("PlanResult", a))
-				}
-			}
+	f.publishEventsLazy(index, func() []structs.Event {
+		out := make([]structs.Event, 0, len(stored)+len(evals))
+		for _, a := range stored {
+			out = append(out, allocEvent("PlanResult", a))
 		}
 		for _, e := range evals {
 			out = append(out, evalEvent(e))

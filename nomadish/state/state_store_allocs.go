@@ -13,14 +13,31 @@ import (
 // UpsertPlanResults commits a plan: new placements, stops of existing
 // allocations, and the evaluations created with the plan.
 func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
+	_, err := s.ApplyPlanResults(index, req)
+	return err
+}
+
+// ApplyPlanResults is UpsertPlanResults that also returns the allocations
+// as stored: the stops, then the placements.
+func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) ([]*structs.Allocation, error) {
+	stored := make([]*structs.Allocation, 0, len(req.AllocsStopped)+len(req.Allocs))
+	if err := s.applyPlanResults(index, req, &stored); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest, stored *[]*structs.Allocation) error {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
 	usage := newWriteBatch()
 	for _, a := range req.AllocsStopped {
-		if err := upsertAllocTxn(txn, usage, index, a); err != nil {
+		w, err := upsertAllocTxn(txn, usage, index, a)
+		if err != nil {
 			return err
 		}
+		*stored = append(*stored, w)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	var available map[string]int
@@ -29,9 +46,11 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 			a.Job = req.Job
 		}
 		available = shareNodesAvailable(a, available)
-		if err := upsertAllocTxn(txn, usage, index, a); err != nil {
+		w, err := upsertAllocTxn(txn, usage, index, a)
+		if err != nil {
 			return err
 		}
+		*stored = append(*stored, w)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	if err := usage.flush(txn); err != nil {
@@ -72,17 +91,17 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 // upsertAllocTxn inserts a new allocation, or applies a server-side update
 // (desired status, transition) to an existing one, keeping what the client
 // reported.
-func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs.Allocation) error {
+func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs.Allocation) (*structs.Allocation, error) {
 	raw, err := txn.First(tableAllocs, "id", in.ID)
 	if err != nil {
-		return fmt.Errorf("alloc lookup: %w", err)
+		return nil, fmt.Errorf("alloc lookup: %w", err)
 	}
 	a := in.Copy()
 	var old *structs.Allocation
 	if raw == nil {
 		a.CreateIndex = index
 		if a.Job == nil {
-			return fmt.Errorf("alloc %s has no job", a.ID)
+			return nil, fmt.Errorf("alloc %s has no job", a.ID)
 		}
 	} else {
 		old = raw.(*structs.Allocation)
@@ -106,13 +125,29 @@ func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs
 	}
 	a.ModifyIndex = index
 	a.AllocModifyIndex = index
-	return insertAllocBatched(txn, usage, old, a)
+	return a, insertAllocBatched(txn, usage, old, a)
 }
 
 // UpdateAllocsFromClient applies what clients report: client status, task
 // states, deployment health. AllocModifyIndex is left alone so the client
 // is not woken by its own update.
 func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
+	_, err := s.ApplyClientUpdates(index, allocs)
+	return err
+}
+
+// ApplyClientUpdates is UpdateAllocsFromClient that also returns the
+// updated allocations as stored; those garbage collected meanwhile are
+// left out.
+func (s *StateStore) ApplyClientUpdates(index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
+	stored := make([]*structs.Allocation, 0, len(allocs))
+	if err := s.applyClientUpdates(index, allocs, &stored); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+func (s *StateStore) applyClientUpdates(index uint64, allocs []*structs.Allocation, stored *[]*structs.Allocation) error {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
@@ -148,6 +183,7 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 		if err := insertAllocBatched(txn, batch, old, a); err != nil {
 			return err
 		}
+		*stored = append(*stored, a)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	if err := batch.flush(txn); err != nil {
