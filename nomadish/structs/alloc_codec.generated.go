@@ -913,9 +913,9 @@ func (x *Allocation) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "ID":
 			if r.TryDecodeAsNil() {
 				x.ID = ""
@@ -1135,7 +1135,7 @@ func (x *Allocation) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				x.ModifyTime = (int64)(r.DecodeInt64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -1846,9 +1846,9 @@ func (x *AllocNetworkStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decoder)
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "InterfaceName":
 			if r.TryDecodeAsNil() {
 				x.InterfaceName = ""
@@ -1879,7 +1879,7 @@ func (x *AllocNetworkStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decoder)
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -2217,9 +2217,9 @@ func (x *DesiredTransition) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) 
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "Migrate":
 			if r.TryDecodeAsNil() {
 				if true && x.Migrate != nil {
@@ -2281,7 +2281,7 @@ func (x *DesiredTransition) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) 
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -2601,9 +2601,9 @@ func (x *AllocDeploymentStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decod
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "Healthy":
 			if r.TryDecodeAsNil() {
 				if true && x.Healthy != nil {
@@ -2649,7 +2649,7 @@ func (x *AllocDeploymentStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decod
 				x.ModifyIndex = (uint64)(r.DecodeUint64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -2863,9 +2863,9 @@ func (x *RescheduleTracker) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) 
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "Events":
 			if r.TryDecodeAsNil() {
 				x.Events = nil
@@ -2876,7 +2876,7 @@ func (x *RescheduleTracker) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) 
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -3094,9 +3094,9 @@ func (x *RescheduleEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "RescheduleTime":
 			if r.TryDecodeAsNil() {
 				x.RescheduleTime = 0
@@ -3127,7 +3127,7 @@ func (x *RescheduleEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -3341,9 +3341,9 @@ func (x *AllocatedResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder)
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "Tasks":
 			if r.TryDecodeAsNil() {
 				x.Tasks = nil
@@ -3360,7 +3360,7 @@ func (x *AllocatedResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder)
 				x.Shared.CodecDecodeSelf(d)
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -3555,9 +3555,9 @@ func (x *AllocatedTaskResources) codecDecodeSelfFromMap(l int, d *codec1978.Deco
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "Cpu":
 			if r.TryDecodeAsNil() {
 				x.Cpu = AllocatedCpuResources{}
@@ -3580,7 +3580,7 @@ func (x *AllocatedTaskResources) codecDecodeSelfFromMap(l int, d *codec1978.Deco
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -3780,9 +3780,9 @@ func (x *AllocatedCpuResources) codecDecodeSelfFromMap(l int, d *codec1978.Decod
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "CpuShares":
 			if r.TryDecodeAsNil() {
 				x.CpuShares = 0
@@ -3799,7 +3799,7 @@ func (x *AllocatedCpuResources) codecDecodeSelfFromMap(l int, d *codec1978.Decod
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -3975,9 +3975,9 @@ func (x *AllocatedMemoryResources) codecDecodeSelfFromMap(l int, d *codec1978.De
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "MemoryMB":
 			if r.TryDecodeAsNil() {
 				x.MemoryMB = 0
@@ -3991,7 +3991,7 @@ func (x *AllocatedMemoryResources) codecDecodeSelfFromMap(l int, d *codec1978.De
 				x.MemoryMaxMB = (int64)(r.DecodeInt64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -4199,9 +4199,9 @@ func (x *AllocatedSharedResources) codecDecodeSelfFromMap(l int, d *codec1978.De
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "DiskMB":
 			if r.TryDecodeAsNil() {
 				x.DiskMB = 0
@@ -4227,7 +4227,7 @@ func (x *AllocatedSharedResources) codecDecodeSelfFromMap(l int, d *codec1978.De
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -4476,9 +4476,9 @@ func (x *AllocatedPortMapping) codecDecodeSelfFromMap(l int, d *codec1978.Decode
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "Label":
 			if r.TryDecodeAsNil() {
 				x.Label = ""
@@ -4504,7 +4504,7 @@ func (x *AllocatedPortMapping) codecDecodeSelfFromMap(l int, d *codec1978.Decode
 				x.HostIP = (string)(r.DecodeString())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -4868,9 +4868,9 @@ func (x *TaskState) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "State":
 			if r.TryDecodeAsNil() {
 				x.State = ""
@@ -4950,7 +4950,7 @@ func (x *TaskState) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -5535,9 +5535,9 @@ func (x *TaskEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "Type":
 			if r.TryDecodeAsNil() {
 				x.Type = ""
@@ -5631,7 +5631,7 @@ func (x *TaskEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				x.RestartReason = (string)(r.DecodeString())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -6300,9 +6300,9 @@ func (x *AllocMetric) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "NodesEvaluated":
 			if r.TryDecodeAsNil() {
 				x.NodesEvaluated = 0
@@ -6417,7 +6417,7 @@ func (x *AllocMetric) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				x.CoalescedFailures = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
@@ -6846,9 +6846,9 @@ func (x *NodeScoreMeta) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			}
 		}
 		r.ReadMapElemKey()
-		yys3 := z.StringView(r.DecodeStringAsBytes())
+		yys3b := r.DecodeStringAsBytes()
 		r.ReadMapElemValue()
-		switch yys3 {
+		switch string(yys3b) {
 		case "NodeID":
 			if r.TryDecodeAsNil() {
 				x.NodeID = ""
@@ -6871,7 +6871,7 @@ func (x *NodeScoreMeta) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				x.NormScore = (float64)(r.DecodeFloat64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, yys3)
+			z.DecStructFieldNotFound(-1, string(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
