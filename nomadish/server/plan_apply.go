@@ -140,9 +140,12 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 	}
 	for _, list := range result.NodeAllocation {
 		for _, a := range list {
-			c := a.Copy()
-			c.Job = nil // the FSM attaches req.Job; the job is sent once
-			req.Allocs = append(req.Allocs, c)
+			// The request is only encoded: a shallow copy without the
+			// job is enough (the FSM attaches req.Job; the job is sent
+			// once).
+			c := *a
+			c.Job = nil
+			req.Allocs = append(req.Allocs, &c)
 		}
 	}
 	index, err := s.raftApply(structs.ApplyPlanResultsRequestType, req)

@@ -12,32 +12,42 @@ import (
 
 // UpsertPlanResults commits a plan: new placements, stops of existing
 // allocations, and the evaluations created with the plan.
+// The store keeps copies of the request's allocations.
 func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
-	_, err := s.ApplyPlanResults(index, req)
-	return err
+	return s.applyPlanResults(index, req, nil, false)
 }
 
-// ApplyPlanResults is UpsertPlanResults that also returns the allocations
-// as stored: the stops, then the placements.
+// ApplyPlanResults is UpsertPlanResults for a request the store may keep:
+// its allocations become the stored ones, so the caller must not change
+// them afterwards (the FSM decodes each request for this call alone). It
+// returns the allocations as stored: the stops, then the placements.
 func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) ([]*structs.Allocation, error) {
 	stored := make([]*structs.Allocation, 0, len(req.AllocsStopped)+len(req.Allocs))
-	if err := s.applyPlanResults(index, req, &stored); err != nil {
+	if err := s.applyPlanResults(index, req, &stored, true); err != nil {
 		return nil, err
 	}
 	return stored, nil
 }
 
-func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest, stored *[]*structs.Allocation) error {
+// applyPlanResults commits a plan, appending what it stored to stored
+// when that is not nil; owned says the request's allocations may be kept
+// as they are.
+func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest, stored *[]*structs.Allocation, owned bool) error {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
 	usage := newWriteBatch()
+	keep := func(a *structs.Allocation) {
+		if stored != nil {
+			*stored = append(*stored, a)
+		}
+	}
 	for _, a := range req.AllocsStopped {
-		w, err := upsertAllocTxn(txn, usage, index, a)
+		w, err := upsertAllocTxn(txn, usage, index, a, owned)
 		if err != nil {
 			return err
 		}
-		*stored = append(*stored, w)
+		keep(w)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	var available map[string]int
@@ -46,11 +56,11 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 			a.Job = req.Job
 		}
 		available = shareNodesAvailable(a, available)
-		w, err := upsertAllocTxn(txn, usage, index, a)
+		w, err := upsertAllocTxn(txn, usage, index, a, owned)
 		if err != nil {
 			return err
 		}
-		*stored = append(*stored, w)
+		keep(w)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	if err := usage.flush(txn); err != nil {
@@ -91,12 +101,16 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 // upsertAllocTxn inserts a new allocation, or applies a server-side update
 // (desired status, transition) to an existing one, keeping what the client
 // reported.
-func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs.Allocation) (*structs.Allocation, error) {
+// When owned, in itself is stored; otherwise a copy of it.
+func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs.Allocation, owned bool) (*structs.Allocation, error) {
 	raw, err := txn.First(tableAllocs, "id", in.ID)
 	if err != nil {
 		return nil, fmt.Errorf("alloc lookup: %w", err)
 	}
-	a := in.Copy()
+	a := in
+	if !owned {
+		a = in.Copy()
+	}
 	var old *structs.Allocation
 	if raw == nil {
 		a.CreateIndex = index

@@ -200,3 +200,29 @@ func TestAllocCountsByClientStatus(t *testing.T) {
 		t.Fatalf("AllocCountsByClientStatus() = %v, want %v", got, want)
 	}
 }
+
+// UpsertPlanResults keeps copies, so the caller's allocations stay its
+// own; ApplyPlanResults keeps and returns the request's allocations.
+func TestPlanResultsOwnership(t *testing.T) {
+	s := NewStateStore()
+	job := lifecycleJob("web", 1)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	mine := usageAlloc("mine", "n1", job, 100, 64)
+	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{mine}}); err != nil {
+		t.Fatal(err)
+	}
+	mine.NodeID = "elsewhere"
+	if got, _ := s.AllocByID(nil, "mine"); got == mine || got.NodeID != "n1" {
+		t.Fatalf("UpsertPlanResults stored the caller's allocation itself (node now %q)", got.NodeID)
+	}
+	given := usageAlloc("given", "n1", job, 100, 64)
+	stored, err := s.ApplyPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{given}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AllocByID(nil, "given"); len(stored) != 1 || stored[0] != given || got != given || given.CreateIndex != 3 {
+		t.Fatalf("ApplyPlanResults returned %v and stored %p; want the request's allocation %p, created at 3", stored, got, given)
+	}
+}
