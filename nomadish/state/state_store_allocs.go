@@ -51,11 +51,14 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	var available map[string]int
+	var prev *structs.Allocation
 	for _, a := range req.Allocs {
 		if a.Job == nil {
 			a.Job = req.Job
 		}
 		available = shareNodesAvailable(a, available)
+		shareStrings(a, prev)
+		prev = a
 		w, err := upsertAllocTxn(txn, usage, index, a, owned)
 		if err != nil {
 			return err
@@ -96,6 +99,34 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 		return prev
 	}
 	return m.NodesAvailable
+}
+
+// shareStrings points the allocation's strings that repeat across a plan
+// at equal strings already held: the job's, the previous placement's, and
+// the status constants. Each decoded allocation carries copies of its own,
+// and a store of a million allocations would hold a million of each.
+func shareStrings(a, prev *structs.Allocation) {
+	share := func(s *string, candidates ...string) {
+		for _, c := range candidates {
+			if *s == c {
+				*s = c
+				return
+			}
+		}
+	}
+	if j := a.Job; j != nil {
+		share(&a.Namespace, j.Namespace)
+		share(&a.JobID, j.ID)
+	}
+	if prev != nil {
+		share(&a.EvalID, prev.EvalID)
+		share(&a.NodeID, prev.NodeID)
+		share(&a.NodeName, prev.NodeName)
+		share(&a.TaskGroup, prev.TaskGroup)
+		share(&a.DeploymentID, prev.DeploymentID)
+	}
+	share(&a.DesiredStatus, structs.AllocDesiredStatusRun, structs.AllocDesiredStatusStop, structs.AllocDesiredStatusEvict)
+	share(&a.ClientStatus, structs.AllocClientStatusPending, structs.AllocClientStatusRunning)
 }
 
 // upsertAllocTxn inserts a new allocation, or applies a server-side update
@@ -180,6 +211,11 @@ func (s *StateStore) applyClientUpdates(index uint64, allocs []*structs.Allocati
 		c := *old
 		a := &c
 		a.ClientStatus = in.ClientStatus
+		if a.ClientStatus == old.ClientStatus {
+			a.ClientStatus = old.ClientStatus // the stored string, not the decoded copy
+		} else if a.ClientStatus == structs.AllocClientStatusRunning {
+			a.ClientStatus = structs.AllocClientStatusRunning
+		}
 		a.ClientDescription = in.ClientDescription
 		if in.TaskStates != nil {
 			a.TaskStates = in.TaskStates

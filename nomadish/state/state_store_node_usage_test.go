@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand"
 	"testing"
+	"unsafe"
 
 	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -224,5 +225,43 @@ func TestPlanResultsOwnership(t *testing.T) {
 	}
 	if got, _ := s.AllocByID(nil, "given"); len(stored) != 1 || stored[0] != given || got != given || given.CreateIndex != 3 {
 		t.Fatalf("ApplyPlanResults returned %v and stored %p; want the request's allocation %p, created at 3", stored, got, given)
+	}
+}
+
+// Placements of one plan share their repeated strings: stored, the second
+// allocation's node, eval and job strings are the first one's, and the
+// statuses are the constants.
+func TestPlanResultsShareStrings(t *testing.T) {
+	s := NewStateStore()
+	job := lifecycleJob("web", 1)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	// Separate copies of equal strings, as decoding gives.
+	fresh := func(v string) string { return string([]byte(v)) }
+	var allocs []*structs.Allocation
+	for _, id := range []string{"p1", "p2"} {
+		a := usageAlloc(id, fresh("node-1"), job, 100, 64)
+		a.EvalID, a.JobID, a.Namespace = fresh("eval-1"), fresh(job.ID), fresh(job.Namespace)
+		a.ClientStatus, a.DesiredStatus = fresh(structs.AllocClientStatusPending), fresh(structs.AllocDesiredStatusRun)
+		allocs = append(allocs, a)
+	}
+	stored, err := s.ApplyPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: allocs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	first, second := stored[0], stored[1]
+	if !same(first.NodeID, second.NodeID) || !same(first.EvalID, second.EvalID) {
+		t.Errorf("the second placement holds strings of its own for its node and eval")
+	}
+	if !same(second.JobID, job.ID) || !same(second.Namespace, job.Namespace) {
+		t.Errorf("a placement holds its own copies of the job's ID and namespace")
+	}
+	if !same(second.ClientStatus, structs.AllocClientStatusPending) || !same(second.DesiredStatus, structs.AllocDesiredStatusRun) {
+		t.Errorf("a placement holds its own copies of its statuses")
+	}
+	if second.NodeID != "node-1" || second.EvalID != "eval-1" || second.JobID != job.ID {
+		t.Errorf("shared strings changed the values: %q %q %q", second.NodeID, second.EvalID, second.JobID)
 	}
 }
