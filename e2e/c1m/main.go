@@ -56,6 +56,7 @@ type options struct {
 	heapProfile        string
 	schedulers         int
 	keep               bool
+	timeline           bool
 }
 
 func main() {
@@ -73,6 +74,7 @@ func main() {
 	flag.StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile of the server, taken when every allocation runs, to this file")
 	flag.IntVar(&o.schedulers, "schedulers", 0, "num_schedulers of the server (0: its default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the server's data directory and log")
+	flag.BoolVar(&o.timeline, "timeline", false, "print the placements seen in each second, counted from the server's start (as its GODEBUG=gctrace=1 lines are)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
@@ -220,6 +222,9 @@ func run(ctx context.Context, o options) error {
 	if empty > 0 {
 		ratio = full / empty
 	}
+	if o.timeline {
+		rec.printTimeline(os.Stderr, srv.started)
+	}
 	fmt.Fprintf(os.Stderr, "jobs submitted in %.1fs; rpc errors %d; server cpu %.1fs; server peak rss %d MB\n", submitted.Seconds(), rec.errors.Load(), srv.cpuSeconds()-cpu0, srv.peakRSSMB())
 	fmt.Fprintf(os.Stderr, "rate_empty=%.0f rate_90_full=%.0f ratio=%.2f (placements/s while 0-10%% and 85-95%% full)\n", empty, full, ratio)
 	fmt.Fprintf(os.Stderr, "plans while 0-10%% full: %s; while 85-95%% full: %s\n", plans.window(0, 0.10, total), plans.window(0.85, 0.95, total))
@@ -261,6 +266,8 @@ type server struct {
 	exited   chan struct{}
 	log      *os.File
 	keep     bool
+	// started is when the server process was started.
+	started time.Time
 }
 
 func startServer(ctx context.Context, o options) (*server, error) {
@@ -314,6 +321,7 @@ server {
 	if o.profile != "" || o.heapProfile != "" {
 		s.cmd.Env = append(os.Environ(), "NOMADISH_ENABLE_DEBUG=1")
 	}
+	s.started = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.bin, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,4 +216,23 @@ func (r *recorder) rate(lo, hi float64) float64 {
 		return 0
 	}
 	return float64(b-a) / d
+}
+
+// printTimeline writes how many allocations were first seen in each
+// second since start.
+func (r *recorder) printTimeline(w io.Writer, start time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	counts := map[int]int{}
+	last := 0
+	for _, t := range r.seenAt {
+		s := int(t.Sub(start).Seconds())
+		counts[s]++
+		last = max(last, s)
+	}
+	for s := 0; s <= last; s++ {
+		if counts[s] > 0 {
+			fmt.Fprintf(w, "timeline %ds %d\n", s, counts[s])
+		}
+	}
 }
