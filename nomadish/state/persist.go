@@ -196,6 +196,9 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 	if err := rebuildAllocCounts(txn); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
+	if err := rebuildNodeAllocsIndex(txn); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
 	txn.Commit()
 	return s, nil
 }

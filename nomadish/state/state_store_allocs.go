@@ -170,6 +170,9 @@ func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs
 	}
 	a.ModifyIndex = index
 	a.AllocModifyIndex = index
+	if err := touchNodeAllocs(txn, usage, a.NodeID, index); err != nil {
+		return nil, err
+	}
 	return a, insertAllocBatched(txn, usage, old, a)
 }
 

@@ -80,6 +80,9 @@ func trackAllocUsage(txn *memdb.Txn, batch *writeBatch, old, new *structs.Alloca
 type writeBatch struct {
 	usage  map[string]*usageDelta
 	status map[string]int
+	// nodes are the nodes whose allocations the servers changed, with
+	// the index (tableNodeAllocsIndex).
+	nodes map[string]uint64
 }
 
 type usageDelta struct {
@@ -88,7 +91,7 @@ type usageDelta struct {
 }
 
 func newWriteBatch() *writeBatch {
-	return &writeBatch{usage: map[string]*usageDelta{}, status: map[string]int{}}
+	return &writeBatch{usage: map[string]*usageDelta{}, status: map[string]int{}, nodes: map[string]uint64{}}
 }
 
 func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int) {
@@ -109,6 +112,11 @@ func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int
 func (b *writeBatch) flush(txn *memdb.Txn) error {
 	for nodeID, d := range b.usage {
 		if err := changeNodeUsage(txn, nodeID, &d.add, &d.sub, d.allocs); err != nil {
+			return err
+		}
+	}
+	for nodeID, index := range b.nodes {
+		if err := setNodeAllocsIndex(txn, nodeID, index); err != nil {
 			return err
 		}
 	}

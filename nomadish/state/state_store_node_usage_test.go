@@ -6,7 +6,10 @@ import (
 	"maps"
 	"math/rand"
 	"testing"
+	"time"
 	"unsafe"
+
+	"github.com/hashicorp/go-memdb"
 
 	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -263,5 +266,68 @@ func TestPlanResultsShareStrings(t *testing.T) {
 	}
 	if second.NodeID != "node-1" || second.EvalID != "eval-1" || second.JobID != job.ID {
 		t.Errorf("shared strings changed the values: %q %q %q", second.NodeID, second.EvalID, second.JobID)
+	}
+}
+
+// A node's allocations watch fires when the servers place or update an
+// allocation there, not on client reports or on other nodes; Restore
+// rebuilds the rows.
+func TestWatchNodeAllocs(t *testing.T) {
+	s := NewStateStore()
+	job := lifecycleJob("web", 1)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	place := func(index uint64, id, node string) {
+		t.Helper()
+		if err := s.UpsertPlanResults(index, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{usageAlloc(id, node, job, 10, 10)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	place(2, "a1", "n1")
+	place(3, "b1", "n2")
+	watch := func() memdb.WatchSet {
+		ws := memdb.NewWatchSet()
+		if err := s.WatchNodeAllocs(ws, "n1"); err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	fired := func(ws memdb.WatchSet) bool { return !ws.Watch(time.After(20 * time.Millisecond)) }
+
+	ws := watch()
+	if err := s.UpdateAllocsFromClient(4, []*structs.Allocation{{ID: "a1", ClientStatus: structs.AllocClientStatusRunning}}); err != nil {
+		t.Fatal(err)
+	}
+	place(5, "b2", "n2")
+	if fired(ws) {
+		t.Fatal("the watch of n1 fired on a client report and a placement on n2")
+	}
+	place(6, "a2", "n1")
+	if !fired(ws) {
+		t.Fatal("the watch of n1 did not fire on a placement there")
+	}
+	ws = watch()
+	a, _ := s.AllocByID(nil, "a1")
+	stop := a.Copy()
+	stop.DesiredStatus = structs.AllocDesiredStatusStop
+	if err := s.UpsertPlanResults(7, &structs.ApplyPlanResultsRequest{Job: job, AllocsStopped: []*structs.Allocation{stop}}); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(ws) {
+		t.Fatal("the watch of n1 did not fire when the servers stopped an allocation there")
+	}
+
+	var buf bytes.Buffer
+	if err := s.Persist(&buf, pool.MsgpackHandle); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(&buf, pool.MsgpackHandle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := r.db.Txn(false).First(tableNodeAllocsIndex, "id", "n1")
+	if err != nil || raw == nil || raw.(*NodeAllocsIndex).Index != 7 {
+		t.Fatalf("restored row of n1 = %+v, %v; want index 7", raw, err)
 	}
 }
