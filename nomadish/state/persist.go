@@ -190,13 +190,7 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 			return nil, fmt.Errorf("restore %s: %w", table, err)
 		}
 	}
-	if err := rebuildNodeUsage(txn); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	if err := rebuildAllocCounts(txn); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	if err := rebuildNodeAllocsIndex(txn); err != nil {
+	if err := rebuildDerived(txn); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	txn.Commit()

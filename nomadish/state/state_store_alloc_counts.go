@@ -5,14 +5,13 @@ import (
 	"maps"
 
 	"github.com/hashicorp/go-memdb"
-
-	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
 // tableAllocCounts holds one row: how many allocations the store holds per
 // client status. Like node usage it is derived from the allocs table in the
-// same write transactions, so counting a million allocations is one read;
-// it is not written to Raft snapshots, and Restore rebuilds it.
+// same write transactions (writeBatch), so counting a million allocations
+// is one read; it is not written to Raft snapshots, and Restore rebuilds
+// it.
 const tableAllocCounts = "alloc_counts"
 
 // allocCountsKey is the key of the one row.
@@ -29,28 +28,6 @@ func init() {
 type AllocCounts struct {
 	Key      string
 	ByStatus map[string]int
-}
-
-// countAllocStatus moves one allocation from the count of old's client
-// status to new's (old nil: an insert; new nil: a delete).
-func countAllocStatus(txn *memdb.Txn, batch *writeBatch, old, new *structs.Allocation) error {
-	if old != nil && new != nil && old.ClientStatus == new.ClientStatus {
-		return nil
-	}
-	delta := map[string]int{}
-	if batch != nil {
-		delta = batch.status
-	}
-	if old != nil {
-		delta[old.ClientStatus]--
-	}
-	if new != nil {
-		delta[new.ClientStatus]++
-	}
-	if batch != nil {
-		return nil
-	}
-	return changeAllocCounts(txn, delta)
 }
 
 // changeAllocCounts adds delta to the counts.
@@ -79,25 +56,6 @@ func changeAllocCounts(txn *memdb.Txn, delta map[string]int) error {
 		if counts[status] += d; counts[status] <= 0 {
 			delete(counts, status)
 		}
-	}
-	if err := txn.Insert(tableAllocCounts, &AllocCounts{Key: allocCountsKey, ByStatus: counts}); err != nil {
-		return fmt.Errorf("alloc counts insert: %w", err)
-	}
-	return nil
-}
-
-// rebuildAllocCounts fills the counts from the allocs table.
-func rebuildAllocCounts(txn *memdb.Txn) error {
-	if _, err := txn.DeleteAll(tableAllocCounts, "id"); err != nil {
-		return fmt.Errorf("alloc counts reset: %w", err)
-	}
-	it, err := txn.Get(tableAllocs, "id")
-	if err != nil {
-		return fmt.Errorf("allocs: %w", err)
-	}
-	counts := map[string]int{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		counts[raw.(*structs.Allocation).ClientStatus]++
 	}
 	if err := txn.Insert(tableAllocCounts, &AllocCounts{Key: allocCountsKey, ByStatus: counts}); err != nil {
 		return fmt.Errorf("alloc counts insert: %w", err)

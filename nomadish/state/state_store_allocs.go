@@ -11,10 +11,11 @@ import (
 )
 
 // UpsertPlanResults commits a plan: new placements, stops of existing
-// allocations, and the evaluations created with the plan.
-// The store keeps copies of the request's allocations.
+// allocations, and the evaluations created with the plan. The store keeps
+// copies of the request's allocations.
 func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
-	return s.applyPlanResults(index, req, nil, false)
+	_, err := s.applyPlanResults(index, req, false)
+	return err
 }
 
 // ApplyPlanResults is UpsertPlanResults for a request the store may keep:
@@ -22,32 +23,23 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 // them afterwards (the FSM decodes each request for this call alone). It
 // returns the allocations as stored: the stops, then the placements.
 func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) ([]*structs.Allocation, error) {
-	stored := make([]*structs.Allocation, 0, len(req.AllocsStopped)+len(req.Allocs))
-	if err := s.applyPlanResults(index, req, &stored, true); err != nil {
-		return nil, err
-	}
-	return stored, nil
+	return s.applyPlanResults(index, req, true)
 }
 
-// applyPlanResults commits a plan, appending what it stored to stored
-// when that is not nil; owned says the request's allocations may be kept
-// as they are.
-func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest, stored *[]*structs.Allocation, owned bool) error {
+// applyPlanResults commits a plan and returns the allocations as stored;
+// owned says the request's allocations may be kept as they are.
+func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest, owned bool) ([]*structs.Allocation, error) {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
-	usage := newWriteBatch()
-	keep := func(a *structs.Allocation) {
-		if stored != nil {
-			*stored = append(*stored, a)
-		}
-	}
+	batch := newWriteBatch()
+	stored := make([]*structs.Allocation, 0, len(req.AllocsStopped)+len(req.Allocs))
 	for _, a := range req.AllocsStopped {
-		w, err := upsertAllocTxn(txn, usage, index, a, owned)
+		w, err := upsertAllocTxn(txn, batch, index, a, owned)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		keep(w)
+		stored = append(stored, w)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	var available map[string]int
@@ -59,29 +51,29 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 		available = shareNodesAvailable(a, available)
 		shareStrings(a, prev)
 		prev = a
-		w, err := upsertAllocTxn(txn, usage, index, a, owned)
+		w, err := upsertAllocTxn(txn, batch, index, a, owned)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		keep(w)
+		stored = append(stored, w)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
-	if err := usage.flush(txn); err != nil {
-		return err
+	if err := batch.flush(txn); err != nil {
+		return nil, err
 	}
 	if len(req.Allocs)+len(req.AllocsStopped) > 0 {
 		if err := setIndex(txn, tableAllocs, index); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := upsertEvalsTxn(txn, index, req.Evals, jobs); err != nil {
-		return err
+		return nil, err
 	}
 	if err := refreshJobStatus(txn, index, jobs); err != nil {
-		return err
+		return nil, err
 	}
 	txn.Commit()
-	return nil
+	return stored, nil
 }
 
 // shareNodesAvailable points the allocation's count of available nodes per
@@ -106,14 +98,7 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 // the status constants. Each decoded allocation carries copies of its own,
 // and a store of a million allocations would hold a million of each.
 func shareStrings(a, prev *structs.Allocation) {
-	share := func(s *string, candidates ...string) {
-		for _, c := range candidates {
-			if *s == c {
-				*s = c
-				return
-			}
-		}
-	}
+	share := shareString
 	if j := a.Job; j != nil {
 		share(&a.Namespace, j.Namespace)
 		share(&a.JobID, j.ID)
@@ -129,11 +114,22 @@ func shareStrings(a, prev *structs.Allocation) {
 	share(&a.ClientStatus, structs.AllocClientStatusPending, structs.AllocClientStatusRunning)
 }
 
+// shareString points *s at the first candidate equal to it, so that the
+// store holds one copy of a string that repeats.
+func shareString(s *string, candidates ...string) {
+	for _, c := range candidates {
+		if *s == c {
+			*s = c
+			return
+		}
+	}
+}
+
 // upsertAllocTxn inserts a new allocation, or applies a server-side update
 // (desired status, transition) to an existing one, keeping what the client
 // reported.
 // When owned, in itself is stored; otherwise a copy of it.
-func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs.Allocation, owned bool) (*structs.Allocation, error) {
+func upsertAllocTxn(txn *memdb.Txn, batch *writeBatch, index uint64, in *structs.Allocation, owned bool) (*structs.Allocation, error) {
 	raw, err := txn.First(tableAllocs, "id", in.ID)
 	if err != nil {
 		return nil, fmt.Errorf("alloc lookup: %w", err)
@@ -170,10 +166,8 @@ func upsertAllocTxn(txn *memdb.Txn, usage *writeBatch, index uint64, in *structs
 	}
 	a.ModifyIndex = index
 	a.AllocModifyIndex = index
-	if err := touchNodeAllocs(txn, usage, a.NodeID, index); err != nil {
-		return nil, err
-	}
-	return a, insertAllocBatched(txn, usage, old, a)
+	batch.touch(a.NodeID, index)
+	return a, insertAllocTxn(txn, batch, old, a)
 }
 
 // UpdateAllocsFromClient applies what clients report: client status, task
@@ -188,22 +182,15 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 // updated allocations as stored; those garbage collected meanwhile are
 // left out.
 func (s *StateStore) ApplyClientUpdates(index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
-	stored := make([]*structs.Allocation, 0, len(allocs))
-	if err := s.applyClientUpdates(index, allocs, &stored); err != nil {
-		return nil, err
-	}
-	return stored, nil
-}
-
-func (s *StateStore) applyClientUpdates(index uint64, allocs []*structs.Allocation, stored *[]*structs.Allocation) error {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
 	batch := newWriteBatch()
+	stored := make([]*structs.Allocation, 0, len(allocs))
 	for _, in := range allocs {
 		raw, err := txn.First(tableAllocs, "id", in.ID)
 		if err != nil {
-			return fmt.Errorf("alloc lookup: %w", err)
+			return nil, fmt.Errorf("alloc lookup: %w", err)
 		}
 		if raw == nil {
 			continue // garbage collected meanwhile
@@ -214,11 +201,8 @@ func (s *StateStore) applyClientUpdates(index uint64, allocs []*structs.Allocati
 		c := *old
 		a := &c
 		a.ClientStatus = in.ClientStatus
-		if a.ClientStatus == old.ClientStatus {
-			a.ClientStatus = old.ClientStatus // the stored string, not the decoded copy
-		} else if a.ClientStatus == structs.AllocClientStatusRunning {
-			a.ClientStatus = structs.AllocClientStatusRunning
-		}
+		// The stored string or a constant, not the decoded copy.
+		shareString(&a.ClientStatus, old.ClientStatus, structs.AllocClientStatusRunning)
 		a.ClientDescription = in.ClientDescription
 		if in.TaskStates != nil {
 			a.TaskStates = in.TaskStates
@@ -233,23 +217,23 @@ func (s *StateStore) applyClientUpdates(index uint64, allocs []*structs.Allocati
 			a.ModifyTime = in.ModifyTime
 		}
 		a.ModifyIndex = index
-		if err := insertAllocBatched(txn, batch, old, a); err != nil {
-			return err
+		if err := insertAllocTxn(txn, batch, old, a); err != nil {
+			return nil, err
 		}
-		*stored = append(*stored, a)
+		stored = append(stored, a)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}
 	if err := batch.flush(txn); err != nil {
-		return err
+		return nil, err
 	}
 	if err := setIndex(txn, tableAllocs, index); err != nil {
-		return err
+		return nil, err
 	}
 	if err := refreshJobStatus(txn, index, jobs); err != nil {
-		return err
+		return nil, err
 	}
 	txn.Commit()
-	return nil
+	return stored, nil
 }
 
 // UpdateAllocsDesiredTransition sets transitions (migrate, reschedule) on allocations.
@@ -257,6 +241,7 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
+	batch := newWriteBatch()
 	for id, tr := range transitions {
 		raw, err := txn.First(tableAllocs, "id", id)
 		if err != nil {
@@ -270,9 +255,12 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 		a := &c
 		a.DesiredTransition = *tr
 		a.ModifyIndex = index
-		if err := insertAllocTxn(txn, old, a); err != nil {
+		if err := insertAllocTxn(txn, batch, old, a); err != nil {
 			return err
 		}
+	}
+	if err := batch.flush(txn); err != nil {
+		return err
 	}
 	if err := setIndex(txn, tableAllocs, index); err != nil {
 		return err

@@ -21,6 +21,7 @@ func (s *StateStore) ReapGC(index uint64, req *structs.GCReapRequest) (structs.G
 	// Jobs that lose evaluations or allocations and remain: their status
 	// is computed again.
 	touched := map[structs.NamespacedID]struct{}{}
+	batch := newWriteBatch()
 
 	for _, id := range req.Allocs {
 		raw, err := txn.First(tableAllocs, "id", id)
@@ -34,11 +35,14 @@ func (s *StateStore) ReapGC(index uint64, req *structs.GCReapRequest) (structs.G
 		if !a.TerminalStatus() || !a.ClientTerminalStatus() {
 			continue
 		}
-		if err := deleteAllocTxn(txn, a); err != nil {
+		if err := deleteAllocTxn(txn, batch, a); err != nil {
 			return res, err
 		}
 		touched[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 		res.Allocs++
+	}
+	if err := batch.flush(txn); err != nil {
+		return res, err
 	}
 	for _, id := range req.Evals {
 		raw, err := txn.First(tableEvals, "id", id)

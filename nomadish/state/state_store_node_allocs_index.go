@@ -4,18 +4,16 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/go-memdb"
-
-	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
 // tableNodeAllocsIndex holds, per node, the last Raft index at which the
 // servers changed what the node should run: an allocation placed or
 // updated by the servers (its AllocModifyIndex). Client status reports do
 // not move it, nor does deleting an allocation, which never raises what a
-// client's blocking query answers. A client waiting for work watches its node's row, so a
-// report from its own allocations, or a change on another node, does not
-// wake it. Derived from the allocs table in the same transactions; not in
-// Raft snapshots, Restore rebuilds it.
+// client's blocking query answers. A client waiting for work watches its
+// node's row, so a report from its own allocations, or a change on another
+// node, does not wake it. Derived from the allocs table in the same
+// transactions (writeBatch); not in Raft snapshots, Restore rebuilds it.
 const tableNodeAllocsIndex = "node_allocs_index"
 
 func init() {
@@ -30,19 +28,6 @@ type NodeAllocsIndex struct {
 	Index  uint64
 }
 
-// touchNodeAllocs records that the node's allocations changed at index,
-// in the batch when there is one.
-func touchNodeAllocs(txn *memdb.Txn, batch *writeBatch, nodeID string, index uint64) error {
-	if nodeID == "" {
-		return nil
-	}
-	if batch != nil {
-		batch.nodes[nodeID] = max(batch.nodes[nodeID], index)
-		return nil
-	}
-	return setNodeAllocsIndex(txn, nodeID, index)
-}
-
 func setNodeAllocsIndex(txn *memdb.Txn, nodeID string, index uint64) error {
 	if err := txn.Insert(tableNodeAllocsIndex, &NodeAllocsIndex{NodeID: nodeID, Index: index}); err != nil {
 		return fmt.Errorf("node allocs index: %w", err)
@@ -50,33 +35,10 @@ func setNodeAllocsIndex(txn *memdb.Txn, nodeID string, index uint64) error {
 	return nil
 }
 
-// rebuildNodeAllocsIndex fills the table from the allocs table: each
-// node's highest AllocModifyIndex.
-func rebuildNodeAllocsIndex(txn *memdb.Txn) error {
-	if _, err := txn.DeleteAll(tableNodeAllocsIndex, "id"); err != nil {
-		return fmt.Errorf("node allocs index reset: %w", err)
-	}
-	it, err := txn.Get(tableAllocs, "id")
-	if err != nil {
-		return fmt.Errorf("allocs: %w", err)
-	}
-	last := map[string]uint64{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*structs.Allocation)
-		last[a.NodeID] = max(last[a.NodeID], a.AllocModifyIndex)
-	}
-	for nodeID, index := range last {
-		if err := setNodeAllocsIndex(txn, nodeID, index); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // WatchNodeAllocs adds to ws a watch that fires when the servers place or
-// update the node's allocations, but not on client status reports. A node that never held an allocation is
-// watched through the part of the table its row would join, which may
-// fire for other nodes too.
+// update the node's allocations, but not on client status reports. A node
+// that never held an allocation is watched through the part of the table
+// its row would join, which may fire for other nodes too.
 func (s *StateStore) WatchNodeAllocs(ws memdb.WatchSet, nodeID string) error {
 	ch, _, err := s.db.Txn(false).FirstWatch(tableNodeAllocsIndex, "id", nodeID)
 	if err != nil {

@@ -40,43 +40,41 @@ func liveUsage(a *structs.Allocation) (*structs.ComparableResources, bool) {
 	return structs.AllocComparableResources(a), true
 }
 
-// trackAllocUsage moves a node's usage, and the count of allocations per
-// client status, from the old version of an allocation to the new one.
-// Every write of the allocs table calls it in the same transaction: old is
-// nil for an insert, new is nil for a delete. With a batch, the changes are
-// gathered there and written by its flush.
-func trackAllocUsage(txn *memdb.Txn, batch *writeBatch, old, new *structs.Allocation) error {
-	if err := countAllocStatus(txn, batch, old, new); err != nil {
-		return err
+// trackAllocUsage gathers in batch what moves with one allocation write:
+// its node's usage, from the old version to the new one, and the count of
+// allocations per client status. Every write of the allocs table calls it
+// in the same transaction: old is nil for an insert, new is nil for a
+// delete.
+func trackAllocUsage(batch *writeBatch, old, new *structs.Allocation) {
+	if old == nil || new == nil || old.ClientStatus != new.ClientStatus {
+		if old != nil {
+			batch.status[old.ClientStatus]--
+		}
+		if new != nil {
+			batch.status[new.ClientStatus]++
+		}
 	}
 	if old != nil && new != nil && old.NodeID == new.NodeID {
 		ou, oLive := liveUsage(old)
 		nu, nLive := liveUsage(new)
 		if oLive == nLive && (!oLive || *ou == *nu) {
-			return nil // the common client update: nothing moves
+			return // the common client update: nothing moves
 		}
 	}
 	if u, ok := liveUsage(old); ok {
-		if batch != nil {
-			batch.add(old.NodeID, u, -1)
-		} else if err := addNodeUsage(txn, old.NodeID, u, -1); err != nil {
-			return err
-		}
+		batch.add(old.NodeID, u, -1)
 	}
 	if u, ok := liveUsage(new); ok {
-		if batch != nil {
-			batch.add(new.NodeID, u, 1)
-		} else if err := addNodeUsage(txn, new.NodeID, u, 1); err != nil {
-			return err
-		}
+		batch.add(new.NodeID, u, 1)
 	}
-	return nil
 }
 
 // writeBatch gathers the derived changes of one transaction's allocation
-// writes: usage per node, so that a plan placing many allocations on a
-// node rewrites its row once, and the counts per client status, written
-// once per transaction. The writer flushes it before committing.
+// writes, so that each derived row is rewritten once per transaction: the
+// usage per node (a plan places many allocations on a node), the counts
+// per client status, and the nodes whose allocations the servers changed.
+// Every transaction that writes allocations makes one and flushes it
+// before committing.
 type writeBatch struct {
 	usage  map[string]*usageDelta
 	status map[string]int
@@ -108,6 +106,13 @@ func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int
 	d.allocs += sign
 }
 
+// touch records that the servers changed the node's allocations at index.
+func (b *writeBatch) touch(nodeID string, index uint64) {
+	if nodeID != "" {
+		b.nodes[nodeID] = max(b.nodes[nodeID], index)
+	}
+}
+
 // flush writes the gathered changes.
 func (b *writeBatch) flush(txn *memdb.Txn) error {
 	for nodeID, d := range b.usage {
@@ -121,16 +126,6 @@ func (b *writeBatch) flush(txn *memdb.Txn) error {
 		}
 	}
 	return changeAllocCounts(txn, b.status)
-}
-
-// addNodeUsage adds (sign 1) or takes away (sign -1) one allocation's
-// resources.
-func addNodeUsage(txn *memdb.Txn, nodeID string, r *structs.ComparableResources, sign int) error {
-	var none structs.ComparableResources
-	if sign > 0 {
-		return changeNodeUsage(txn, nodeID, r, &none, 1)
-	}
-	return changeNodeUsage(txn, nodeID, &none, r, -1)
 }
 
 // changeNodeUsage adds add and takes away sub from a node's usage, and
@@ -162,59 +157,46 @@ func changeNodeUsage(txn *memdb.Txn, nodeID string, add, sub *structs.Comparable
 	return nil
 }
 
-// insertAllocTxn writes an allocation and keeps its node's usage.
-func insertAllocTxn(txn *memdb.Txn, old, a *structs.Allocation) error {
-	return insertAllocBatched(txn, nil, old, a)
-}
-
-// insertAllocBatched writes an allocation and gathers the change of its
-// node's usage in batch; the caller flushes the batch before committing.
-func insertAllocBatched(txn *memdb.Txn, batch *writeBatch, old, a *structs.Allocation) error {
+// insertAllocTxn writes an allocation and gathers what moves with it in
+// batch.
+func insertAllocTxn(txn *memdb.Txn, batch *writeBatch, old, a *structs.Allocation) error {
 	if err := txn.Insert(tableAllocs, a); err != nil {
 		return fmt.Errorf("insert alloc: %w", err)
 	}
-	return trackAllocUsage(txn, batch, old, a)
+	trackAllocUsage(batch, old, a)
+	return nil
 }
 
-// deleteAllocTxn removes an allocation and keeps its node's usage. Code
-// that deletes allocations must use it.
-func deleteAllocTxn(txn *memdb.Txn, a *structs.Allocation) error {
+// deleteAllocTxn removes an allocation and gathers what moves with it in
+// batch. Code that deletes allocations must use it.
+func deleteAllocTxn(txn *memdb.Txn, batch *writeBatch, a *structs.Allocation) error {
 	if err := txn.Delete(tableAllocs, a); err != nil {
 		return fmt.Errorf("delete alloc: %w", err)
 	}
-	return trackAllocUsage(txn, nil, a, nil)
+	trackAllocUsage(batch, a, nil)
+	return nil
 }
 
-// rebuildNodeUsage fills the usage table from the allocs table.
-func rebuildNodeUsage(txn *memdb.Txn) error {
-	if _, err := txn.DeleteAll(tableNodeUsage, "id"); err != nil {
-		return fmt.Errorf("node usage reset: %w", err)
+// rebuildDerived fills the tables derived from the allocs table (node
+// usage, counts per client status, the nodes' allocation indexes) in one
+// walk of it, as if every allocation were inserted in one transaction.
+func rebuildDerived(txn *memdb.Txn) error {
+	for _, table := range []string{tableNodeUsage, tableAllocCounts, tableNodeAllocsIndex} {
+		if _, err := txn.DeleteAll(table, "id"); err != nil {
+			return fmt.Errorf("reset %s: %w", table, err)
+		}
 	}
-	sums := map[string]*NodeUsage{}
 	it, err := txn.Get(tableAllocs, "id")
 	if err != nil {
 		return fmt.Errorf("allocs: %w", err)
 	}
+	batch := newWriteBatch()
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		a := raw.(*structs.Allocation)
-		r, ok := liveUsage(a)
-		if !ok {
-			continue
-		}
-		u := sums[a.NodeID]
-		if u == nil {
-			u = &NodeUsage{NodeID: a.NodeID}
-			sums[a.NodeID] = u
-		}
-		u.Used.Add(r)
-		u.Allocs++
+		trackAllocUsage(batch, nil, a)
+		batch.touch(a.NodeID, a.AllocModifyIndex)
 	}
-	for _, u := range sums {
-		if err := txn.Insert(tableNodeUsage, u); err != nil {
-			return fmt.Errorf("node usage insert: %w", err)
-		}
-	}
-	return nil
+	return batch.flush(txn)
 }
 
 // NodeUsage returns what the node's live allocations hold; zero for a node

@@ -166,7 +166,11 @@ func TestDeleteAllocTxnReleasesUsage(t *testing.T) {
 	}
 	txn := s.db.Txn(true)
 	stored, _ := txn.First(tableAllocs, "id", "a1")
-	if err := deleteAllocTxn(txn, stored.(*structs.Allocation)); err != nil {
+	batch := newWriteBatch()
+	if err := deleteAllocTxn(txn, batch, stored.(*structs.Allocation)); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.flush(txn); err != nil {
 		t.Fatal(err)
 	}
 	txn.Commit()
