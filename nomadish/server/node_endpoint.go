@@ -130,16 +130,15 @@ func (e *NodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 		if err := st.WatchNodeAllocs(ws, args.NodeID); err != nil {
 			return 0, err
 		}
-		allocs, err := st.AllocsByNode(nil, args.NodeID)
+		allocs, err := st.NodeAllocModifyIndexes(args.NodeID)
 		if err != nil {
 			return 0, err
 		}
-		reply.Allocs = make(map[string]uint64, len(allocs))
+		reply.Allocs = allocs
 		var max uint64
-		for _, a := range allocs {
-			reply.Allocs[a.ID] = a.AllocModifyIndex
-			if a.AllocModifyIndex > max {
-				max = a.AllocModifyIndex
+		for _, index := range allocs {
+			if index > max {
+				max = index
 			}
 		}
 		return max, nil

@@ -49,9 +49,9 @@ func schema() *memdb.DBSchema {
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		}},
 		tableAllocs: {Name: tableAllocs, Indexes: map[string]*memdb.IndexSchema{
-			"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-			"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
-			"job":  {Name: "job", Indexer: nsJob},
+			// By ID only: tableNodeAllocs and tableJobAllocs find them
+			// by node and by job (state_store_alloc_members.go).
+			"id": {Name: "id", Unique: true, Indexer: allocIDIndex{}},
 		}},
 		tableEvals: {Name: tableEvals, Indexes: map[string]*memdb.IndexSchema{
 			"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

@@ -166,7 +166,6 @@ func upsertAllocTxn(txn *memdb.Txn, batch *writeBatch, index uint64, in *structs
 	}
 	a.ModifyIndex = index
 	a.AllocModifyIndex = index
-	batch.touch(a.NodeID, index)
 	return a, insertAllocTxn(txn, batch, old, a)
 }
 
@@ -302,27 +301,16 @@ func (s *StateStore) Allocs(ws memdb.WatchSet, ns, prefix string) ([]*structs.Al
 	return out, nil
 }
 
-func (s *StateStore) allocsBy(ws memdb.WatchSet, index string, args ...interface{}) ([]*structs.Allocation, error) {
-	it, err := s.db.Txn(false).Get(tableAllocs, index, args...)
-	if err != nil {
-		return nil, fmt.Errorf("allocs by %s: %w", index, err)
-	}
-	ws.Add(it.WatchCh())
-	var out []*structs.Allocation
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.Allocation))
-	}
-	return out, nil
-}
-
-// AllocsByJob lists a job's allocations, terminal ones included.
+// AllocsByJob lists a job's allocations, terminal ones included. A watch
+// in ws fires when any of them is written or a new one is placed.
 func (s *StateStore) AllocsByJob(ws memdb.WatchSet, ns, jobID string) ([]*structs.Allocation, error) {
-	return s.allocsBy(ws, "job", ns, jobID)
+	return allocsOfJob(s.db.Txn(false), ws, ns, jobID)
 }
 
-// AllocsByNode lists a node's allocations, terminal ones included.
+// AllocsByNode lists a node's allocations, terminal ones included, with a
+// watch as AllocsByJob.
 func (s *StateStore) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
-	return s.allocsBy(ws, "node", nodeID)
+	return allocsOfNode(s.db.Txn(false), ws, nodeID)
 }
 
 // AllocsByEval lists the allocations an evaluation placed. The allocs
@@ -336,20 +324,25 @@ func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.
 	if err != nil {
 		return nil, fmt.Errorf("eval lookup: %w", err)
 	}
-	var it memdb.ResultIterator
+	var all []*structs.Allocation
 	if raw != nil {
 		e := raw.(*structs.Evaluation)
-		it, err = txn.Get(tableAllocs, "job", e.Namespace, e.JobID)
+		if all, err = allocsOfJob(txn, ws, e.Namespace, e.JobID); err != nil {
+			return nil, err
+		}
 	} else {
-		it, err = txn.Get(tableAllocs, "id")
+		it, err := txn.Get(tableAllocs, "id")
+		if err != nil {
+			return nil, fmt.Errorf("allocs by eval: %w", err)
+		}
+		ws.Add(it.WatchCh())
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			all = append(all, raw.(*structs.Allocation))
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("allocs by eval: %w", err)
-	}
-	ws.Add(it.WatchCh())
 	var out []*structs.Allocation
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if a := raw.(*structs.Allocation); a.EvalID == evalID {
+	for _, a := range all {
+		if a.EvalID == evalID {
 			out = append(out, a)
 		}
 	}

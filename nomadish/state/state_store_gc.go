@@ -150,9 +150,5 @@ func jobHasNoWork(txn *memdb.Txn, job *structs.Job) (bool, error) {
 	if raw != nil {
 		return false, nil
 	}
-	raw, err = txn.First(tableAllocs, "job", job.Namespace, job.ID)
-	if err != nil {
-		return false, fmt.Errorf("job allocs: %w", err)
-	}
-	return raw == nil, nil
+	return noMembers(txn, tableJobAllocs, job.Namespace, job.ID)
 }

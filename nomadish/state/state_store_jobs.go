@@ -285,19 +285,19 @@ func jobStatus(txn *memdb.Txn, job *structs.Job) (string, error) {
 		}
 		return structs.JobStatusRunning, nil
 	}
-	it, err := txn.Get(tableAllocs, "job", job.Namespace, job.ID)
-	if err != nil {
-		return "", fmt.Errorf("job allocs: %w", err)
-	}
-	hasAlloc := false
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*structs.Allocation)
+	hasAlloc, running := false, false
+	err := eachJobAlloc(txn, job.Namespace, job.ID, func(a *structs.Allocation) bool {
 		hasAlloc = true
-		if !a.TerminalStatus() {
-			return structs.JobStatusRunning, nil
-		}
+		running = !a.TerminalStatus()
+		return !running
+	})
+	if err != nil {
+		return "", err
 	}
-	it, err = txn.Get(tableEvals, "job", job.Namespace, job.ID)
+	if running {
+		return structs.JobStatusRunning, nil
+	}
+	it, err := txn.Get(tableEvals, "job", job.Namespace, job.ID)
 	if err != nil {
 		return "", fmt.Errorf("job evals: %w", err)
 	}

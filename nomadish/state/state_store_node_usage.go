@@ -78,9 +78,18 @@ func trackAllocUsage(batch *writeBatch, old, new *structs.Allocation) {
 type writeBatch struct {
 	usage  map[string]*usageDelta
 	status map[string]int
-	// nodes are the nodes whose allocations the servers changed, with
-	// the index (tableNodeAllocsIndex).
-	nodes map[string]uint64
+	// nodeMembers and jobMembers are the changes to the membership rows
+	// (tableNodeAllocs, tableJobAllocs).
+	nodeMembers map[string]memberEdits
+	jobMembers  map[structs.NamespacedID]memberEdits
+	// jobsChanged are the jobs whose allocations were written
+	// (tableAllocsChanged).
+	jobsChanged map[structs.NamespacedID]jobChange
+}
+
+type jobChange struct {
+	index   uint64
+	deleted bool
 }
 
 type usageDelta struct {
@@ -89,7 +98,9 @@ type usageDelta struct {
 }
 
 func newWriteBatch() *writeBatch {
-	return &writeBatch{usage: map[string]*usageDelta{}, status: map[string]int{}, nodes: map[string]uint64{}}
+	return &writeBatch{usage: map[string]*usageDelta{}, status: map[string]int{},
+		nodeMembers: map[string]memberEdits{}, jobMembers: map[structs.NamespacedID]memberEdits{},
+		jobsChanged: map[structs.NamespacedID]jobChange{}}
 }
 
 func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int) {
@@ -106,13 +117,6 @@ func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int
 	d.allocs += sign
 }
 
-// touch records that the servers changed the node's allocations at index.
-func (b *writeBatch) touch(nodeID string, index uint64) {
-	if nodeID != "" {
-		b.nodes[nodeID] = max(b.nodes[nodeID], index)
-	}
-}
-
 // flush writes the gathered changes.
 func (b *writeBatch) flush(txn *memdb.Txn) error {
 	for nodeID, d := range b.usage {
@@ -120,10 +124,11 @@ func (b *writeBatch) flush(txn *memdb.Txn) error {
 			return err
 		}
 	}
-	for nodeID, index := range b.nodes {
-		if err := setNodeAllocsIndex(txn, nodeID, index); err != nil {
-			return err
-		}
+	if err := b.flushMembers(txn); err != nil {
+		return err
+	}
+	if err := b.flushChanged(txn); err != nil {
+		return err
 	}
 	return changeAllocCounts(txn, b.status)
 }
@@ -163,6 +168,7 @@ func insertAllocTxn(txn *memdb.Txn, batch *writeBatch, old, a *structs.Allocatio
 	if err := txn.Insert(tableAllocs, a); err != nil {
 		return fmt.Errorf("insert alloc: %w", err)
 	}
+	writeAllocMembers(batch, old, a)
 	trackAllocUsage(batch, old, a)
 	return nil
 }
@@ -173,15 +179,16 @@ func deleteAllocTxn(txn *memdb.Txn, batch *writeBatch, a *structs.Allocation) er
 	if err := txn.Delete(tableAllocs, a); err != nil {
 		return fmt.Errorf("delete alloc: %w", err)
 	}
+	deleteAllocMembers(batch, a)
+	batch.changedAt(a, 0, true)
 	trackAllocUsage(batch, a, nil)
 	return nil
 }
 
 // rebuildDerived fills the tables derived from the allocs table (node
-// usage, counts per client status, the nodes' allocation indexes) in one
-// walk of it, as if every allocation were inserted in one transaction.
+// usage, counts per client status, the membership and changed rows) in one walk of it, as if every allocation were inserted in one transaction.
 func rebuildDerived(txn *memdb.Txn) error {
-	for _, table := range []string{tableNodeUsage, tableAllocCounts, tableNodeAllocsIndex} {
+	for _, table := range []string{tableNodeUsage, tableAllocCounts, tableNodeAllocs, tableJobAllocs, tableAllocsChanged} {
 		if _, err := txn.DeleteAll(table, "id"); err != nil {
 			return fmt.Errorf("reset %s: %w", table, err)
 		}
@@ -194,7 +201,7 @@ func rebuildDerived(txn *memdb.Txn) error {
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		a := raw.(*structs.Allocation)
 		trackAllocUsage(batch, nil, a)
-		batch.touch(a.NodeID, a.AllocModifyIndex)
+		writeAllocMembers(batch, nil, a)
 	}
 	return batch.flush(txn)
 }

@@ -330,8 +330,8 @@ func TestWatchNodeAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := r.db.Txn(false).First(tableNodeAllocsIndex, "id", "n1")
-	if err != nil || raw == nil || raw.(*NodeAllocsIndex).Index != 7 {
-		t.Fatalf("restored row of n1 = %+v, %v; want index 7", raw, err)
+	got, err := r.NodeAllocModifyIndexes("n1")
+	if err != nil || len(got) != 2 || got["a1"] != 7 || got["a2"] != 6 {
+		t.Fatalf("restored indexes of n1 = %v, %v; want a1:7 a2:6", got, err)
 	}
 }
