@@ -60,10 +60,10 @@ func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *struc
 		c.metrics.ScoreMetaData = append(c.metrics.ScoreMetaData, &structs.NodeScoreMeta{
 			NodeID: n.ID,
 			Scores: map[string]float64{
-				"binpack":           r.fit,
-				"job-anti-affinity": r.anti,
-				"node-affinity":     r.affinity,
-				"allocation-spread": r.spread,
+				structs.ScoreBinpack:          r.fit,
+				structs.ScoreJobAntiAffinity:  r.anti,
+				structs.ScoreNodeAffinity:     r.affinity,
+				structs.ScoreAllocationSpread: r.spread,
 			},
 			NormScore: r.final,
 		})

@@ -50,6 +50,7 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 		}
 		available = shareNodesAvailable(a, available)
 		shareStrings(a, prev)
+		shareResources(a, prev)
 		prev = a
 		w, err := upsertAllocTxn(txn, batch, index, a, owned)
 		if err != nil {
@@ -112,6 +113,42 @@ func shareStrings(a, prev *structs.Allocation) {
 	}
 	share(&a.DesiredStatus, structs.AllocDesiredStatusRun, structs.AllocDesiredStatusStop, structs.AllocDesiredStatusEvict)
 	share(&a.ClientStatus, structs.AllocClientStatusPending, structs.AllocClientStatusRunning)
+	if m := a.Metrics; m != nil {
+		for _, sm := range m.ScoreMetaData {
+			if sm != nil {
+				share(&sm.NodeID, a.NodeID)
+			}
+		}
+	}
+}
+
+// shareResources points the allocation's grant at the previous
+// placement's when they are equal and hold nothing of their own (ports,
+// networks, cores): the placements of a task group mostly get the same
+// grant, a map and a struct per task that a million allocations would
+// otherwise each hold. Stored allocations are never changed in place, so
+// sharing is safe.
+func shareResources(a, prev *structs.Allocation) {
+	if prev != nil && prev.AllocatedResources != a.AllocatedResources && plainEqualResources(a.AllocatedResources, prev.AllocatedResources) {
+		a.AllocatedResources = prev.AllocatedResources
+	}
+}
+
+// plainEqualResources reports whether x and y grant the same CPU, memory
+// and disk, and neither holds networks, ports or reserved cores.
+func plainEqualResources(x, y *structs.AllocatedResources) bool {
+	if x == nil || y == nil || len(x.Tasks) != len(y.Tasks) || x.Shared.DiskMB != y.Shared.DiskMB ||
+		len(x.Shared.Networks)+len(x.Shared.Ports)+len(y.Shared.Networks)+len(y.Shared.Ports) != 0 {
+		return false
+	}
+	for name, t := range x.Tasks {
+		u, ok := y.Tasks[name]
+		if !ok || t == nil || u == nil || t.Cpu.CpuShares != u.Cpu.CpuShares || t.Memory != u.Memory ||
+			len(t.Cpu.ReservedCores)+len(u.Cpu.ReservedCores)+len(t.Networks)+len(u.Networks) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // shareString points *s at the first candidate equal to it, so that the

@@ -251,8 +251,13 @@ func TestPlanResultsShareStrings(t *testing.T) {
 		a := usageAlloc(id, fresh("node-1"), job, 100, 64)
 		a.EvalID, a.JobID, a.Namespace = fresh("eval-1"), fresh(job.ID), fresh(job.Namespace)
 		a.ClientStatus, a.DesiredStatus = fresh(structs.AllocClientStatusPending), fresh(structs.AllocDesiredStatusRun)
+		a.Metrics = &structs.AllocMetric{ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: fresh("node-1")}}}
 		allocs = append(allocs, a)
 	}
+	// A third placement with a port: its grant is its own.
+	withPort := usageAlloc("p3", "node-1", job, 100, 64)
+	withPort.AllocatedResources.Shared.Ports = []structs.AllocatedPortMapping{{Label: "http", Value: 25000}}
+	allocs = append(allocs, withPort)
 	stored, err := s.ApplyPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: allocs})
 	if err != nil {
 		t.Fatal(err)
@@ -270,6 +275,15 @@ func TestPlanResultsShareStrings(t *testing.T) {
 	}
 	if second.NodeID != "node-1" || second.EvalID != "eval-1" || second.JobID != job.ID {
 		t.Errorf("shared strings changed the values: %q %q %q", second.NodeID, second.EvalID, second.JobID)
+	}
+	if !same(second.Metrics.ScoreMetaData[0].NodeID, second.NodeID) {
+		t.Errorf("the placement's score metadata holds its own copy of the node ID")
+	}
+	if first.AllocatedResources != second.AllocatedResources {
+		t.Errorf("placements with equal plain grants hold one each")
+	}
+	if third := stored[2]; third.AllocatedResources == second.AllocatedResources || len(third.AllocatedResources.Shared.Ports) != 1 {
+		t.Errorf("a grant with a port was shared or lost: %+v", third.AllocatedResources)
 	}
 }
 

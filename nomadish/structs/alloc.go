@@ -311,6 +311,14 @@ type AllocMetric struct {
 	CoalescedFailures  int
 }
 
+// The scores a placement records in NodeScoreMeta.Scores.
+const (
+	ScoreBinpack          = "binpack"
+	ScoreJobAntiAffinity  = "job-anti-affinity"
+	ScoreNodeAffinity     = "node-affinity"
+	ScoreAllocationSpread = "allocation-spread"
+)
+
 // NodeScoreMeta is one node's scores.
 type NodeScoreMeta struct {
 	NodeID    string

@@ -7002,7 +7002,7 @@ func (x codecSelfer7000) decMapstringPtrtoTaskState(v *map[string]*TaskState, d 
 			if r.TryDecodeAsNil() {
 				yymk1 = ""
 			} else {
-				yymk1 = (string)(r.DecodeString())
+				yymk1 = internMapKey(r.DecodeStringAsBytes())
 			}
 
 			yyms1 = true
@@ -7190,7 +7190,7 @@ func (x codecSelfer7000) decMapstringPtrtoAllocatedTaskResources(v *map[string]*
 			if r.TryDecodeAsNil() {
 				yymk1 = ""
 			} else {
-				yymk1 = (string)(r.DecodeString())
+				yymk1 = internMapKey(r.DecodeStringAsBytes())
 			}
 
 			yyms1 = true
@@ -7680,7 +7680,7 @@ func (x codecSelfer7000) decMapstringstring(v *map[string]string, d *codec1978.D
 			if r.TryDecodeAsNil() {
 				yymk1 = ""
 			} else {
-				yymk1 = (string)(r.DecodeString())
+				yymk1 = internMapKey(r.DecodeStringAsBytes())
 			}
 
 			if yymg1 {
@@ -7757,7 +7757,7 @@ func (x codecSelfer7000) decMapstringint(v *map[string]int, d *codec1978.Decoder
 			if r.TryDecodeAsNil() {
 				yymk1 = ""
 			} else {
-				yymk1 = (string)(r.DecodeString())
+				yymk1 = internMapKey(r.DecodeStringAsBytes())
 			}
 
 			if yymg1 {
@@ -7941,7 +7941,7 @@ func (x codecSelfer7000) decMapstringPtrtoResources(v *map[string]*Resources, d 
 			if r.TryDecodeAsNil() {
 				yymk1 = ""
 			} else {
-				yymk1 = (string)(r.DecodeString())
+				yymk1 = internMapKey(r.DecodeStringAsBytes())
 			}
 
 			yyms1 = true
@@ -8132,7 +8132,7 @@ func (x codecSelfer7000) decMapstringfloat64(v *map[string]float64, d *codec1978
 			if r.TryDecodeAsNil() {
 				yymk1 = ""
 			} else {
-				yymk1 = (string)(r.DecodeString())
+				yymk1 = internMapKey(r.DecodeStringAsBytes())
 			}
 
 			if yymg1 {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
@@ -144,6 +145,30 @@ func BenchmarkAllocationDecode(b *testing.B) {
 		dec.ResetBytes(data)
 		if err := dec.Decode(&out); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Decoded score names are the package's constants, not copies; other map
+// keys decode as they were.
+func TestAllocationDecodeInternsScoreNames(t *testing.T) {
+	a := &Allocation{ID: "a", Metrics: &AllocMetric{
+		NodesAvailable: map[string]int{"dc1": 3},
+		ScoreMetaData: []*NodeScoreMeta{{NodeID: "n1", Scores: map[string]float64{
+			ScoreBinpack: 0.5, ScoreJobAntiAffinity: -1, ScoreNodeAffinity: 0, ScoreAllocationSpread: 0.25, "custom": 2,
+		}}},
+	}}
+	var back Allocation
+	if err := codec.NewDecoderBytes(encodeWith(t, a), pool.MsgpackHandle).Decode(&back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, a) {
+		t.Fatalf("round trip = %+v, want %+v", back, a)
+	}
+	for k := range back.Metrics.ScoreMetaData[0].Scores {
+		constant := internMapKey([]byte(k))
+		if k != "custom" && unsafe.StringData(k) != unsafe.StringData(constant) {
+			t.Errorf("score name %q decoded as a copy, not the constant", k)
 		}
 	}
 }
