@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -121,6 +122,28 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/allocs, "ns/alloc")
 	b.ReportMetric(float64(size)/allocs, "bytes/alloc")
+}
+
+// BenchmarkRestore measures Restore, what a server starting from a Raft
+// snapshot or installing one pays, on the store of BenchmarkSnapshot:
+// decoding, and rebuilding the tables derived from the allocations.
+func BenchmarkRestore(b *testing.B) {
+	const allocs = 100000
+	var buf bytes.Buffer
+	if err := snapshotStore(b, 100, allocs).Persist(&buf, pool.MsgpackHandle); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := Restore(bytes.NewReader(buf.Bytes()), pool.MsgpackHandle)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got, err := r.NodeAllocModifyIndexes("node-0000"); err != nil || len(got) == 0 {
+			b.Fatalf("restored node-0000 holds %d allocations, %v", len(got), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/allocs, "ns/alloc")
 }
 
 type countingWriter struct{ n int64 }
