@@ -59,6 +59,6 @@ func (e *EvalEndpoint) Allocations(args *structs.EvalSpecificRequest, reply *str
 			return 0, err
 		}
 		reply.Allocations = stubs(allocs)
-		return maxModify(allocs, st.MaxIndex(ws, "allocs")), nil
+		return maxModify(allocs, func() uint64 { return st.MaxIndex(ws, "allocs") }), nil
 	})
 }

@@ -190,7 +190,7 @@ func (e *JobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *struc
 			return 0, err
 		}
 		reply.Allocations = stubs(allocs)
-		return maxModify(allocs, st.MaxIndex(ws, "allocs")), nil
+		return maxModify(allocs, func() uint64 { return st.MaxIndex(ws, "allocs") }), nil
 	})
 }
 
@@ -241,7 +241,11 @@ func stubs(allocs []*structs.Allocation) []*structs.AllocListStub {
 	return out
 }
 
-func maxModify(allocs []*structs.Allocation, fallback uint64) uint64 {
+// maxModify is the highest ModifyIndex of allocs. Only without any does it
+// call fallback, which may watch the whole allocs table: a query that has
+// allocations to answer with watches just those, and is not run again for
+// every allocation written elsewhere.
+func maxModify(allocs []*structs.Allocation, fallback func() uint64) uint64 {
 	var max uint64
 	for _, a := range allocs {
 		if a.ModifyIndex > max {
@@ -249,7 +253,7 @@ func maxModify(allocs []*structs.Allocation, fallback uint64) uint64 {
 		}
 	}
 	if max == 0 {
-		return fallback
+		return fallback()
 	}
 	return max
 }

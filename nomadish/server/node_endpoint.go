@@ -247,6 +247,6 @@ func (e *NodeEndpoint) GetAllocs(args *structs.NodeSpecificRequest, reply *struc
 			return 0, err
 		}
 		reply.Allocs = allocs
-		return maxModify(allocs, st.MaxIndex(ws, "allocs")), nil
+		return maxModify(allocs, func() uint64 { return st.MaxIndex(ws, "allocs") }), nil
 	})
 }
