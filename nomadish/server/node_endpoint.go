@@ -118,19 +118,14 @@ func (e *NodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply
 
 // GetClientAllocs returns the node's allocations with their modify
 // indexes; it blocks until the servers place or update one of them. It
-// watches only that (WatchNodeAllocs): the node's own status reports, and
-// changes on other nodes, do not wake it.
+// watches only that (the node's row, NodeAllocModifyIndexes): the node's
+// own status reports, and changes on other nodes, do not wake it.
 func (e *NodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
 	if done, err := e.srv.forward("Node.GetClientAllocs", args.AllowStale, args, reply); done {
 		return err
 	}
 	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
-		// Watch first, then read: a change after the read closes the
-		// watch, and one before it is in what is read.
-		if err := st.WatchNodeAllocs(ws, args.NodeID); err != nil {
-			return 0, err
-		}
-		allocs, err := st.NodeAllocModifyIndexes(args.NodeID)
+		allocs, err := st.NodeAllocModifyIndexes(ws, args.NodeID)
 		if err != nil {
 			return 0, err
 		}

@@ -139,7 +139,7 @@ func BenchmarkRestore(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if got, err := r.NodeAllocModifyIndexes("node-0000"); err != nil || len(got) == 0 {
+		if got, err := r.NodeAllocModifyIndexes(nil, "node-0000"); err != nil || len(got) == 0 {
 			b.Fatalf("restored node-0000 holds %d allocations, %v", len(got), err)
 		}
 	}

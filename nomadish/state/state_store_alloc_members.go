@@ -155,7 +155,7 @@ type memberEdit struct {
 func writeAllocMembers(batch *writeBatch, old, a *structs.Allocation) {
 	if old != nil && !sameMembers(old, a) {
 		deleteAllocMembers(batch, old)
-		batch.changedAt(old, a.ModifyIndex, true)
+		batch.changedAt(old, a.ModifyIndex)
 		old = nil
 	}
 	if old == nil {
@@ -164,7 +164,7 @@ func writeAllocMembers(batch *writeBatch, old, a *structs.Allocation) {
 	if old == nil || old.AllocModifyIndex != a.AllocModifyIndex {
 		batch.nodeEdits(a.NodeID)[a.ID] = memberEdit{index: a.AllocModifyIndex}
 	}
-	batch.changedAt(a, a.ModifyIndex, false)
+	batch.changedAt(a, a.ModifyIndex)
 }
 
 // deleteAllocMembers gathers in batch the removal of a deleted
@@ -194,7 +194,7 @@ func (b *writeBatch) nodeEdits(nodeID string) memberEdits {
 }
 
 // flushMembers rewrites the membership rows the batch changed, deleting
-// those left empty.
+// those left empty; it records the jobs so left in b.jobsEmptied.
 func (b *writeBatch) flushMembers(txn *memdb.Txn) error {
 	for nodeID, edits := range b.nodeMembers {
 		raw, err := txn.First(tableNodeAllocs, "id", nodeID)
@@ -221,6 +221,9 @@ func (b *writeBatch) flushMembers(txn *memdb.Txn) error {
 			old = raw.(*jobAllocs).AllocIDs
 		}
 		ids := applyEdits(old, edits, func(id string) string { return id }, func(id string, _ memberEdit) string { return id })
+		if len(ids) == 0 {
+			b.jobsEmptied[j] = true
+		}
 		if err := replaceRow(txn, tableJobAllocs, raw, len(ids) == 0, &jobAllocs{Namespace: j.Namespace, JobID: j.ID, AllocIDs: ids}); err != nil {
 			return err
 		}
@@ -272,27 +275,17 @@ func sameMembers(a, b *structs.Allocation) bool {
 }
 
 // changedAt records in the batch that an allocation of the job was
-// written at index; deleted says it was deleted.
-func (b *writeBatch) changedAt(a *structs.Allocation, index uint64, deleted bool) {
+// written at index (0 for a delete, which carries no index of its own).
+func (b *writeBatch) changedAt(a *structs.Allocation, index uint64) {
 	j := structs.NamespacedID{Namespace: a.Namespace, ID: a.JobID}
-	c := b.jobsChanged[j]
-	c.index = max(c.index, index)
-	c.deleted = c.deleted || deleted
-	b.jobsChanged[j] = c
+	b.jobsChanged[j] = max(b.jobsChanged[j], index)
 }
 
 // flushChanged rewrites the changed rows of the batch's jobs, and drops
-// those of jobs left without allocations.
+// those of jobs left without allocations. It runs after flushMembers.
 func (b *writeBatch) flushChanged(txn *memdb.Txn) error {
-	for j, c := range b.jobsChanged {
-		empty := false
-		if c.deleted {
-			var err error
-			if empty, err = noMembers(txn, tableJobAllocs, j.Namespace, j.ID); err != nil {
-				return err
-			}
-		}
-		if err := setAllocsChanged(txn, jobChangedKey(j.Namespace, j.ID), c.index, empty); err != nil {
+	for j, index := range b.jobsChanged {
+		if err := setAllocsChanged(txn, jobChangedKey(j.Namespace, j.ID), index, b.jobsEmptied[j]); err != nil {
 			return err
 		}
 	}
@@ -313,22 +306,19 @@ func noMembers(txn *memdb.Txn, table string, args ...interface{}) (bool, error) 
 // deletes) a changed row; either wakes its watchers. A batch of deletes
 // alone carries no index (0): the row keeps its own.
 func setAllocsChanged(txn *memdb.Txn, key string, index uint64, remove bool) error {
-	if remove || index == 0 {
+	if remove {
+		if _, err := txn.DeleteAll(tableAllocsChanged, "id", key); err != nil {
+			return fmt.Errorf("allocs changed delete: %w", err)
+		}
+		return nil
+	}
+	if index == 0 {
 		raw, err := txn.First(tableAllocsChanged, "id", key)
 		if err != nil {
 			return fmt.Errorf("allocs changed lookup: %w", err)
 		}
 		if raw != nil {
-			if remove {
-				if err := txn.Delete(tableAllocsChanged, raw); err != nil {
-					return fmt.Errorf("allocs changed delete: %w", err)
-				}
-				return nil
-			}
 			index = raw.(*allocsChanged).Index
-		}
-		if remove {
-			return nil
 		}
 	}
 	if err := txn.Insert(tableAllocsChanged, &allocsChanged{Key: key, Index: index}); err != nil {
@@ -351,30 +341,18 @@ func watchAllocsChanged(txn *memdb.Txn, ws memdb.WatchSet, key string) error {
 	return nil
 }
 
-// lookupAllocs looks up the allocations with the given IDs, calling fn
-// with each until it returns false. With ws not nil, it watches each.
-func lookupAllocs(txn *memdb.Txn, ws memdb.WatchSet, ids func(yield func(string) bool), fn func(*structs.Allocation) bool) error {
-	var err error
-	ids(func(id string) bool {
-		var a interface{}
-		if ws != nil {
-			var ch <-chan struct{}
-			ch, a, err = txn.FirstWatch(tableAllocs, "id", id)
-			ws.Add(ch)
-		} else {
-			a, err = txn.First(tableAllocs, "id", id)
-		}
-		if err != nil {
-			err = fmt.Errorf("alloc lookup: %w", err)
-			return false
-		}
-		if a == nil {
-			err = fmt.Errorf("allocation %s is a member but not stored", id)
-			return false
-		}
-		return fn(a.(*structs.Allocation))
-	})
-	return err
+// lookupAlloc looks up an allocation a membership row names, watching
+// it in ws when ws is not nil.
+func lookupAlloc(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+	ch, raw, err := txn.FirstWatch(tableAllocs, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("alloc lookup: %w", err)
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("allocation %s is a member but not stored", id)
+	}
+	ws.Add(ch)
+	return raw.(*structs.Allocation), nil
 }
 
 // eachJobAlloc calls fn with each of a job's allocations until it returns
@@ -384,7 +362,16 @@ func eachJobAlloc(txn *memdb.Txn, ns, jobID string, fn func(*structs.Allocation)
 	if err != nil || raw == nil {
 		return err
 	}
-	return lookupAllocs(txn, nil, slices.Values(raw.(*jobAllocs).AllocIDs), fn)
+	for _, id := range raw.(*jobAllocs).AllocIDs {
+		a, err := lookupAlloc(txn, nil, id)
+		if err != nil {
+			return err
+		}
+		if !fn(a) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // allocsOfJob lists a job's allocations, adding to ws (when not nil) a
@@ -414,27 +401,28 @@ func allocsOfNode(txn *memdb.Txn, ws memdb.WatchSet, nodeID string) ([]*structs.
 	}
 	entries := raw.(*nodeAllocs).Allocs
 	out := make([]*structs.Allocation, 0, len(entries))
-	err = lookupAllocs(txn, ws, func(yield func(string) bool) {
-		for _, e := range entries {
-			if !yield(e.ID) {
-				return
-			}
+	for _, e := range entries {
+		a, err := lookupAlloc(txn, ws, e.ID)
+		if err != nil {
+			return nil, err
 		}
-	}, func(a *structs.Allocation) bool {
 		out = append(out, a)
-		return true
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // NodeAllocModifyIndexes returns, for each allocation of the node, its
 // AllocModifyIndex, from the node's row alone: what a client asks for each
-// time the servers change its allocations.
-func (s *StateStore) NodeAllocModifyIndexes(nodeID string) (map[string]uint64, error) {
-	raw, err := s.db.Txn(false).First(tableNodeAllocs, "id", nodeID)
+// time the servers change its allocations. The watch it adds to ws fires
+// when the servers place, update or delete the node's allocations, but not
+// on client status reports. For a node without a row it watches the part
+// of the table the row would join, which may fire for other nodes too.
+func (s *StateStore) NodeAllocModifyIndexes(ws memdb.WatchSet, nodeID string) (map[string]uint64, error) {
+	ch, raw, err := s.db.Txn(false).FirstWatch(tableNodeAllocs, "id", nodeID)
 	if err != nil {
 		return nil, fmt.Errorf("node allocs lookup: %w", err)
 	}
+	ws.Add(ch)
 	if raw == nil {
 		return map[string]uint64{}, nil
 	}
@@ -444,18 +432,4 @@ func (s *StateStore) NodeAllocModifyIndexes(nodeID string) (map[string]uint64, e
 		out[e.ID] = e.AllocModifyIndex
 	}
 	return out, nil
-}
-
-// WatchNodeAllocs adds to ws a watch that fires when the servers place,
-// update or delete the node's allocations, but not on client status
-// reports: the node's row. A node without a row is watched through the
-// part of the table its row would join, which may fire for other nodes
-// too.
-func (s *StateStore) WatchNodeAllocs(ws memdb.WatchSet, nodeID string) error {
-	ch, _, err := s.db.Txn(false).FirstWatch(tableNodeAllocs, "id", nodeID)
-	if err != nil {
-		return fmt.Errorf("node allocs lookup: %w", err)
-	}
-	ws.Add(ch)
-	return nil
 }

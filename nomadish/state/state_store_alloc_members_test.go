@@ -232,14 +232,14 @@ func TestNodeAllocModifyIndexes(t *testing.T) {
 	if err := s.UpsertPlanResults(4, &structs.ApplyPlanResultsRequest{Job: job, AllocsStopped: []*structs.Allocation{stop}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.NodeAllocModifyIndexes("n1")
+	got, err := s.NodeAllocModifyIndexes(nil, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got["a1"] != 2 || got["a2"] != 4 {
 		t.Errorf("NodeAllocModifyIndexes(n1) = %v, want a1:2 a2:4", got)
 	}
-	if got, _ := s.NodeAllocModifyIndexes("n2"); len(got) != 0 {
+	if got, _ := s.NodeAllocModifyIndexes(nil, "n2"); len(got) != 0 {
 		t.Errorf("NodeAllocModifyIndexes(n2) = %v, want none", got)
 	}
 }

@@ -361,27 +361,30 @@ func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.
 	if err != nil {
 		return nil, fmt.Errorf("eval lookup: %w", err)
 	}
-	var all []*structs.Allocation
-	if raw != nil {
-		e := raw.(*structs.Evaluation)
-		if all, err = allocsOfJob(txn, ws, e.Namespace, e.JobID); err != nil {
-			return nil, err
-		}
-	} else {
-		it, err := txn.Get(tableAllocs, "id")
-		if err != nil {
-			return nil, fmt.Errorf("allocs by eval: %w", err)
-		}
-		ws.Add(it.WatchCh())
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			all = append(all, raw.(*structs.Allocation))
-		}
-	}
 	var out []*structs.Allocation
-	for _, a := range all {
+	keep := func(a *structs.Allocation) {
 		if a.EvalID == evalID {
 			out = append(out, a)
 		}
+	}
+	if raw != nil {
+		e := raw.(*structs.Evaluation)
+		all, err := allocsOfJob(txn, ws, e.Namespace, e.JobID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range all {
+			keep(a)
+		}
+		return out, nil
+	}
+	it, err := txn.Get(tableAllocs, "id")
+	if err != nil {
+		return nil, fmt.Errorf("allocs by eval: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		keep(raw.(*structs.Allocation))
 	}
 	return out, nil
 }

@@ -72,7 +72,8 @@ func trackAllocUsage(batch *writeBatch, old, new *structs.Allocation) {
 // writeBatch gathers the derived changes of one transaction's allocation
 // writes, so that each derived row is rewritten once per transaction: the
 // usage per node (a plan places many allocations on a node), the counts
-// per client status, and the nodes whose allocations the servers changed.
+// per client status, and the membership and changed rows of the nodes and
+// jobs written.
 // Every transaction that writes allocations makes one and flushes it
 // before committing.
 type writeBatch struct {
@@ -82,14 +83,10 @@ type writeBatch struct {
 	// (tableNodeAllocs, tableJobAllocs).
 	nodeMembers map[string]memberEdits
 	jobMembers  map[structs.NamespacedID]memberEdits
-	// jobsChanged are the jobs whose allocations were written
-	// (tableAllocsChanged).
-	jobsChanged map[structs.NamespacedID]jobChange
-}
-
-type jobChange struct {
-	index   uint64
-	deleted bool
+	// jobsChanged are the jobs whose allocations were written, with the
+	// last index (tableAllocsChanged); jobsEmptied those left without any.
+	jobsChanged map[structs.NamespacedID]uint64
+	jobsEmptied map[structs.NamespacedID]bool
 }
 
 type usageDelta struct {
@@ -100,7 +97,7 @@ type usageDelta struct {
 func newWriteBatch() *writeBatch {
 	return &writeBatch{usage: map[string]*usageDelta{}, status: map[string]int{},
 		nodeMembers: map[string]memberEdits{}, jobMembers: map[structs.NamespacedID]memberEdits{},
-		jobsChanged: map[structs.NamespacedID]jobChange{}}
+		jobsChanged: map[structs.NamespacedID]uint64{}, jobsEmptied: map[structs.NamespacedID]bool{}}
 }
 
 func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int) {
@@ -180,13 +177,14 @@ func deleteAllocTxn(txn *memdb.Txn, batch *writeBatch, a *structs.Allocation) er
 		return fmt.Errorf("delete alloc: %w", err)
 	}
 	deleteAllocMembers(batch, a)
-	batch.changedAt(a, 0, true)
+	batch.changedAt(a, 0)
 	trackAllocUsage(batch, a, nil)
 	return nil
 }
 
 // rebuildDerived fills the tables derived from the allocs table (node
-// usage, counts per client status, the membership and changed rows) in one walk of it, as if every allocation were inserted in one transaction.
+// usage, counts per client status, the membership and changed rows) in
+// one walk of it, as if every allocation were inserted in one transaction.
 func rebuildDerived(txn *memdb.Txn) error {
 	for _, table := range []string{tableNodeUsage, tableAllocCounts, tableNodeAllocs, tableJobAllocs, tableAllocsChanged} {
 		if _, err := txn.DeleteAll(table, "id"); err != nil {

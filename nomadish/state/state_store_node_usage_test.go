@@ -306,7 +306,7 @@ func TestWatchNodeAllocs(t *testing.T) {
 	place(3, "b1", "n2")
 	watch := func() memdb.WatchSet {
 		ws := memdb.NewWatchSet()
-		if err := s.WatchNodeAllocs(ws, "n1"); err != nil {
+		if _, err := s.NodeAllocModifyIndexes(ws, "n1"); err != nil {
 			t.Fatal(err)
 		}
 		return ws
@@ -344,7 +344,7 @@ func TestWatchNodeAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.NodeAllocModifyIndexes("n1")
+	got, err := r.NodeAllocModifyIndexes(nil, "n1")
 	if err != nil || len(got) != 2 || got["a1"] != 7 || got["a2"] != 6 {
 		t.Fatalf("restored indexes of n1 = %v, %v; want a1:7 a2:6", got, err)
 	}
