@@ -93,27 +93,30 @@ func (b *EventBroker) Next(ctx context.Context, after uint64) (*structs.Events, 
 	for {
 		b.mu.Lock()
 		n := len(b.buf)
-		var pending []*eventBatch
+		var next *eventBatch
 		oldest := uint64(0)
 		if n > 0 {
 			oldest = b.buf[b.start%n].index
 		}
 		for i := 0; i < n; i++ {
 			if e := b.buf[(b.start+i)%n]; e.index > after {
-				pending = append(pending, e)
+				next = e
+				break
 			}
 		}
 		ch := b.notify
 		full := n == b.size
 		b.mu.Unlock()
-		if len(pending) > 0 && after > 0 && full && after+1 < oldest {
-			return nil, ErrEventIndexGone
-		}
-		for _, e := range pending {
-			if got := e.get(); len(got.Events) > 0 {
+		if next != nil {
+			if after > 0 && full && after+1 < oldest {
+				return nil, ErrEventIndexGone
+			}
+			// Built outside the lock: a lazy batch may take a while.
+			if got := next.get(); len(got.Events) > 0 {
 				return got, nil
 			}
-			after = e.index // a batch without events: look past it
+			after = next.index // a batch without events: look past it
+			continue
 		}
 		select {
 		case <-ctx.Done():
