@@ -95,3 +95,18 @@ func TestRestoreRejectsDanglingAllocJob(t *testing.T) {
 		t.Fatalf("Restore() error = %v, want the missing job record named", err)
 	}
 }
+
+// persistRestore writes s as a Raft snapshot and restores it into a new
+// store.
+func persistRestore(t *testing.T, s *StateStore) *StateStore {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := s.Persist(&buf, pool.MsgpackHandle); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(&buf, pool.MsgpackHandle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"slices"
 	"sort"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -113,14 +111,7 @@ func TestAllocsByJobAndNodeFollowWrites(t *testing.T) {
 	}
 
 	// Restore rebuilds the rows.
-	var buf bytes.Buffer
-	if err := s.Persist(&buf, pool.MsgpackHandle); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Restore(&buf, pool.MsgpackHandle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := persistRestore(t, s)
 	for node, want := range map[string]string{"n1": "d1:running,w1:pending", "n2": "w2:running"} {
 		allocs, err := r.AllocsByNode(nil, node)
 		if err != nil {
@@ -184,11 +175,7 @@ func TestAllocsByJobAndNodeFollowWrites(t *testing.T) {
 // The ID index takes exact IDs and prefixes, and rejects what is not a
 // string.
 func TestAllocIDIndex(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 2)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 2)
 	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{
 		usageAlloc("ab12", "n1", job, 10, 10), usageAlloc("ab34", "n1", job, 10, 10), usageAlloc("cd56", "n1", job, 10, 10),
 	}}); err != nil {
@@ -212,11 +199,7 @@ func TestAllocIDIndex(t *testing.T) {
 // A node's rows carry each allocation's AllocModifyIndex: moved by the
 // servers' writes, not by status reports.
 func TestNodeAllocModifyIndexes(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 2)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 2)
 	a1, a2 := usageAlloc("a1", "n1", job, 10, 10), usageAlloc("a2", "n1", job, 10, 10)
 	a1.AllocModifyIndex, a2.AllocModifyIndex = 2, 2
 	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{a1, a2}}); err != nil {

@@ -19,6 +19,18 @@ func lifecycleJob(id string, count int) *structs.Job {
 	}
 }
 
+// storeWithJob is a new store holding lifecycleJob(id, count), registered
+// at index 1.
+func storeWithJob(t *testing.T, id string, count int) (*StateStore, *structs.Job) {
+	t.Helper()
+	s := NewStateStore()
+	job := lifecycleJob(id, count)
+	if err := s.UpsertJob(1, job); err != nil {
+		t.Fatal(err)
+	}
+	return s, job
+}
+
 func TestLifecycleTablesSurviveSnapshot(t *testing.T) {
 	s := NewStateStore()
 	launch := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)

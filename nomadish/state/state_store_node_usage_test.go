@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"math/rand"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -52,11 +50,7 @@ func recountUsage(t *testing.T, s *StateStore, node string) NodeUsage {
 // sum of the node's live allocations, and the counts per client status a
 // count of every allocation.
 func TestNodeUsageFollowsAllocs(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 1)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 1)
 	nodes := []string{"n1", "n2", "n3"}
 	rng := rand.New(rand.NewSource(7))
 	var ids []string
@@ -140,14 +134,7 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 	}
 	check(snap, "snapshot taken at step 150")
 
-	var buf bytes.Buffer
-	if err := s.Persist(&buf, pool.MsgpackHandle); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Restore(&buf, pool.MsgpackHandle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := persistRestore(t, s)
 	check(r, "after restore")
 	if u, _ := r.NodeUsage("n1"); u.Allocs == 0 {
 		t.Errorf("restored NodeUsage(n1) is empty; the test placed nothing there?")
@@ -155,11 +142,7 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 }
 
 func TestDeleteAllocTxnReleasesUsage(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 1)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 1)
 	a := usageAlloc("a1", "n1", job, 500, 256)
 	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{a}}); err != nil {
 		t.Fatal(err)
@@ -185,11 +168,7 @@ func TestDeleteAllocTxnReleasesUsage(t *testing.T) {
 // TestAllocCountsByClientStatus counts allocations of every status, the
 // terminal ones included.
 func TestAllocCountsByClientStatus(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 1)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 1)
 	var allocs []*structs.Allocation
 	for i, status := range []string{structs.AllocClientStatusRunning, structs.AllocClientStatusRunning, structs.AllocClientStatusPending, structs.AllocClientStatusFailed} {
 		a := usageAlloc(fmt.Sprintf("a%d", i), "n1", job, 10, 10)
@@ -212,11 +191,7 @@ func TestAllocCountsByClientStatus(t *testing.T) {
 // UpsertPlanResults keeps copies, so the caller's allocations stay its
 // own; ApplyPlanResults keeps and returns the request's allocations.
 func TestPlanResultsOwnership(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 1)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 1)
 	mine := usageAlloc("mine", "n1", job, 100, 64)
 	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{mine}}); err != nil {
 		t.Fatal(err)
@@ -239,11 +214,7 @@ func TestPlanResultsOwnership(t *testing.T) {
 // allocation's node, eval and job strings are the first one's, and the
 // statuses are the constants.
 func TestPlanResultsShareStrings(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 1)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 1)
 	// Separate copies of equal strings, as decoding gives.
 	fresh := func(v string) string { return string([]byte(v)) }
 	var allocs []*structs.Allocation
@@ -291,11 +262,7 @@ func TestPlanResultsShareStrings(t *testing.T) {
 // allocation there, not on client reports or on other nodes; Restore
 // rebuilds the rows.
 func TestWatchNodeAllocs(t *testing.T) {
-	s := NewStateStore()
-	job := lifecycleJob("web", 1)
-	if err := s.UpsertJob(1, job); err != nil {
-		t.Fatal(err)
-	}
+	s, job := storeWithJob(t, "web", 1)
 	place := func(index uint64, id, node string) {
 		t.Helper()
 		if err := s.UpsertPlanResults(index, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{usageAlloc(id, node, job, 10, 10)}}); err != nil {
@@ -336,14 +303,7 @@ func TestWatchNodeAllocs(t *testing.T) {
 		t.Fatal("the watch of n1 did not fire when the servers stopped an allocation there")
 	}
 
-	var buf bytes.Buffer
-	if err := s.Persist(&buf, pool.MsgpackHandle); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Restore(&buf, pool.MsgpackHandle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := persistRestore(t, s)
 	got, err := r.NodeAllocModifyIndexes(nil, "n1")
 	if err != nil || len(got) != 2 || got["a1"] != 7 || got["a2"] != 6 {
 		t.Fatalf("restored indexes of n1 = %v, %v; want a1:7 a2:6", got, err)

@@ -1,10 +1,8 @@
 package state
 
 import (
-	"bytes"
 	"testing"
 
-	"github.com/nomadish/nomadish/nomadish/pool"
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -84,14 +82,7 @@ func TestSchedulerConfigSnapshot(t *testing.T) {
 	if _, err := s.SchedulerSetConfig(7, want, false); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := s.Persist(&buf, pool.MsgpackHandle); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Restore(&buf, pool.MsgpackHandle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := persistRestore(t, s)
 	idx, got, err := r.SchedulerConfig(nil)
 	if err != nil {
 		t.Fatal(err)
