@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/nomadish/nomadish/nomadish/structs"
@@ -74,15 +73,19 @@ func (s *StateStore) Persist(w io.Writer, h codec.Handle) error {
 	enc := codec.NewEncoder(w, h)
 	txn := s.db.Txn(false)
 	for _, t := range snapTables {
-		it, err := txn.Get(t.table, "id")
-		if err != nil {
-			return fmt.Errorf("snapshot %s: %w", t.table, err)
-		}
 		if t.table == tableAllocs {
-			if err := persistAllocs(enc, it); err != nil {
+			allocs, err := allocsIn(txn, nil)
+			if err != nil {
+				return fmt.Errorf("snapshot %s: %w", t.table, err)
+			}
+			if err := persistAllocs(enc, allocs); err != nil {
 				return err
 			}
 			continue
+		}
+		it, err := txn.Get(t.table, "id")
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", t.table, err)
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			if err := encodeRecord(enc, t.kind, raw); err != nil {
@@ -96,26 +99,28 @@ func (s *StateStore) Persist(w io.Writer, h codec.Handle) error {
 // persistAllocs writes the allocations with each job they point at once:
 // the allocations of a plan share one job object, and writing it with
 // every allocation would make the job most of the snapshot.
-func persistAllocs(enc *codec.Encoder, it memdb.ResultIterator) error {
+func persistAllocs(enc *codec.Encoder, allocs allocTree) error {
 	refs := map[*structs.Job]uint64{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*structs.Allocation)
+	var err error
+	allocs.Ascend("", func(a *structs.Allocation) bool {
 		var ref uint64
 		if a.Job != nil {
 			var ok bool
 			if ref, ok = refs[a.Job]; !ok {
 				ref = uint64(len(refs) + 1)
 				refs[a.Job] = ref
-				if err := encodeRecord(enc, recAllocJob, &allocJob{Ref: ref, Job: a.Job}); err != nil {
-					return fmt.Errorf("snapshot allocs: %w", err)
+				if err = encodeRecord(enc, recAllocJob, &allocJob{Ref: ref, Job: a.Job}); err != nil {
+					return false
 				}
 			}
 		}
 		bare := *a
 		bare.Job = nil
-		if err := encodeRecord(enc, recAllocRef, &allocRef{JobRef: ref, Alloc: &bare}); err != nil {
-			return fmt.Errorf("snapshot allocs: %w", err)
-		}
+		err = encodeRecord(enc, recAllocRef, &allocRef{JobRef: ref, Alloc: &bare})
+		return err == nil
+	})
+	if err != nil {
+		return fmt.Errorf("snapshot allocs: %w", err)
 	}
 	return nil
 }
@@ -135,6 +140,15 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 	defer txn.Abort()
 	allocJobs := map[uint64]*structs.Job{}
 	var available map[string]int
+	allocs := allocTree{}.Txn()
+	putAlloc := func(a *structs.Allocation) error {
+		if a.ID == "" {
+			return fmt.Errorf("restore: allocation record without an ID")
+		}
+		available = shareNodesAvailable(a, available)
+		allocs.Put(a)
+		return nil
+	}
 	for {
 		var kind byte
 		if err := dec.Decode(&kind); err == io.EOF {
@@ -168,9 +182,8 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 					return nil, fmt.Errorf("restore: allocation %s points at job record %d, which the snapshot lacks", r.Alloc.ID, r.JobRef)
 				}
 			}
-			available = shareNodesAvailable(r.Alloc, available)
-			if err := txn.Insert(tableAllocs, r.Alloc); err != nil {
-				return nil, fmt.Errorf("restore %s: %w", tableAllocs, err)
+			if err := putAlloc(r.Alloc); err != nil {
+				return nil, err
 			}
 			continue
 		default:
@@ -186,9 +199,18 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 		if err := dec.Decode(obj); err != nil {
 			return nil, fmt.Errorf("restore: %w", err)
 		}
+		if table == tableAllocs {
+			if err := putAlloc(obj.(*structs.Allocation)); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := txn.Insert(table, obj); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", table, err)
 		}
+	}
+	if err := setAllocs(txn, allocs.Commit()); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
 	if err := rebuildDerived(txn); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)

@@ -12,8 +12,10 @@ const (
 	tableJobs        = "jobs"
 	tableJobVersions = "job_version"
 	tableNodes       = "nodes"
-	tableAllocs      = "allocs"
-	tableEvals       = "evals"
+	// tableAllocs is not a memdb table (alloc_tree.go): its name keys the
+	// allocations' index entry and snapshot records.
+	tableAllocs = "allocs"
+	tableEvals  = "evals"
 )
 
 // IndexEntry records the Raft index of the last change to a table.
@@ -47,11 +49,6 @@ func schema() *memdb.DBSchema {
 		}},
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-		}},
-		tableAllocs: {Name: tableAllocs, Indexes: map[string]*memdb.IndexSchema{
-			// By ID only: tableNodeAllocs and tableJobAllocs find them
-			// by node and by job (state_store_alloc_members.go).
-			"id": {Name: "id", Unique: true, Indexer: allocIDIndex{}},
 		}},
 		tableEvals: {Name: tableEvals, Indexes: map[string]*memdb.IndexSchema{
 			"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

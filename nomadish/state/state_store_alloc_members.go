@@ -11,33 +11,30 @@ import (
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
-// The allocs table is indexed by ID alone. Each index of a memdb table
-// holds the object, so a write of an allocation rewrites the path to it in
-// every index of the table, whether or not the key changed there. Client
-// status reports are the store's most frequent writes, and they change
-// nothing an allocation is found by. So allocations are found by node and
-// by job through membership tables instead: one row per node and per job
+// Allocations are stored by ID alone (allocTree). They are found by node
+// and by job through membership tables: one row per node and per job
 // listing its allocations' IDs, rewritten (copied) once by each
-// transaction that places or deletes allocations there, never by status
-// reports. A row per node or job, rather than a row per allocation, also
-// keeps the live heap's object count down: the garbage collector's marking
-// is what slows the store near a million allocations. A read by node or by
-// job takes the row and looks each allocation up by ID.
+// transaction that places or deletes allocations there, never by client
+// status reports, which are the store's most frequent writes and change
+// nothing an allocation is found by. A row per node or job, rather than a
+// row per allocation, also keeps the live heap's object count down: the
+// garbage collector's marking is what slows the store near a million
+// allocations. A read by node or by job takes the row and looks each
+// allocation up by ID.
 //
 // A node's row also carries each allocation's AllocModifyIndex, which only
 // the servers' writes move, and is rewritten when one moves: a client
 // waiting for work watches its node's row and learns from it alone which
 // allocations changed for it.
 //
-// Watching the allocations of a job for any change, status included, goes
-// through tableAllocsChanged: one row per job with allocations, rewritten
-// once by each transaction that writes any of them. A job's allocations
-// are read and watched by the schedulers and deployment watchers. A node's
-// are watched through its row and each allocation's entry in the ID index:
-// only an operator's blocking query does that, while a changed row per
-// node would be rewritten for each node of every plan.
+// Watching allocations for any change, status included, goes through
+// tableAllocsChanged: one row per job with allocations, rewritten once by
+// each transaction that writes any of them. A job's allocations are read
+// and watched by the schedulers and deployment watchers; a watch on one
+// allocation or on a node's is a watch on their jobs' rows, which may wake
+// a blocking query for a sibling's write (it reads again and waits on).
 //
-// All three tables are derived from the allocs table in the same
+// All three tables are derived from the allocations in the same
 // transactions (writeBatch); they are not in Raft snapshots, Restore
 // rebuilds them.
 const (
@@ -89,57 +86,6 @@ type allocsChanged struct {
 }
 
 func jobChangedKey(ns, jobID string) string { return ns + "\x00" + jobID }
-
-// allocIDIndex is the allocs table's ID index: memdb's string field index
-// (the ID and a NUL byte) without its reflection, on the store's busiest
-// write path.
-type allocIDIndex struct{}
-
-func idKey(id string) []byte {
-	b := make([]byte, len(id)+1)
-	copy(b, id)
-	return b
-}
-
-// oneString checks that args are one string.
-func oneString(args []interface{}) (string, error) {
-	if len(args) != 1 {
-		return "", fmt.Errorf("alloc id index: %d arguments, want 1", len(args))
-	}
-	s, ok := args[0].(string)
-	if !ok {
-		return "", fmt.Errorf("alloc id index: argument is %T, not a string", args[0])
-	}
-	return s, nil
-}
-
-func (allocIDIndex) FromObject(obj interface{}) (bool, []byte, error) {
-	a, ok := obj.(*structs.Allocation)
-	if !ok {
-		return false, nil, fmt.Errorf("alloc id index: %T is not an allocation", obj)
-	}
-	if a.ID == "" {
-		return false, nil, nil
-	}
-	return true, idKey(a.ID), nil
-}
-
-func (allocIDIndex) FromArgs(args ...interface{}) ([]byte, error) {
-	s, err := oneString(args)
-	if err != nil {
-		return nil, err
-	}
-	return idKey(s), nil
-}
-
-// PrefixFromArgs matches the IDs that start with the argument.
-func (allocIDIndex) PrefixFromArgs(args ...interface{}) ([]byte, error) {
-	s, err := oneString(args)
-	if err != nil {
-		return nil, err
-	}
-	return []byte(s), nil
-}
 
 // memberEdits are a transaction's changes to one membership row: allocation
 // IDs added or updated (with their AllocModifyIndex) and removed.
@@ -341,18 +287,13 @@ func watchAllocsChanged(txn *memdb.Txn, ws memdb.WatchSet, key string) error {
 	return nil
 }
 
-// lookupAlloc looks up an allocation a membership row names, watching
-// it in ws when ws is not nil.
-func lookupAlloc(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Allocation, error) {
-	ch, raw, err := txn.FirstWatch(tableAllocs, "id", id)
-	if err != nil {
-		return nil, fmt.Errorf("alloc lookup: %w", err)
-	}
-	if raw == nil {
+// lookupAlloc looks up an allocation a membership row names.
+func lookupAlloc(allocs allocTree, id string) (*structs.Allocation, error) {
+	a := allocs.Get(id)
+	if a == nil {
 		return nil, fmt.Errorf("allocation %s is a member but not stored", id)
 	}
-	ws.Add(ch)
-	return raw.(*structs.Allocation), nil
+	return a, nil
 }
 
 // eachJobAlloc calls fn with each of a job's allocations until it returns
@@ -362,8 +303,12 @@ func eachJobAlloc(txn *memdb.Txn, ns, jobID string, fn func(*structs.Allocation)
 	if err != nil || raw == nil {
 		return err
 	}
+	allocs, err := allocsIn(txn, nil)
+	if err != nil {
+		return err
+	}
 	for _, id := range raw.(*jobAllocs).AllocIDs {
-		a, err := lookupAlloc(txn, nil, id)
+		a, err := lookupAlloc(allocs, id)
 		if err != nil {
 			return err
 		}
@@ -389,7 +334,7 @@ func allocsOfJob(txn *memdb.Txn, ws memdb.WatchSet, ns, jobID string) ([]*struct
 }
 
 // allocsOfNode lists a node's allocations, adding to ws (when not nil) a
-// watch on each and on the node's row.
+// watch on the node's row and on the changed row of each of their jobs.
 func allocsOfNode(txn *memdb.Txn, ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
 	ch, raw, err := txn.FirstWatch(tableNodeAllocs, "id", nodeID)
 	if err != nil {
@@ -399,14 +344,25 @@ func allocsOfNode(txn *memdb.Txn, ws memdb.WatchSet, nodeID string) ([]*structs.
 	if raw == nil {
 		return nil, nil
 	}
+	allocs, err := allocsIn(txn, nil)
+	if err != nil {
+		return nil, err
+	}
 	entries := raw.(*nodeAllocs).Allocs
 	out := make([]*structs.Allocation, 0, len(entries))
+	var last *structs.Job
 	for _, e := range entries {
-		a, err := lookupAlloc(txn, ws, e.ID)
+		a, err := lookupAlloc(allocs, e.ID)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, a)
+		if ws != nil && a.Job != last {
+			last = a.Job
+			if err := watchAllocsChanged(txn, ws, jobChangedKey(a.Namespace, a.JobID)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
 }

@@ -172,9 +172,53 @@ func TestAllocsByJobAndNodeFollowWrites(t *testing.T) {
 	}
 }
 
-// The ID index takes exact IDs and prefixes, and rejects what is not a
-// string.
-func TestAllocIDIndex(t *testing.T) {
+// AllocByID's watch fires when the allocation is written, not when another
+// job's is; for an ID not stored, when an allocation is placed.
+func TestAllocByIDWatch(t *testing.T) {
+	s := NewStateStore()
+	web, db := lifecycleJob("web", 1), lifecycleJob("db", 1)
+	for i, j := range []*structs.Job{web, db} {
+		if err := s.UpsertJob(uint64(1+i), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fired := func(ws memdb.WatchSet) bool { return !ws.Watch(time.After(20 * time.Millisecond)) }
+	wsMissing := memdb.NewWatchSet()
+	if a, err := s.AllocByID(wsMissing, "w1"); a != nil || err != nil {
+		t.Fatalf("AllocByID(w1) before placement = %v, %v", a, err)
+	}
+	if err := s.UpsertPlanResults(3, &structs.ApplyPlanResultsRequest{Job: web, Allocs: []*structs.Allocation{usageAlloc("w1", "n1", web, 10, 10)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpsertPlanResults(4, &structs.ApplyPlanResultsRequest{Job: db, Allocs: []*structs.Allocation{usageAlloc("d1", "n1", db, 10, 10)}}); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(wsMissing) {
+		t.Fatal("the watch on an ID not stored did not fire when it was placed")
+	}
+	ws := memdb.NewWatchSet()
+	if a, _ := s.AllocByID(ws, "w1"); a == nil || a.ModifyIndex != 3 {
+		t.Fatalf("AllocByID(w1) = %+v", a)
+	}
+	if err := s.UpdateAllocsFromClient(5, []*structs.Allocation{{ID: "d1", ClientStatus: structs.AllocClientStatusRunning}}); err != nil {
+		t.Fatal(err)
+	}
+	if fired(ws) {
+		t.Fatal("a report of db's allocation fired the watch on w1")
+	}
+	if err := s.UpdateAllocsFromClient(6, []*structs.Allocation{{ID: "w1", ClientStatus: structs.AllocClientStatusRunning}}); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(ws) {
+		t.Fatal("a report of w1 did not fire its watch")
+	}
+	if a, _ := s.AllocByID(nil, "w1"); a == nil || a.ClientStatus != structs.AllocClientStatusRunning || a.ModifyIndex != 6 {
+		t.Fatalf("AllocByID(w1) after the report = %+v", a)
+	}
+}
+
+// Allocations are found by whole ID or by prefix.
+func TestAllocByIDAndPrefix(t *testing.T) {
 	s, job := storeWithJob(t, "web", 2)
 	if err := s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{
 		usageAlloc("ab12", "n1", job, 10, 10), usageAlloc("ab34", "n1", job, 10, 10), usageAlloc("cd56", "n1", job, 10, 10),
@@ -187,9 +231,6 @@ func TestAllocIDIndex(t *testing.T) {
 	}
 	if a, _ := s.AllocByID(nil, "ab"); a != nil {
 		t.Errorf("AllocByID(ab) found %s; an ID is matched whole", a.ID)
-	}
-	if _, err := s.db.Txn(false).First(tableAllocs, "id", 42); err == nil {
-		t.Error("an integer ID was accepted")
 	}
 	if _, err := s.db.Txn(false).First(tableNodeAllocs, "id_prefix", "n1", "x"); err == nil {
 		t.Error("two arguments to the node prefix were accepted")

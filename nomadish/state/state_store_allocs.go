@@ -3,7 +3,6 @@ package state
 import (
 	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -167,22 +166,20 @@ func shareString(s *string, candidates ...string) {
 // reported.
 // When owned, in itself is stored; otherwise a copy of it.
 func upsertAllocTxn(txn *memdb.Txn, batch *writeBatch, index uint64, in *structs.Allocation, owned bool) (*structs.Allocation, error) {
-	raw, err := txn.First(tableAllocs, "id", in.ID)
+	old, err := batch.alloc(txn, in.ID)
 	if err != nil {
-		return nil, fmt.Errorf("alloc lookup: %w", err)
+		return nil, err
 	}
 	a := in
 	if !owned {
 		a = in.Copy()
 	}
-	var old *structs.Allocation
-	if raw == nil {
+	if old == nil {
 		a.CreateIndex = index
 		if a.Job == nil {
 			return nil, fmt.Errorf("alloc %s has no job", a.ID)
 		}
 	} else {
-		old = raw.(*structs.Allocation)
 		a.CreateIndex = old.CreateIndex
 		if a.Job == nil {
 			a.Job = old.Job
@@ -224,14 +221,13 @@ func (s *StateStore) ApplyClientUpdates(index uint64, allocs []*structs.Allocati
 	batch := newWriteBatch()
 	stored := make([]*structs.Allocation, 0, len(allocs))
 	for _, in := range allocs {
-		raw, err := txn.First(tableAllocs, "id", in.ID)
+		old, err := batch.alloc(txn, in.ID)
 		if err != nil {
-			return nil, fmt.Errorf("alloc lookup: %w", err)
+			return nil, err
 		}
-		if raw == nil {
+		if old == nil {
 			continue // garbage collected meanwhile
 		}
-		old := raw.(*structs.Allocation)
 		// Stored allocations are never changed in place, so the new
 		// version shares what it does not replace with the old one.
 		c := *old
@@ -279,14 +275,13 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 	jobs := map[structs.NamespacedID]struct{}{}
 	batch := newWriteBatch()
 	for id, tr := range transitions {
-		raw, err := txn.First(tableAllocs, "id", id)
+		old, err := batch.alloc(txn, id)
 		if err != nil {
-			return fmt.Errorf("alloc lookup: %w", err)
+			return err
 		}
-		if raw == nil {
+		if old == nil {
 			continue
 		}
-		old := raw.(*structs.Allocation)
 		c := *old // shares the rest: stored allocations are not changed in place
 		a := &c
 		a.DesiredTransition = *tr
@@ -308,33 +303,39 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 	return nil
 }
 
-// AllocByID returns an allocation or nil.
+// AllocByID returns an allocation or nil. The watch it adds to ws fires
+// when the allocation is written, and may fire for other allocations of
+// its job; for an allocation not stored, it fires when any is written.
 func (s *StateStore) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
-	ch, raw, err := s.db.Txn(false).FirstWatch(tableAllocs, "id", id)
+	txn := s.db.Txn(false)
+	allocs, err := allocsIn(txn, nil)
 	if err != nil {
-		return nil, fmt.Errorf("alloc lookup: %w", err)
+		return nil, err
 	}
-	ws.Add(ch)
-	if raw == nil {
-		return nil, nil
+	a := allocs.Get(id)
+	if ws == nil {
+		return a, nil
 	}
-	return raw.(*structs.Allocation), nil
+	if a == nil {
+		_, err := allocsIn(txn, ws)
+		return nil, err
+	}
+	return a, watchAllocsChanged(txn, ws, jobChangedKey(a.Namespace, a.JobID))
 }
 
 // Allocs lists allocations whose ID starts with prefix, in namespace ns ("" or "*" for all).
 func (s *StateStore) Allocs(ws memdb.WatchSet, ns, prefix string) ([]*structs.Allocation, error) {
-	it, err := s.db.Txn(false).Get(tableAllocs, "id_prefix", prefix)
+	allocs, err := allocsIn(s.db.Txn(false), ws)
 	if err != nil {
-		return nil, fmt.Errorf("list allocs: %w", err)
+		return nil, err
 	}
-	ws.Add(it.WatchCh())
 	var out []*structs.Allocation
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*structs.Allocation)
-		if strings.HasPrefix(a.ID, prefix) && (ns == "" || ns == "*" || a.Namespace == ns) {
+	allocs.Ascend(prefix, func(a *structs.Allocation) bool {
+		if ns == "" || ns == "*" || a.Namespace == ns {
 			out = append(out, a)
 		}
-	}
+		return true
+	})
 	return out, nil
 }
 
@@ -378,13 +379,13 @@ func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.
 		}
 		return out, nil
 	}
-	it, err := txn.Get(tableAllocs, "id")
+	allocs, err := allocsIn(txn, ws)
 	if err != nil {
-		return nil, fmt.Errorf("allocs by eval: %w", err)
+		return nil, err
 	}
-	ws.Add(it.WatchCh())
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		keep(raw.(*structs.Allocation))
-	}
+	allocs.Ascend("", func(a *structs.Allocation) bool {
+		keep(a)
+		return true
+	})
 	return out, nil
 }

@@ -24,14 +24,13 @@ func (s *StateStore) ReapGC(index uint64, req *structs.GCReapRequest) (structs.G
 	batch := newWriteBatch()
 
 	for _, id := range req.Allocs {
-		raw, err := txn.First(tableAllocs, "id", id)
+		a, err := batch.alloc(txn, id)
 		if err != nil {
-			return res, fmt.Errorf("alloc lookup: %w", err)
+			return res, err
 		}
-		if raw == nil {
+		if a == nil {
 			continue
 		}
-		a := raw.(*structs.Allocation)
 		if !a.TerminalStatus() || !a.ClientTerminalStatus() {
 			continue
 		}

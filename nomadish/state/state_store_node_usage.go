@@ -87,6 +87,9 @@ type writeBatch struct {
 	// last index (tableAllocsChanged); jobsEmptied those left without any.
 	jobsChanged map[structs.NamespacedID]uint64
 	jobsEmptied map[structs.NamespacedID]bool
+	// allocs is the transaction's change to the allocations, started by
+	// the first read or write through the batch.
+	allocs *allocTreeTxn
 }
 
 type usageDelta struct {
@@ -114,8 +117,36 @@ func (b *writeBatch) add(nodeID string, r *structs.ComparableResources, sign int
 	d.allocs += sign
 }
 
+// allocTxn returns the batch's change to the allocations: reads through
+// it see the batch's writes.
+func (b *writeBatch) allocTxn(txn *memdb.Txn) (*allocTreeTxn, error) {
+	if b.allocs == nil {
+		t, err := allocsIn(txn, nil)
+		if err != nil {
+			return nil, err
+		}
+		b.allocs = t.Txn()
+	}
+	return b.allocs, nil
+}
+
+// alloc reads an allocation as the batch left it; nil if there is none.
+func (b *writeBatch) alloc(txn *memdb.Txn, id string) (*structs.Allocation, error) {
+	x, err := b.allocTxn(txn)
+	if err != nil {
+		return nil, err
+	}
+	return x.Get(id), nil
+}
+
 // flush writes the gathered changes.
 func (b *writeBatch) flush(txn *memdb.Txn) error {
+	if b.allocs != nil {
+		if err := setAllocs(txn, b.allocs.Commit()); err != nil {
+			return err
+		}
+		b.allocs = nil
+	}
 	for nodeID, d := range b.usage {
 		if err := changeNodeUsage(txn, nodeID, &d.add, &d.sub, d.allocs); err != nil {
 			return err
@@ -162,9 +193,14 @@ func changeNodeUsage(txn *memdb.Txn, nodeID string, add, sub *structs.Comparable
 // insertAllocTxn writes an allocation and gathers what moves with it in
 // batch.
 func insertAllocTxn(txn *memdb.Txn, batch *writeBatch, old, a *structs.Allocation) error {
-	if err := txn.Insert(tableAllocs, a); err != nil {
-		return fmt.Errorf("insert alloc: %w", err)
+	if a.ID == "" {
+		return fmt.Errorf("insert alloc: allocation has no ID")
 	}
+	x, err := batch.allocTxn(txn)
+	if err != nil {
+		return err
+	}
+	x.Put(a)
 	writeAllocMembers(batch, old, a)
 	trackAllocUsage(batch, old, a)
 	return nil
@@ -173,8 +209,12 @@ func insertAllocTxn(txn *memdb.Txn, batch *writeBatch, old, a *structs.Allocatio
 // deleteAllocTxn removes an allocation and gathers what moves with it in
 // batch. Code that deletes allocations must use it.
 func deleteAllocTxn(txn *memdb.Txn, batch *writeBatch, a *structs.Allocation) error {
-	if err := txn.Delete(tableAllocs, a); err != nil {
-		return fmt.Errorf("delete alloc: %w", err)
+	x, err := batch.allocTxn(txn)
+	if err != nil {
+		return err
+	}
+	if x.Delete(a.ID) == nil {
+		return fmt.Errorf("delete alloc: %s is not stored", a.ID)
 	}
 	deleteAllocMembers(batch, a)
 	batch.changedAt(a, 0)
@@ -191,16 +231,16 @@ func rebuildDerived(txn *memdb.Txn) error {
 			return fmt.Errorf("reset %s: %w", table, err)
 		}
 	}
-	it, err := txn.Get(tableAllocs, "id")
+	allocs, err := allocsIn(txn, nil)
 	if err != nil {
-		return fmt.Errorf("allocs: %w", err)
+		return err
 	}
 	batch := newWriteBatch()
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*structs.Allocation)
+	allocs.Ascend("", func(a *structs.Allocation) bool {
 		trackAllocUsage(batch, nil, a)
 		writeAllocMembers(batch, nil, a)
-	}
+		return true
+	})
 	return batch.flush(txn)
 }
 

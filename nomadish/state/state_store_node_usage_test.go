@@ -148,9 +148,12 @@ func TestDeleteAllocTxnReleasesUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	txn := s.db.Txn(true)
-	stored, _ := txn.First(tableAllocs, "id", "a1")
 	batch := newWriteBatch()
-	if err := deleteAllocTxn(txn, batch, stored.(*structs.Allocation)); err != nil {
+	stored, err := batch.alloc(txn, "a1")
+	if err != nil || stored == nil {
+		t.Fatalf("a1 not stored: %v", err)
+	}
+	if err := deleteAllocTxn(txn, batch, stored); err != nil {
 		t.Fatal(err)
 	}
 	if err := batch.flush(txn); err != nil {

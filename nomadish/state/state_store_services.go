@@ -41,12 +41,12 @@ func (s *StateStore) UpsertServiceRegistrations(index uint64, regs []*structs.Se
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	changed := false
+	allocs, err := allocsIn(txn, nil)
+	if err != nil {
+		return err
+	}
 	for _, r := range regs {
-		raw, err := txn.First(tableAllocs, "id", r.AllocID)
-		if err != nil {
-			return fmt.Errorf("alloc lookup: %w", err)
-		}
-		if raw == nil || raw.(*structs.Allocation).ClientTerminalStatus() {
+		if a := allocs.Get(r.AllocID); a == nil || a.ClientTerminalStatus() {
 			continue
 		}
 		c := r.Copy()

@@ -1,0 +1,445 @@
+package state
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// allocTree holds the store's allocations: a copy-on-write B+tree ordered
+// by ID. A value is an immutable version; a transaction (allocTreeTxn)
+// copies the nodes on the paths it writes, once each, and changes its own
+// copies in place after that.
+//
+// It stands in for a memdb table because of what a write costs there. A
+// memdb index is an immutable radix tree over the key's bytes: writing
+// one allocation copies a path of five or six nodes, each with its edge
+// array and a fresh leaf and watch channel, tracks the copies in an LRU
+// cache and their channels in a map — about 4 KB of garbage per write,
+// and seven live objects per allocation. Allocations are the store's most
+// written objects (each is placed, then reported on by its client), and
+// the collector's work near a million of them is what slows a full
+// cluster. Here a write copies a leaf of at most allocLeafMax pointers and
+// the inner nodes above it that the transaction has not copied yet, and
+// the tree holds two objects per allocLeafMax allocations.
+//
+// The tree is kept in the memdb row of tableAllocTree, so a memdb
+// transaction or snapshot reads the allocations as of its own time, and a
+// write transaction's allocations commit with the rest of it.
+type allocTree struct {
+	root *allocNode
+	len  int
+}
+
+const (
+	allocLeafMax  = 64
+	allocInnerMax = 16
+)
+
+// allocNode is a leaf (kids nil) holding allocations sorted by ID, or an
+// inner node whose kids' keys separate them: every ID under kids[i-1] is
+// below kids[i].key, every ID under kids[i] is at least kids[i].key.
+// kids[0].key is not used.
+//
+// Entries carry the first eight bytes of their key as a number: searches
+// compare those first, and follow a key's pointer only on a tie, which
+// UUIDs make rare. Following one is a cache miss in a store of a million
+// allocations.
+type allocNode struct {
+	// gen is the transaction that made the node; only it may change the
+	// node, and only until it commits.
+	gen    uint64
+	allocs []allocEntry
+	kids   []kidEntry
+}
+
+type allocEntry struct {
+	pfx uint64
+	a   *structs.Allocation
+}
+
+type kidEntry struct {
+	pfx uint64
+	key string
+	n   *allocNode
+}
+
+// keyPrefix is the first eight bytes of a key, big-endian, zero-padded:
+// a < b for two prefixes means the same for their keys.
+func keyPrefix(s string) uint64 {
+	var p uint64
+	for i := 0; i < 8; i++ {
+		p <<= 8
+		if i < len(s) {
+			p |= uint64(s[i])
+		}
+	}
+	return p
+}
+
+// keyLess reports whether the key (pfx, key) sorts before (qpfx, q).
+func keyLess(pfx uint64, key string, qpfx uint64, q string) bool {
+	if pfx != qpfx {
+		return pfx < qpfx
+	}
+	return key < q
+}
+
+// allocTreeGen numbers transactions. Zero is never used, so a node made
+// outside a transaction is never changed in place.
+var allocTreeGen atomic.Uint64
+
+func (n *allocNode) leaf() bool { return n.kids == nil }
+
+func (n *allocNode) size() int {
+	if n.leaf() {
+		return len(n.allocs)
+	}
+	return len(n.kids)
+}
+
+// find returns where id (whose prefix is p) is or would be in a leaf.
+func (n *allocNode) find(p uint64, id string) (int, bool) {
+	lo, hi := 0, len(n.allocs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if e := n.allocs[m]; keyLess(e.pfx, e.a.ID, p, id) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(n.allocs) && n.allocs[lo].pfx == p && n.allocs[lo].a.ID == id
+}
+
+// child returns the kid of an inner node that holds id, or would.
+func (n *allocNode) child(p uint64, id string) int {
+	lo, hi := 1, len(n.kids)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if e := n.kids[m]; !keyLess(p, id, e.pfx, e.key) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo - 1
+}
+
+// separator is the entry a parent puts before a node made by a split.
+func (n *allocNode) separator() kidEntry {
+	if n.leaf() {
+		return kidEntry{pfx: n.allocs[0].pfx, key: n.allocs[0].a.ID, n: n}
+	}
+	return kidEntry{pfx: n.kids[0].pfx, key: n.kids[0].key, n: n}
+}
+
+// Len is the number of allocations.
+func (t allocTree) Len() int { return t.len }
+
+// Get returns the allocation with the ID, or nil.
+func (t allocTree) Get(id string) *structs.Allocation {
+	n := t.root
+	if n == nil {
+		return nil
+	}
+	p := keyPrefix(id)
+	for !n.leaf() {
+		n = n.kids[n.child(p, id)].n
+	}
+	if i, ok := n.find(p, id); ok {
+		return n.allocs[i].a
+	}
+	return nil
+}
+
+// Ascend calls fn with each allocation whose ID starts with prefix, in ID
+// order, until fn returns false.
+func (t allocTree) Ascend(prefix string, fn func(*structs.Allocation) bool) {
+	if t.root == nil {
+		return
+	}
+	ascend(t.root, keyPrefix(prefix), prefix, func(a *structs.Allocation) bool {
+		return strings.HasPrefix(a.ID, prefix) && fn(a)
+	})
+}
+
+// ascend calls fn with the allocations under n from the first ID at or
+// after from, and reports whether fn asked for more.
+func ascend(n *allocNode, p uint64, from string, fn func(*structs.Allocation) bool) bool {
+	if n.leaf() {
+		i, _ := n.find(p, from)
+		for _, e := range n.allocs[i:] {
+			if !fn(e.a) {
+				return false
+			}
+		}
+		return true
+	}
+	for i := n.child(p, from); i < len(n.kids); i++ {
+		if !ascend(n.kids[i].n, p, from, fn) {
+			return false
+		}
+	}
+	return true
+}
+
+// allocTreeTxn changes a tree. Its zero value is not usable: start one
+// with allocTree.Txn.
+type allocTreeTxn struct {
+	t   allocTree
+	gen uint64
+}
+
+// Txn starts changing a copy of t; t itself never changes.
+func (t allocTree) Txn() *allocTreeTxn {
+	return &allocTreeTxn{t: t, gen: allocTreeGen.Add(1)}
+}
+
+// Get reads the transaction's tree, its own writes included.
+func (x *allocTreeTxn) Get(id string) *structs.Allocation { return x.t.Get(id) }
+
+// Commit returns the changed tree. The transaction may go on, on a new
+// copy: what it returned no longer changes.
+func (x *allocTreeTxn) Commit() allocTree {
+	x.gen = allocTreeGen.Add(1)
+	return x.t
+}
+
+// own returns n if the transaction made it, else a copy it may change.
+func (x *allocTreeTxn) own(n *allocNode) *allocNode {
+	if n.gen == x.gen {
+		return n
+	}
+	c := &allocNode{gen: x.gen}
+	if n.leaf() {
+		c.allocs = make([]allocEntry, len(n.allocs), len(n.allocs)+1)
+		copy(c.allocs, n.allocs)
+	} else {
+		c.kids = make([]kidEntry, len(n.kids), len(n.kids)+1)
+		copy(c.kids, n.kids)
+	}
+	return c
+}
+
+// Put stores a, replacing the allocation with its ID, which it returns.
+func (x *allocTreeTxn) Put(a *structs.Allocation) *structs.Allocation {
+	e := allocEntry{pfx: keyPrefix(a.ID), a: a}
+	if x.t.root == nil {
+		x.t.root = &allocNode{gen: x.gen, allocs: []allocEntry{e}}
+		x.t.len = 1
+		return nil
+	}
+	root, split, old := x.put(x.t.root, e)
+	if split != nil {
+		root = &allocNode{gen: x.gen, kids: []kidEntry{{n: root}, split.separator()}}
+	}
+	x.t.root = root
+	if old == nil {
+		x.t.len++
+	}
+	return old
+}
+
+// put stores e under n. It returns the node to take n's place, the right
+// half when n had to split, and the allocation e replaced.
+func (x *allocTreeTxn) put(n *allocNode, e allocEntry) (*allocNode, *allocNode, *structs.Allocation) {
+	if n.leaf() {
+		i, found := n.find(e.pfx, e.a.ID)
+		n = x.own(n)
+		if found {
+			old := n.allocs[i].a
+			n.allocs[i] = e
+			return n, nil, old
+		}
+		n.allocs = slices.Insert(n.allocs, i, e)
+		if len(n.allocs) <= allocLeafMax {
+			return n, nil, nil
+		}
+		return n, x.splitLeaf(n, i), nil
+	}
+	i := n.child(e.pfx, e.a.ID)
+	kid, split, old := x.put(n.kids[i].n, e)
+	if kid == n.kids[i].n && split == nil {
+		return n, nil, old // the kid was changed in place
+	}
+	n = x.own(n)
+	n.kids[i].n = kid
+	if split == nil {
+		return n, nil, old
+	}
+	n.kids = slices.Insert(n.kids, i+1, split.separator())
+	if len(n.kids) <= allocInnerMax {
+		return n, nil, old
+	}
+	return n, x.splitInner(n, i+1), old
+}
+
+// splitAt is where a node that overflowed after an insert at i splits: in
+// half, unless the insert was at its end, where the left node stays full
+// so that IDs arriving in order (a restore) fill their nodes.
+func splitAt(size, i int) int {
+	if i == size-1 {
+		return size - 1
+	}
+	return size / 2
+}
+
+func (x *allocTreeTxn) splitLeaf(n *allocNode, i int) *allocNode {
+	m := splitAt(len(n.allocs), i)
+	r := &allocNode{gen: x.gen, allocs: make([]allocEntry, len(n.allocs)-m, allocLeafMax+1)}
+	copy(r.allocs, n.allocs[m:])
+	clear(n.allocs[m:])
+	n.allocs = n.allocs[:m]
+	return r
+}
+
+func (x *allocTreeTxn) splitInner(n *allocNode, i int) *allocNode {
+	m := splitAt(len(n.kids), i)
+	r := &allocNode{gen: x.gen, kids: make([]kidEntry, len(n.kids)-m, allocInnerMax+1)}
+	copy(r.kids, n.kids[m:])
+	clear(n.kids[m:])
+	n.kids = n.kids[:m]
+	return r
+}
+
+// Delete removes the allocation with the ID and returns it (nil if there
+// was none).
+func (x *allocTreeTxn) Delete(id string) *structs.Allocation {
+	if x.t.root == nil {
+		return nil
+	}
+	root, old := x.del(x.t.root, keyPrefix(id), id)
+	if old == nil {
+		return nil
+	}
+	for !root.leaf() && len(root.kids) == 1 {
+		root = root.kids[0].n
+	}
+	if root.size() == 0 {
+		root = nil
+	}
+	x.t.root = root
+	x.t.len--
+	return old
+}
+
+// del removes id (whose prefix is p) under n; it returns the node to take
+// n's place and the allocation removed.
+func (x *allocTreeTxn) del(n *allocNode, p uint64, id string) (*allocNode, *structs.Allocation) {
+	if n.leaf() {
+		i, found := n.find(p, id)
+		if !found {
+			return n, nil
+		}
+		old := n.allocs[i].a
+		n = x.own(n)
+		n.allocs = slices.Delete(n.allocs, i, i+1)
+		return n, old
+	}
+	i := n.child(p, id)
+	kid, old := x.del(n.kids[i].n, p, id)
+	if old == nil {
+		return n, nil
+	}
+	small := kid.size() < minFill(kid)
+	if kid == n.kids[i].n && !small {
+		return n, old
+	}
+	n = x.own(n)
+	n.kids[i].n = kid
+	if small {
+		x.mergeKid(n, i)
+	}
+	return n, old
+}
+
+// minFill is the size below which a node is merged with a neighbour that
+// has room for it.
+func minFill(n *allocNode) int {
+	if n.leaf() {
+		return allocLeafMax / 4
+	}
+	return allocInnerMax / 4
+}
+
+// mergeKid drops n's kid i if it is empty, or merges it with a neighbour
+// when both fit in one node. n is the transaction's own.
+func (x *allocTreeTxn) mergeKid(n *allocNode, i int) {
+	if n.kids[i].n.size() == 0 {
+		n.kids = slices.Delete(n.kids, i, i+1)
+		return
+	}
+	l := i - 1 // merge kids l and l+1
+	if l < 0 || (i+1 < len(n.kids) && n.kids[i+1].n.size() < n.kids[l].n.size()) {
+		l = i
+	}
+	if l+1 >= len(n.kids) {
+		return
+	}
+	left, right := n.kids[l].n, n.kids[l+1].n
+	max := allocInnerMax
+	if left.leaf() {
+		max = allocLeafMax
+	}
+	if left.size()+right.size() > max {
+		return
+	}
+	left = x.own(left)
+	if left.leaf() {
+		left.allocs = append(left.allocs, right.allocs...)
+	} else {
+		// right's first kid goes under the separator its parent held.
+		first := right.kids[0]
+		first.pfx, first.key = n.kids[l+1].pfx, n.kids[l+1].key
+		left.kids = append(left.kids, first)
+		left.kids = append(left.kids, right.kids[1:]...)
+	}
+	n.kids[l].n = left
+	n.kids = slices.Delete(n.kids, l+1, l+2)
+}
+
+// tableAllocTree has one row, the allocTree of the store's allocations.
+// Each transaction that writes allocations replaces it once, on flushing
+// its writeBatch; a watch on it fires on any allocation written.
+const tableAllocTree = "alloc_tree"
+
+const allocTreeKey = "allocs"
+
+type allocTreeRow struct {
+	Key  string
+	Tree allocTree
+}
+
+func init() {
+	registerTable(&memdb.TableSchema{Name: tableAllocTree, Indexes: map[string]*memdb.IndexSchema{
+		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+	}})
+}
+
+// allocsIn returns the allocations as txn reads them, and adds to ws (when
+// not nil) a watch that fires when any allocation is written.
+func allocsIn(txn *memdb.Txn, ws memdb.WatchSet) (allocTree, error) {
+	ch, raw, err := txn.FirstWatch(tableAllocTree, "id", allocTreeKey)
+	if err != nil {
+		return allocTree{}, fmt.Errorf("allocations: %w", err)
+	}
+	ws.Add(ch)
+	if raw == nil {
+		return allocTree{}, nil
+	}
+	return raw.(*allocTreeRow).Tree, nil
+}
+
+// setAllocs makes t the transaction's allocations.
+func setAllocs(txn *memdb.Txn, t allocTree) error {
+	if err := txn.Insert(tableAllocTree, &allocTreeRow{Key: allocTreeKey, Tree: t}); err != nil {
+		return fmt.Errorf("store allocations: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package state
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nomadish/nomadish/nomadish/structs"
+)
+
+// checkTree verifies the tree's invariants and that it holds exactly the
+// model's allocations.
+func checkTree(t *testing.T, tr allocTree, model map[string]*structs.Allocation) {
+	t.Helper()
+	if tr.Len() != len(model) {
+		t.Fatalf("Len = %d, want %d", tr.Len(), len(model))
+	}
+	var ids []string
+	tr.Ascend("", func(a *structs.Allocation) bool {
+		ids = append(ids, a.ID)
+		if model[a.ID] != a {
+			t.Fatalf("tree holds %s = %p, model %p", a.ID, a, model[a.ID])
+		}
+		return true
+	})
+	if len(ids) != len(model) || !slices.IsSorted(ids) {
+		t.Fatalf("walk gave %d IDs (sorted %v), want %d", len(ids), slices.IsSorted(ids), len(model))
+	}
+	for id, a := range model {
+		if got := tr.Get(id); got != a {
+			t.Fatalf("Get(%s) = %p, want %p", id, got, a)
+		}
+	}
+	if tr.root != nil {
+		checkNode(t, tr.root, "", "\xff\xff", true)
+	}
+}
+
+func checkNode(t *testing.T, n *allocNode, lo, hi string, root bool) {
+	t.Helper()
+	if !root && n.size() == 0 {
+		t.Fatal("empty node below the root")
+	}
+	if n.leaf() {
+		if len(n.allocs) > allocLeafMax {
+			t.Fatalf("leaf of %d", len(n.allocs))
+		}
+		for _, e := range n.allocs {
+			a := e.a
+			if e.pfx != keyPrefix(a.ID) {
+				t.Fatalf("%s carries prefix %x", a.ID, e.pfx)
+			}
+			if a.ID < lo || a.ID >= hi {
+				t.Fatalf("%s outside [%q, %q)", a.ID, lo, hi)
+			}
+		}
+		return
+	}
+	if len(n.kids) > allocInnerMax {
+		t.Fatalf("inner node of %d kids", len(n.kids))
+	}
+	if root && len(n.kids) < 2 {
+		t.Fatalf("inner root of %d kids", len(n.kids))
+	}
+	for i, kid := range n.kids {
+		if i > 0 && kid.pfx != keyPrefix(kid.key) {
+			t.Fatalf("key %q carries prefix %x", kid.key, kid.pfx)
+		}
+		klo, khi := lo, hi
+		if i > 0 {
+			klo = kid.key
+		}
+		if i+1 < len(n.kids) {
+			khi = n.kids[i+1].key
+		}
+		if klo > khi {
+			t.Fatalf("keys out of order: %q > %q", klo, khi)
+		}
+		checkNode(t, kid.n, klo, khi, false)
+	}
+}
+
+func treeAlloc(id string) *structs.Allocation { return &structs.Allocation{ID: id} }
+
+// TestAllocTreeMatchesModel writes random puts and deletes in
+// transactions of random sizes, and checks after each that the committed
+// tree matches a map, and that every earlier committed version still
+// reads as it did.
+func TestAllocTreeMatchesModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var tr allocTree
+	model := map[string]*structs.Allocation{}
+	type version struct {
+		tree  allocTree
+		model map[string]*structs.Allocation
+	}
+	var versions []version
+	ids := make([]string, 5000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-%04d", rng.Uint32(), i)
+	}
+	for round := 0; round < 120; round++ {
+		x := tr.Txn()
+		n := 1 + rng.IntN(400)
+		if round%10 == 0 {
+			n = 2000 // big batches make and empty whole subtrees
+		}
+		deleting := round%3 == 2
+		for range n {
+			id := ids[rng.IntN(len(ids))]
+			if deleting {
+				got := x.Delete(id)
+				if got != model[id] {
+					t.Fatalf("Delete(%s) returned %p, want %p", id, got, model[id])
+				}
+				delete(model, id)
+				continue
+			}
+			a := treeAlloc(id)
+			if got := x.Put(a); got != model[id] {
+				t.Fatalf("Put(%s) returned %p, want %p", id, got, model[id])
+			}
+			model[id] = a
+			if x.Get(id) != a {
+				t.Fatalf("the transaction does not read its own put of %s", id)
+			}
+		}
+		tr = x.Commit()
+		checkTree(t, tr, model)
+		versions = append(versions, version{tr, maps.Clone(model)})
+	}
+	for i, v := range versions {
+		if v.tree.Len() != len(v.model) {
+			t.Fatalf("version %d changed: %d allocations, want %d", i, v.tree.Len(), len(v.model))
+		}
+		checkTree(t, v.tree, v.model)
+	}
+}
+
+// A transaction that goes on after Commit must not change what it
+// committed.
+func TestAllocTreeCommitFreezes(t *testing.T) {
+	x := allocTree{}.Txn()
+	for i := range 200 {
+		x.Put(treeAlloc(fmt.Sprintf("a%03d", i)))
+	}
+	first := x.Commit()
+	x.Put(treeAlloc("a050"))
+	x.Delete("a100")
+	x.Put(treeAlloc("b"))
+	if first.Len() != 200 || first.Get("b") != nil || first.Get("a100") == nil {
+		t.Fatalf("committed tree changed: len %d, b %v, a100 %v", first.Len(), first.Get("b"), first.Get("a100"))
+	}
+	second := x.Commit()
+	if second.Len() != 200 || second.Get("b") == nil || second.Get("a100") != nil || second.Get("a050") == first.Get("a050") {
+		t.Fatalf("second commit lost writes: len %d", second.Len())
+	}
+}
+
+func TestAllocTreeAscendPrefix(t *testing.T) {
+	x := allocTree{}.Txn()
+	model := map[string]*structs.Allocation{}
+	for i := range 3000 {
+		id := fmt.Sprintf("%03x-%d", i%700, i)
+		a := treeAlloc(id)
+		x.Put(a)
+		model[id] = a
+	}
+	tr := x.Commit()
+	for _, prefix := range []string{"", "0", "1a", "2b", "2bc-", "2bc-1", "zz", "00", "2bc-2000"} {
+		var want []string
+		for id := range model {
+			if strings.HasPrefix(id, prefix) {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		var got []string
+		tr.Ascend(prefix, func(a *structs.Allocation) bool {
+			got = append(got, a.ID)
+			return true
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("Ascend(%q) = %d IDs, want %d", prefix, len(got), len(want))
+		}
+	}
+	n := 0
+	tr.Ascend("", func(*structs.Allocation) bool { n++; return n < 10 })
+	if n != 10 {
+		t.Errorf("Ascend went on after fn returned false: %d calls", n)
+	}
+}
+
+// IDs inserted in order fill their leaves, as a restore does.
+func TestAllocTreeInOrderFills(t *testing.T) {
+	x := allocTree{}.Txn()
+	for i := range 64 * 100 {
+		x.Put(treeAlloc(fmt.Sprintf("%06d", i)))
+	}
+	tr := x.Commit()
+	leaves := 0
+	var walk func(n *allocNode)
+	walk = func(n *allocNode) {
+		if n.leaf() {
+			leaves++
+			return
+		}
+		for _, k := range n.kids {
+			walk(k.n)
+		}
+	}
+	walk(tr.root)
+	if leaves > 101 {
+		t.Errorf("%d leaves for 6,400 allocations in order; want about 100", leaves)
+	}
+	checkTree(t, tr, func() map[string]*structs.Allocation {
+		m := map[string]*structs.Allocation{}
+		tr.Ascend("", func(a *structs.Allocation) bool { m[a.ID] = a; return true })
+		return m
+	}())
+}
+
+// BenchmarkAllocTreePut: a client's report batch rewriting 256 random
+// allocations of a tree of a million, one transaction per op.
+func BenchmarkAllocTreePut(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := allocTree{}.Txn()
+	allocs := make([]*structs.Allocation, 1_000_000)
+	for i := range allocs {
+		allocs[i] = treeAlloc(structs.GenerateUUID())
+		x.Put(allocs[i])
+	}
+	tr := x.Commit()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		x := tr.Txn()
+		for range 256 {
+			a := allocs[rng.IntN(len(allocs))]
+			c := *a
+			x.Put(&c)
+		}
+		tr = x.Commit()
+	}
+}
+
+// BenchmarkAllocTreeGet: looking up random allocations of a tree of a
+// million.
+func BenchmarkAllocTreeGet(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := allocTree{}.Txn()
+	ids := make([]string, 1_000_000)
+	for i := range ids {
+		ids[i] = structs.GenerateUUID()
+		x.Put(treeAlloc(ids[i]))
+	}
+	tr := x.Commit()
+	b.ResetTimer()
+	for range b.N {
+		if tr.Get(ids[rng.IntN(len(ids))]) == nil {
+			b.Fatal("not found")
+		}
+	}
+}
