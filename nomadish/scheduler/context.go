@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"math/bits"
 	"math/rand"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -74,6 +75,8 @@ type evalContext struct {
 	// nodes are the ready nodes in the job's datacenters and pool.
 	nodes []*nodeEntry
 	byID  map[string]*nodeEntry
+	// scratch holds nodes and byID, for done.
+	scratch *nodeScratch
 	// available counts candidates per datacenter, for metrics.
 	available map[string]int
 	// nodeCache holds nodes looked up outside the candidate set.
@@ -172,8 +175,20 @@ func (c *evalContext) loadNodes() error {
 	if pool == "" {
 		pool = structs.DefaultNodePool
 	}
-	// Entries live in one slice so walking candidates stays cache friendly.
-	entries := make([]nodeEntry, 0, len(all))
+	// Entries live in one slice so walking candidates stays cache friendly;
+	// the slice, the pointers to it and the index by ID are reused across
+	// evaluations (done), being 1.4 MB of garbage an evaluation at
+	// 5,000 nodes otherwise.
+	sc, _ := scratchPool.Get().(*nodeScratch)
+	if sc == nil {
+		sc = &nodeScratch{byID: map[string]*nodeEntry{}}
+	}
+	if cap(sc.entries) < len(all) {
+		sc.entries = make([]nodeEntry, 0, len(all))
+		sc.nodes = make([]*nodeEntry, 0, len(all))
+	}
+	c.scratch = sc
+	entries := sc.entries[:0]
 	c.available = map[string]int{}
 	for _, n := range all {
 		if !n.Ready() || !inPool(n, pool) || !inDatacenters(n.Datacenter, dcs) {
@@ -182,13 +197,38 @@ func (c *evalContext) loadNodes() error {
 		c.available[n.Datacenter]++
 		entries = append(entries, nodeEntry{node: n, avail: *structs.NodeComparableResources(n)})
 	}
-	c.nodes = make([]*nodeEntry, len(entries))
-	c.byID = make(map[string]*nodeEntry, len(entries))
+	sc.entries = entries
+	c.nodes = sc.nodes[:len(entries)]
+	c.byID = sc.byID
 	for i := range entries {
 		c.nodes[i] = &entries[i]
 		c.byID[entries[i].node.ID] = &entries[i]
 	}
 	return nil
+}
+
+// nodeScratch is loadNodes' candidate table, kept for the next evaluation.
+type nodeScratch struct {
+	entries []nodeEntry
+	nodes   []*nodeEntry
+	byID    map[string]*nodeEntry
+}
+
+var scratchPool sync.Pool
+
+// done hands the candidate table to later evaluations. The context must
+// not be used afterwards.
+func (c *evalContext) done() {
+	sc := c.scratch
+	if sc == nil {
+		return
+	}
+	c.scratch, c.nodes, c.byID = nil, nil, nil
+	clear(sc.entries)
+	sc.entries = sc.entries[:0]
+	clear(sc.nodes[:cap(sc.nodes)])
+	clear(sc.byID)
+	scratchPool.Put(sc)
 }
 
 func inPool(n *structs.Node, pool string) bool {

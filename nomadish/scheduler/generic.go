@@ -40,9 +40,17 @@ func (s *genericScheduler) Process(eval *structs.Evaluation) error {
 func process(logger hclog.Logger, state State, planner Planner, eval *structs.Evaluation, compute func(State) (*outcome, error)) error {
 	logger = logger.With("eval_id", eval.ID, "job_id", eval.JobID)
 	var out *outcome
+	defer func() {
+		if out != nil {
+			out.ctx.done()
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		if attempt > maxAttempts {
 			return failEval(planner, eval, out, fmt.Sprintf("maximum attempts reached (%d)", maxAttempts))
+		}
+		if out != nil {
+			out.ctx.done()
 		}
 		var err error
 		out, err = compute(state)
