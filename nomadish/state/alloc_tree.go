@@ -290,22 +290,23 @@ func splitAt(size, i int) int {
 	return size / 2
 }
 
-func (x *allocTreeTxn) splitLeaf(n *allocNode, i int) *allocNode {
-	m := splitAt(len(n.allocs), i)
-	r := &allocNode{gen: x.gen, allocs: make([]allocEntry, len(n.allocs)-m, allocLeafMax+1)}
-	copy(r.allocs, n.allocs[m:])
-	clear(n.allocs[m:])
-	n.allocs = n.allocs[:m]
+// splitOff cuts *s after an insert at i and returns the right part, in
+// an array of room max+1.
+func splitOff[T any](s *[]T, i, max int) []T {
+	m := splitAt(len(*s), i)
+	r := make([]T, len(*s)-m, max+1)
+	copy(r, (*s)[m:])
+	clear((*s)[m:])
+	*s = (*s)[:m]
 	return r
 }
 
+func (x *allocTreeTxn) splitLeaf(n *allocNode, i int) *allocNode {
+	return &allocNode{gen: x.gen, allocs: splitOff(&n.allocs, i, allocLeafMax)}
+}
+
 func (x *allocTreeTxn) splitInner(n *allocNode, i int) *allocNode {
-	m := splitAt(len(n.kids), i)
-	r := &allocNode{gen: x.gen, kids: make([]kidEntry, len(n.kids)-m, allocInnerMax+1)}
-	copy(r.kids, n.kids[m:])
-	clear(n.kids[m:])
-	n.kids = n.kids[:m]
-	return r
+	return &allocNode{gen: x.gen, kids: splitOff(&n.kids, i, allocInnerMax)}
 }
 
 // Delete removes the allocation with the ID and returns it (nil if there

@@ -175,13 +175,7 @@ func TestAllocsByJobAndNodeFollowWrites(t *testing.T) {
 // AllocByID's watch fires when the allocation is written, not when another
 // job's is; for an ID not stored, when an allocation is placed.
 func TestAllocByIDWatch(t *testing.T) {
-	s := NewStateStore()
-	web, db := lifecycleJob("web", 1), lifecycleJob("db", 1)
-	for i, j := range []*structs.Job{web, db} {
-		if err := s.UpsertJob(uint64(1+i), j); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, web, db := storeWithWebAndDB(t)
 	fired := func(ws memdb.WatchSet) bool { return !ws.Watch(time.After(20 * time.Millisecond)) }
 	wsMissing := memdb.NewWatchSet()
 	if a, err := s.AllocByID(wsMissing, "w1"); a != nil || err != nil {

@@ -10,13 +10,7 @@ import (
 )
 
 func TestAllocsByEval(t *testing.T) {
-	s := NewStateStore()
-	web, db := lifecycleJob("web", 1), lifecycleJob("db", 1)
-	for i, j := range []*structs.Job{web, db} {
-		if err := s.UpsertJob(uint64(1+i), j); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, web, db := storeWithWebAndDB(t)
 	if err := s.UpsertEvals(3, []*structs.Evaluation{
 		{ID: "e-web", Namespace: "default", JobID: "web", Status: structs.EvalStatusComplete},
 	}); err != nil {

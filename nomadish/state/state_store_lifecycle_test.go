@@ -31,6 +31,20 @@ func storeWithJob(t *testing.T, id string, count int) (*StateStore, *structs.Job
 	return s, job
 }
 
+// storeWithWebAndDB holds two jobs of one allocation each, web and db,
+// stored at indexes 1 and 2.
+func storeWithWebAndDB(t *testing.T) (s *StateStore, web, db *structs.Job) {
+	t.Helper()
+	s = NewStateStore()
+	web, db = lifecycleJob("web", 1), lifecycleJob("db", 1)
+	for i, j := range []*structs.Job{web, db} {
+		if err := s.UpsertJob(uint64(1+i), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, web, db
+}
+
 func TestLifecycleTablesSurviveSnapshot(t *testing.T) {
 	s := NewStateStore()
 	launch := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
