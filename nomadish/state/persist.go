@@ -146,6 +146,7 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 			return fmt.Errorf("restore: allocation record without an ID")
 		}
 		available = shareNodesAvailable(a, available)
+		s.scores.share(a)
 		allocs.Put(a)
 		return nil
 	}

@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"maps"
+	"math/bits"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -48,6 +49,10 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 			a.Job = req.Job
 		}
 		available = shareNodesAvailable(a, available)
+		if owned {
+			// The table keeps the maps: only the store's own may go in.
+			s.scores.share(a)
+		}
 		shareStrings(a, prev)
 		shareResources(a, prev)
 		prev = a
@@ -91,6 +96,63 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 		return prev
 	}
 	return m.NodesAvailable
+}
+
+// scoreMaps holds one copy of each set of placement scores stored, so
+// that allocations placed with equal scores share a map: with similar
+// nodes and tasks, a node's scores repeat at each fill level, and a map
+// per allocation would be two of the few objects each holds for good.
+// Stored allocations are never changed in place, so sharing is safe. Only
+// the store's writer uses it.
+type scoreMaps map[scoreKey]map[string]float64
+
+// scoreKey is a score map's content: which of the known scores it holds,
+// and their values.
+type scoreKey struct {
+	has  uint8
+	vals [len(knownScores)]float64
+}
+
+var knownScores = [...]string{structs.ScoreBinpack, structs.ScoreJobAntiAffinity, structs.ScoreNodeAffinity, structs.ScoreAllocationSpread}
+
+// maxScoreMaps bounds the table; when full it starts over, which costs
+// sharing, never correctness.
+const maxScoreMaps = 1 << 16
+
+// share points the allocation's score maps at equal ones already held.
+func (t scoreMaps) share(a *structs.Allocation) {
+	if t == nil || a.Metrics == nil {
+		return
+	}
+	for _, sm := range a.Metrics.ScoreMetaData {
+		if sm == nil || len(sm.Scores) == 0 {
+			continue
+		}
+		k, ok := scoreKeyOf(sm.Scores)
+		if !ok {
+			continue
+		}
+		if held, ok := t[k]; ok {
+			sm.Scores = held
+			continue
+		}
+		if len(t) >= maxScoreMaps {
+			clear(t)
+		}
+		t[k] = sm.Scores
+	}
+}
+
+// scoreKeyOf returns the key of a map holding known scores only.
+func scoreKeyOf(m map[string]float64) (scoreKey, bool) {
+	var k scoreKey
+	for i, name := range knownScores {
+		if v, ok := m[name]; ok {
+			k.has |= 1 << i
+			k.vals[i] = v
+		}
+	}
+	return k, bits.OnesCount8(k.has) == len(m)
 }
 
 // shareStrings points the allocation's strings that repeat across a plan

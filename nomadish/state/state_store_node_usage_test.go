@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand"
+	"reflect"
 	"testing"
 	"time"
 	"unsafe"
@@ -258,6 +259,69 @@ func TestPlanResultsShareStrings(t *testing.T) {
 	}
 	if third := stored[2]; third.AllocatedResources == second.AllocatedResources || len(third.AllocatedResources.Shared.Ports) != 1 {
 		t.Errorf("a grant with a port was shared or lost: %+v", third.AllocatedResources)
+	}
+}
+
+// Placements with equal scores share one map, across plans and through a
+// restore; different scores, or a name the table does not know, keep
+// their own. Values are never changed by sharing.
+func TestPlanResultsShareScoreMaps(t *testing.T) {
+	s, job := storeWithJob(t, "web", 1)
+	scored := func(id string, scores map[string]float64) *structs.Allocation {
+		a := usageAlloc(id, "node-1", job, 100, 64)
+		a.Metrics = &structs.AllocMetric{ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: "node-1", Scores: scores}}}
+		return a
+	}
+	known := func(binpack float64) map[string]float64 {
+		return map[string]float64{structs.ScoreBinpack: binpack, structs.ScoreJobAntiAffinity: 0,
+			structs.ScoreNodeAffinity: 0, structs.ScoreAllocationSpread: 0}
+	}
+	odd := known(0.5)
+	odd["custom"] = 1
+	for i, plan := range [][]*structs.Allocation{
+		{scored("s1", known(0.5)), scored("s2", known(0.25))},
+		{scored("s3", known(0.5)), scored("s4", odd), scored("s5", map[string]float64{"custom": 1})},
+	} {
+		if _, err := s.ApplyPlanResults(uint64(2+i), &structs.ApplyPlanResultsRequest{Job: job, Allocs: plan}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scoresOf := func(st *StateStore, id string) map[string]float64 {
+		t.Helper()
+		a, err := st.AllocByID(nil, id)
+		if err != nil || a == nil {
+			t.Fatalf("AllocByID(%s) = %v, %v", id, a, err)
+		}
+		return a.Metrics.ScoreMetaData[0].Scores
+	}
+	same := func(x, y map[string]float64) bool {
+		return reflect.ValueOf(x).Pointer() == reflect.ValueOf(y).Pointer()
+	}
+	for _, st := range []*StateStore{s, persistRestore(t, s)} {
+		if !same(scoresOf(st, "s1"), scoresOf(st, "s3")) {
+			t.Error("two placements with equal scores hold a map each")
+		}
+		if same(scoresOf(st, "s1"), scoresOf(st, "s2")) || scoresOf(st, "s2")[structs.ScoreBinpack] != 0.25 {
+			t.Errorf("different scores share a map: s2 = %v", scoresOf(st, "s2"))
+		}
+		if m := scoresOf(st, "s4"); same(m, scoresOf(st, "s1")) || len(m) != 5 || m["custom"] != 1 {
+			t.Errorf("scores with an unknown name were shared or changed: %v", m)
+		}
+		if m := scoresOf(st, "s5"); len(m) != 1 || m["custom"] != 1 {
+			t.Errorf("s5 scores = %v", m)
+		}
+	}
+	// Plans the store may not keep (UpsertPlanResults) stay out of the
+	// table: their maps are the caller's.
+	theirs := known(0.75)
+	if err := s.UpsertPlanResults(4, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{scored("s6", theirs)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyPlanResults(5, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{scored("s7", known(0.75))}}); err != nil {
+		t.Fatal(err)
+	}
+	if same(scoresOf(s, "s7"), theirs) {
+		t.Error("the store shared a map its caller owns")
 	}
 }
 
