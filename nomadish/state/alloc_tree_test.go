@@ -223,7 +223,7 @@ func TestAllocTreeInOrderFills(t *testing.T) {
 	}())
 }
 
-// BenchmarkAllocTreePut: a client's report batch rewriting 256 random
+// BenchmarkAllocTreePut: a batch of client reports rewriting 1,024 random
 // allocations of a tree of a million, one transaction per op.
 func BenchmarkAllocTreePut(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -238,7 +238,7 @@ func BenchmarkAllocTreePut(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		x := tr.Txn()
-		for range 256 {
+		for range 1024 {
 			a := allocs[rng.IntN(len(allocs))]
 			c := *a
 			x.Put(&c)
