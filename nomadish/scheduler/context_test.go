@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,50 @@ func TestLoadAllAgreesWithLoad(t *testing.T) {
 	for _, e := range few.nodes {
 		if e.loaded {
 			t.Fatalf("loadAll(1) on %d nodes loaded %s; want the nodes left to load on visit", len(few.nodes), e.node.ID)
+		}
+	}
+}
+
+// The candidate table is reused across evaluations: an evaluation on a
+// smaller cluster must see only its own nodes, with nothing left of the
+// earlier one's usage or memos.
+func TestCandidateTableReuse(t *testing.T) {
+	big := newHarness(t)
+	for i := 0; i < 40; i++ {
+		big.state.upsertNode(testNode(fmt.Sprintf("big-%02d", i), 4000, 8192))
+	}
+	job := testJob("web", 60, 1000, 1024)
+	big.state.upsertJob(job)
+	if err := big.process(job, &structs.Evaluation{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(big.placed()); got != 60 {
+		t.Fatalf("big cluster placed %d, want 60", got)
+	}
+	for round := 0; round < 3; round++ {
+		small := newHarness(t)
+		small.state.upsertNode(testNode("small-0", 4000, 8192))
+		small.state.upsertNode(testNode("small-1", 4000, 8192))
+		job := testJob("api", 10, 1000, 1024)
+		small.state.upsertJob(job)
+		if err := small.process(job, &structs.Evaluation{}); err != nil {
+			t.Fatal(err)
+		}
+		placed := small.placed()
+		if len(placed) != 8 {
+			t.Fatalf("round %d: small cluster placed %d, want 8 (4 per node)", round, len(placed))
+		}
+		for _, a := range placed {
+			if !strings.HasPrefix(a.NodeID, "small-") {
+				t.Fatalf("round %d: placed on %s, a node of the earlier evaluation", round, a.NodeID)
+			}
+			if a.Metrics.NodesEvaluated > 2 || a.Metrics.NodesInPool != 2 {
+				t.Fatalf("round %d: metrics evaluated %d nodes of a pool of %d, want at most 2 of 2", round, a.Metrics.NodesEvaluated, a.Metrics.NodesInPool)
+			}
+		}
+		failed := small.lastEval().FailedTGAllocs["web"]
+		if failed == nil || failed.NodesEvaluated != 2 {
+			t.Fatalf("round %d: failed placements = %+v, want 2 nodes evaluated", round, failed)
 		}
 	}
 }
