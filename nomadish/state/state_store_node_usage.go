@@ -9,7 +9,7 @@ import (
 )
 
 // tableNodeUsage holds, per node, the summed resources of its live
-// (non-terminal) allocations. It is derived from the allocs table and kept
+// (non-terminal) allocations. It is derived from the allocations and kept
 // in the same write transactions, so any snapshot sees a usage that agrees
 // with its allocations; the scheduler and the plan applier read it instead
 // of re-adding every allocation of every node they visit. It is not written
@@ -42,7 +42,7 @@ func liveUsage(a *structs.Allocation) (*structs.ComparableResources, bool) {
 
 // trackAllocUsage gathers in batch what moves with one allocation write:
 // its node's usage, from the old version to the new one, and the count of
-// allocations per client status. Every write of the allocs table calls it
+// allocations per client status. Every write of an allocation calls it
 // in the same transaction: old is nil for an insert, new is nil for a
 // delete.
 func trackAllocUsage(batch *writeBatch, old, new *structs.Allocation) {
@@ -222,7 +222,7 @@ func deleteAllocTxn(txn *memdb.Txn, batch *writeBatch, a *structs.Allocation) er
 	return nil
 }
 
-// rebuildDerived fills the tables derived from the allocs table (node
+// rebuildDerived fills the tables derived from the allocations (node
 // usage, counts per client status, the membership and changed rows) in
 // one walk of it, as if every allocation were inserted in one transaction.
 func rebuildDerived(txn *memdb.Txn) error {
