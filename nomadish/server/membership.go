@@ -218,7 +218,15 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 // nodeFailed marks a client node down when gossip says it failed.
 func (s *Server) nodeFailed(nodeID string) {
 	n, err := s.State().NodeByID(nil, nodeID)
-	if err != nil || n == nil || n.Status == structs.NodeStatusDown {
+	if err != nil {
+		s.logger.Error("look up client node failed in gossip", "node_id", nodeID, "error", err)
+		return
+	}
+	if n == nil {
+		s.logger.Warn("client failed in gossip is not a registered node", "node_id", nodeID)
+		return
+	}
+	if n.Status == structs.NodeStatusDown {
 		return
 	}
 	s.logger.Warn("client node failed in gossip, marking it down", "node_id", nodeID)
