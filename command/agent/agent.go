@@ -39,7 +39,9 @@ type Agent struct {
 	gossip       *gossip.Pool
 	gossipEvents chan gossip.Event
 	gossipCancel context.CancelFunc
-	wg           sync.WaitGroup
+	// gossipCtx ends with gossipCancel; joinGossip retries under it.
+	gossipCtx context.Context
+	wg        sync.WaitGroup
 
 	// tempDir is removed on shutdown (dev mode without -data-dir).
 	tempDir string
@@ -91,6 +93,7 @@ func NewAgent(cfg *Config, logger hclog.Logger) (*Agent, error) {
 			a.logger.Warn("publish client gossip tags", "error", err)
 		}
 	}
+	a.joinGossip()
 	return a, nil
 }
 

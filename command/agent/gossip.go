@@ -93,6 +93,18 @@ func (a *Agent) setupGossip() error {
 			}
 		}
 	}()
+	a.gossipCtx = ctx
+	return nil
+}
+
+// joinGossip starts joining the pool through the configured addresses. It
+// runs once the agent's tags are complete: a client publishes its node ID
+// only after its client is set up, and a server that first hears of a
+// member without it could miss the update that adds it, and would then be
+// unable to mark the node down when gossip says it failed.
+func (a *Agent) joinGossip() {
+	c := a.config
+	ctx := a.gossipCtx
 	var join []string
 	if c.Server.ServerJoin != nil {
 		join = append(join, c.Server.ServerJoin.StartJoin...)
@@ -110,7 +122,6 @@ func (a *Agent) setupGossip() error {
 			a.retryJoin(ctx, join)
 		}()
 	}
-	return nil
 }
 
 func isLoopback(host string) bool {
