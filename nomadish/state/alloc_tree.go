@@ -33,7 +33,6 @@ import (
 // write transaction's allocations commit with the rest of it.
 type allocTree struct {
 	root *allocNode
-	len  int
 }
 
 const (
@@ -139,9 +138,6 @@ func (n *allocNode) separator() kidEntry {
 	return kidEntry{pfx: n.kids[0].pfx, key: n.kids[0].key, n: n}
 }
 
-// Len is the number of allocations.
-func (t allocTree) Len() int { return t.len }
-
 // Get returns the allocation with the ID, or nil.
 func (t allocTree) Get(id string) *structs.Allocation {
 	n := t.root
@@ -232,7 +228,6 @@ func (x *allocTreeTxn) Put(a *structs.Allocation) *structs.Allocation {
 	e := allocEntry{pfx: keyPrefix(a.ID), a: a}
 	if x.t.root == nil {
 		x.t.root = &allocNode{gen: x.gen, allocs: []allocEntry{e}}
-		x.t.len = 1
 		return nil
 	}
 	root, split, old := x.put(x.t.root, e)
@@ -240,9 +235,6 @@ func (x *allocTreeTxn) Put(a *structs.Allocation) *structs.Allocation {
 		root = &allocNode{gen: x.gen, kids: []kidEntry{{n: root}, split.separator()}}
 	}
 	x.t.root = root
-	if old == nil {
-		x.t.len++
-	}
 	return old
 }
 
@@ -326,7 +318,6 @@ func (x *allocTreeTxn) Delete(id string) *structs.Allocation {
 		root = nil
 	}
 	x.t.root = root
-	x.t.len--
 	return old
 }
 
@@ -426,15 +417,22 @@ func init() {
 // allocsIn returns the allocations as txn reads them, and adds to ws (when
 // not nil) a watch that fires when any allocation is written.
 func allocsIn(txn *memdb.Txn, ws memdb.WatchSet) (allocTree, error) {
+	t, ch, err := allocsWatch(txn)
+	ws.Add(ch)
+	return t, err
+}
+
+// allocsWatch returns the allocations as txn reads them and a channel
+// closed when any allocation is written.
+func allocsWatch(txn *memdb.Txn) (allocTree, <-chan struct{}, error) {
 	ch, raw, err := txn.FirstWatch(tableAllocTree, "id", allocTreeKey)
 	if err != nil {
-		return allocTree{}, fmt.Errorf("allocations: %w", err)
+		return allocTree{}, nil, fmt.Errorf("allocations: %w", err)
 	}
-	ws.Add(ch)
 	if raw == nil {
-		return allocTree{}, nil
+		return allocTree{}, ch, nil
 	}
-	return raw.(*allocTreeRow).Tree, nil
+	return raw.(*allocTreeRow).Tree, ch, nil
 }
 
 // setAllocs makes t the transaction's allocations.

@@ -370,17 +370,14 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, transitions map
 // its job; for an allocation not stored, it fires when any is written.
 func (s *StateStore) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
 	txn := s.db.Txn(false)
-	allocs, err := allocsIn(txn, nil)
+	allocs, anyWrite, err := allocsWatch(txn)
 	if err != nil {
 		return nil, err
 	}
 	a := allocs.Get(id)
-	if ws == nil {
-		return a, nil
-	}
 	if a == nil {
-		_, err := allocsIn(txn, ws)
-		return nil, err
+		ws.Add(anyWrite)
+		return nil, nil
 	}
 	return a, watchAllocsChanged(txn, ws, jobChangedKey(a.Namespace, a.JobID))
 }
