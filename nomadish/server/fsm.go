@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -31,6 +33,84 @@ type fsm struct {
 	events *EventBroker
 	// timetable records when entries were appended, for garbage collection.
 	timetable *timeTable
+
+	// handoff holds the requests this server proposed (see
+	// Server.raftApplyHanded) until its Raft applies their entries.
+	handoff handoff
+	// handed is the proposed request of the entry being applied, for
+	// decodeEntry; only the apply goroutine touches it.
+	handed interface{}
+	// handedApplied counts the entries applied from handed requests.
+	handedApplied atomic.Uint64
+}
+
+// handoff lets the leader's FSM apply a request it proposed without
+// decoding it again. The leader's Raft hands its FSM the very slice it was
+// given to apply, so the entry's first byte identifies the request that
+// was encoded into it. Followers, and any server replaying its log, find
+// nothing here and decode the entry as usual; the request must therefore
+// hold nothing its encoding loses, which TestServer_HandedEntriesMatchTheLog
+// checks against a replay.
+type handoff struct {
+	mu sync.Mutex
+	m  map[*byte]handedMsg
+}
+
+type handedMsg struct {
+	t   structs.MessageType
+	msg interface{}
+}
+
+// handable lists the message types whose apply functions read their
+// request through decodeEntry.
+var handable = map[structs.MessageType]bool{
+	structs.ApplyPlanResultsRequestType: true,
+}
+
+// offer keeps msg for the entry data until withdraw is called.
+func (h *handoff) offer(data []byte, t structs.MessageType, msg interface{}) (withdraw func()) {
+	key := unsafe.SliceData(data)
+	h.mu.Lock()
+	if h.m == nil {
+		h.m = map[*byte]handedMsg{}
+	}
+	h.m[key] = handedMsg{t: t, msg: msg}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		delete(h.m, key)
+		h.mu.Unlock()
+	}
+}
+
+// take returns, once, the request offered for the entry data.
+func (h *handoff) take(data []byte) (handedMsg, bool) {
+	if len(data) == 0 {
+		return handedMsg{}, false
+	}
+	key := unsafe.SliceData(data)
+	h.mu.Lock()
+	m, ok := h.m[key]
+	if ok {
+		delete(h.m, key)
+	}
+	h.mu.Unlock()
+	return m, ok
+}
+
+// decodeEntry fills req with the request of the entry being applied: the
+// proposed request itself when this server handed it over, else decoded
+// from buf. The handed request's objects become the state's.
+func decodeEntry[T any](f *fsm, buf []byte, req *T) error {
+	if f.handed != nil {
+		h, ok := f.handed.(*T)
+		if !ok {
+			panic(fmt.Sprintf("fsm: handed a %T where a %T was expected", f.handed, req))
+		}
+		*req = *h
+		return nil
+	}
+	return decodeMsg(buf, req)
 }
 
 func newFSM(logger hclog.Logger) *fsm {
@@ -73,6 +153,12 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 		return nil
 	}
 	f.timetable.witness(l.Index, l.AppendedAt)
+	if h, ok := f.handoff.take(l.Data); ok {
+		f.handed = h.msg
+		f.handedApplied.Add(1)
+		defer func() { f.handed = nil }()
+		return applyTable[h.t](f, l.Index, nil)
+	}
 	t, msg, release, err := openMsg(l.Data)
 	if err != nil {
 		panic(fmt.Sprintf("fsm: entry at index %d: %v", l.Index, err))
@@ -292,7 +378,7 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 
 func (f *fsm) applyPlanResults(index uint64, buf []byte) interface{} {
 	var req structs.ApplyPlanResultsRequest
-	if err := decodeMsg(buf, &req); err != nil {
+	if err := decodeEntry(f, buf, &req); err != nil {
 		return err
 	}
 	stored, err := f.State().ApplyPlanResults(index, &req)

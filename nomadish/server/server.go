@@ -276,6 +276,29 @@ func (s *Server) raftApply(t structs.MessageType, msg interface{}) (uint64, erro
 	if err != nil {
 		return 0, err
 	}
+	return s.raftApplyEntry(buf)
+}
+
+// raftApplyHanded is raftApply for a request this server's FSM applies as
+// it is when this server leads, without decoding the entry it was just
+// encoded into (see handoff): msg and everything it points to become the
+// state's, so the caller must not change them afterwards nor share them
+// with code that does. The message type must be one of handable.
+func (s *Server) raftApplyHanded(t structs.MessageType, msg interface{}) (uint64, error) {
+	if !handable[t] {
+		return 0, fmt.Errorf("message type %d is not applied through decodeEntry", t)
+	}
+	buf, err := encodeMsg(t, msg)
+	if err != nil {
+		return 0, err
+	}
+	withdraw := s.fsm.handoff.offer(buf, t, msg)
+	defer withdraw()
+	return s.raftApplyEntry(buf)
+}
+
+// raftApplyEntry commits an encoded entry and returns its index.
+func (s *Server) raftApplyEntry(buf []byte) (uint64, error) {
 	f := s.raft.Apply(buf, rpcTimeout)
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
