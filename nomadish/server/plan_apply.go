@@ -134,20 +134,21 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 	if len(result.NodeAllocation) == 0 && len(result.NodeUpdate) == 0 {
 		return result, nil
 	}
-	// The request is handed to this server's FSM (raftApplyHanded), so
-	// it holds copies of its own of what the state store changes: the
-	// allocations and their metrics. The rest is shared with the plan,
-	// which no one changes once submitted. Placements leave their job out
-	// of the encoding (the FSM attaches req.Job; the job is sent once).
+	// The request is handed to this server's FSM (raftApplyHanded): the
+	// planned allocations become the stored ones. Nothing changes them
+	// once the plan is submitted; the worker reads the result only after
+	// the FSM applied it. Placements leave their job out of the encoding
+	// (the FSM attaches req.Job; the job is sent once).
 	req := &structs.ApplyPlanResultsRequest{EvalID: plan.EvalID, Job: plan.Job}
 	for _, list := range result.NodeUpdate {
 		for _, a := range list {
-			req.AllocsStopped = append(req.AllocsStopped, handedAlloc(a, a.Job))
+			req.AllocsStopped = append(req.AllocsStopped, a)
 		}
 	}
 	for _, list := range result.NodeAllocation {
 		for _, a := range list {
-			req.Allocs = append(req.Allocs, handedAlloc(a, nil))
+			a.Job = nil
+			req.Allocs = append(req.Allocs, a)
 		}
 	}
 	index, err := s.raftApplyHanded(structs.ApplyPlanResultsRequestType, req)
@@ -157,29 +158,6 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 	result.AllocIndex = index
 	s.planStats.allocs.Add(uint64(len(req.Allocs)))
 	return result, nil
-}
-
-// handedAlloc copies a planned allocation for a request handed to the
-// FSM: the allocation and its metrics, which the store sets fields of,
-// and the score records, whose maps and names it points at shared ones.
-func handedAlloc(a *structs.Allocation, job *structs.Job) *structs.Allocation {
-	c := *a
-	c.Job = job
-	if m := a.Metrics; m != nil {
-		mc := *m
-		if len(m.ScoreMetaData) > 0 {
-			metas := make([]structs.NodeScoreMeta, len(m.ScoreMetaData))
-			mc.ScoreMetaData = make([]*structs.NodeScoreMeta, len(m.ScoreMetaData))
-			for i, sm := range m.ScoreMetaData {
-				if sm != nil {
-					metas[i] = *sm
-					mc.ScoreMetaData[i] = &metas[i]
-				}
-			}
-		}
-		c.Metrics = &mc
-	}
-	return &c
 }
 
 // evaluatePlan decides, node by node, which parts of a plan still fit.

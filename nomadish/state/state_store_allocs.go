@@ -48,6 +48,8 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 		if a.Job == nil {
 			a.Job = req.Job
 		}
+		// The sharing below changes the metrics: the store's own copy.
+		a.Metrics = copyMetrics(a.Metrics)
 		available = shareNodesAvailable(a, available)
 		if owned {
 			// The table keeps the maps: only the store's own may go in.
@@ -79,6 +81,40 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 	}
 	txn.Commit()
 	return stored, nil
+}
+
+// metricsRecord is a placement's metrics with room for the one score
+// record a placement keeps, so that the store holds them as one object
+// instead of three: the collector's marking grows with the objects held.
+type metricsRecord struct {
+	m     structs.AllocMetric
+	meta  structs.NodeScoreMeta
+	metas [1]*structs.NodeScoreMeta
+}
+
+// copyMetrics copies a placement's metrics and score records (the maps
+// are shared: stored maps are never changed in place).
+func copyMetrics(m *structs.AllocMetric) *structs.AllocMetric {
+	if m == nil {
+		return nil
+	}
+	if len(m.ScoreMetaData) == 1 && m.ScoreMetaData[0] != nil {
+		r := &metricsRecord{m: *m, meta: *m.ScoreMetaData[0]}
+		r.metas[0] = &r.meta
+		r.m.ScoreMetaData = r.metas[:]
+		return &r.m
+	}
+	c := *m
+	if m.ScoreMetaData != nil {
+		c.ScoreMetaData = make([]*structs.NodeScoreMeta, len(m.ScoreMetaData))
+		for i, sm := range m.ScoreMetaData {
+			if sm != nil {
+				cm := *sm
+				c.ScoreMetaData[i] = &cm
+			}
+		}
+	}
+	return &c
 }
 
 // shareNodesAvailable points the allocation's count of available nodes per

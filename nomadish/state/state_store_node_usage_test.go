@@ -325,6 +325,43 @@ func TestPlanResultsShareScoreMaps(t *testing.T) {
 	}
 }
 
+// The store shares maps between the metrics it keeps, never by changing
+// the metrics its caller passed: a leader's request is the scheduler's own
+// plan.
+func TestPlanResultsLeaveCallersMetricsAlone(t *testing.T) {
+	s, job := storeWithJob(t, "web", 1)
+	withMetrics := func(id string, available map[string]int) *structs.Allocation {
+		a := usageAlloc(id, "node-1", job, 100, 64)
+		a.Metrics = &structs.AllocMetric{NodesAvailable: available,
+			ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: "node-" + "1", Scores: map[string]float64{structs.ScoreBinpack: 0.5}}}}
+		return a
+	}
+	first, second := withMetrics("m1", map[string]int{"dc1": 3}), withMetrics("m2", map[string]int{"dc1": 3})
+	theirs, theirMeta := second.Metrics, second.Metrics.ScoreMetaData[0]
+	theirAvailable, theirScores := theirs.NodesAvailable, theirMeta.Scores
+	if _, err := s.ApplyPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{first, second}}); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.AllocByID(nil, "m2")
+	if err != nil || stored == nil {
+		t.Fatalf("AllocByID = %v, %v", stored, err)
+	}
+	same := func(x, y interface{}) bool { return reflect.ValueOf(x).Pointer() == reflect.ValueOf(y).Pointer() }
+	if stored.Metrics == theirs || stored.Metrics.ScoreMetaData[0] == theirMeta {
+		t.Fatal("the store keeps the caller's metrics object")
+	}
+	if !same(theirs.NodesAvailable, theirAvailable) || !same(theirMeta.Scores, theirScores) || len(theirs.ScoreMetaData) != 1 {
+		t.Error("the store changed the caller's metrics")
+	}
+	first1, _ := s.AllocByID(nil, "m1")
+	if !same(stored.Metrics.NodesAvailable, first1.Metrics.NodesAvailable) {
+		t.Error("equal counts of available nodes are not shared")
+	}
+	if m := stored.Metrics; m.ScoreMetaData[0].NodeID != "node-1" || m.ScoreMetaData[0].Scores[structs.ScoreBinpack] != 0.5 || m.NodesAvailable["dc1"] != 3 {
+		t.Errorf("stored metrics = %+v, score record %+v", m, m.ScoreMetaData[0])
+	}
+}
+
 // A node's allocations watch fires when the servers place or update an
 // allocation there, not on client reports or on other nodes; Restore
 // rebuilds the rows.
