@@ -312,8 +312,11 @@ func nodeFitsByUsage(snap *state.StateStore, plan *structs.Plan, node *structs.N
 		}
 	}
 	for _, a := range placing {
-		if err := drop(a.ID); err != nil {
-			return false, false, err
+		// A new placement (never stored: no CreateIndex) replaces nothing.
+		if a.CreateIndex != 0 {
+			if err := drop(a.ID); err != nil {
+				return false, false, err
+			}
 		}
 		if !a.TerminalStatus() {
 			used.Add(structs.AllocComparableResources(a))

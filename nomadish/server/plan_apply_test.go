@@ -54,6 +54,12 @@ func TestNodeFitsByUsageAgreesWithList(t *testing.T) {
 	}
 	snap := st.Snapshot()
 	n, _ := snap.NodeByID(nil, "n1")
+	// Stops and in-place updates are copies of the stored allocations.
+	for i, a := range live {
+		if live[i], _ = snap.AllocByID(nil, a.ID); live[i] == nil || live[i].CreateIndex == 0 {
+			t.Fatalf("stored %s = %+v", a.ID, live[i])
+		}
+	}
 
 	fits, rejects := 0, 0
 	for i := 0; i < 300; i++ {
