@@ -50,6 +50,12 @@ type groupAsk struct {
 
 	affinities []*structs.Affinity
 	spreads    []*structs.Spread
+
+	// grant is the resources every placement of the group gets when they
+	// hold no networks, ports or cores (see evalContext.grant), built for
+	// grantOversub.
+	grant        *structs.AllocatedResources
+	grantOversub bool
 }
 
 func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {

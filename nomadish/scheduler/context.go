@@ -79,6 +79,8 @@ type evalContext struct {
 	scratch *nodeScratch
 	// available counts candidates per datacenter, for metrics.
 	available map[string]int
+	// scoreMaps holds the placements' score maps by value, for sharing.
+	scoreMaps map[[4]float64]map[string]float64
 	// nodeCache holds nodes looked up outside the candidate set.
 	nodeCache map[string]*structs.Node
 

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"math/rand"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,66 @@ func TestCandidateTableReuse(t *testing.T) {
 		if failed == nil || failed.NodesEvaluated != 2 {
 			t.Fatalf("round %d: failed placements = %+v, want 2 nodes evaluated", round, failed)
 		}
+	}
+}
+
+// The placements of one evaluation share what is the same for all of them:
+// the grant of a group without networks, ports or cores, and the score
+// map of equal scores. A group with ports gets a grant per placement.
+func TestPlacementsShareGrantsAndScores(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 4; i++ {
+		h.state.upsertNode(testNode(nodeName(i), 4000, 8192))
+	}
+	plain := testJob("plain", 12, 250, 256)
+	h.state.upsertJob(plain)
+	if err := h.process(plain, &structs.Evaluation{}); err != nil {
+		t.Fatal(err)
+	}
+	placed := h.placed()
+	if len(placed) != 12 {
+		t.Fatalf("placed %d, want 12", len(placed))
+	}
+	scoreMaps := map[uintptr][4]float64{}
+	for _, a := range placed {
+		if a.AllocatedResources != placed[0].AllocatedResources {
+			t.Fatal("placements of a plain group hold grants of their own")
+		}
+		if r := a.AllocatedResources.Tasks["server"]; r.Cpu.CpuShares != 250 || r.Memory.MemoryMB != 256 {
+			t.Fatalf("grant = %+v", r)
+		}
+		sm := a.Metrics.ScoreMetaData[0].Scores
+		k := [4]float64{sm[structs.ScoreBinpack], sm[structs.ScoreJobAntiAffinity], sm[structs.ScoreNodeAffinity], sm[structs.ScoreAllocationSpread]}
+		p := reflect.ValueOf(sm).Pointer()
+		if seen, ok := scoreMaps[p]; ok && seen != k {
+			t.Fatalf("different scores %v and %v share a map", seen, k)
+		}
+		scoreMaps[p] = k
+	}
+	distinct := map[[4]float64]bool{}
+	for _, k := range scoreMaps {
+		if distinct[k] {
+			t.Fatalf("equal scores %v are held in two maps", k)
+		}
+		distinct[k] = true
+	}
+	if len(scoreMaps) >= len(placed) {
+		t.Fatalf("%d score maps for %d placements on 4 like nodes", len(scoreMaps), len(placed))
+	}
+
+	ported := testJob("ported", 3, 250, 256)
+	ported.TaskGroups[0].Networks = []*structs.NetworkResource{{DynamicPorts: []structs.Port{{Label: "http"}}}}
+	h.state.upsertJob(ported)
+	if err := h.process(ported, &structs.Evaluation{}); err != nil {
+		t.Fatal(err)
+	}
+	grants := map[*structs.AllocatedResources]bool{}
+	for _, a := range h.placed() {
+		if a.JobID == "ported" {
+			grants[a.AllocatedResources] = true
+		}
+	}
+	if len(grants) != 3 {
+		t.Fatalf("3 placements with ports hold %d grants, want 3", len(grants))
 	}
 }
