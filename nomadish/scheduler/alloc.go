@@ -11,8 +11,9 @@ func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *struc
 	n := e.node
 	now := c.now.UnixNano()
 	ar := c.grant(ask, e)
+	id, name := structs.GenerateUUIDWith(name)
 	a := &structs.Allocation{
-		ID:                 structs.GenerateUUID(),
+		ID:                 id,
 		Namespace:          c.job.Namespace,
 		EvalID:             c.eval.ID,
 		Name:               name,
