@@ -57,6 +57,12 @@ type options struct {
 	schedulers         int
 	keep               bool
 	timeline           bool
+	runs               int
+}
+
+// result is what one run measured.
+type result struct {
+	rate, ratio, wideRatio float64
 }
 
 func main() {
@@ -75,13 +81,34 @@ func main() {
 	flag.IntVar(&o.schedulers, "schedulers", 0, "num_schedulers of the server (0: its default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the server's data directory and log")
 	flag.BoolVar(&o.timeline, "timeline", false, "print the placements seen in each second, counted from the server's start (as its GODEBUG=gctrace=1 lines are)")
+	flag.IntVar(&o.runs, "runs", 1, "repeat the whole run, each with a fresh server, and end with the medians")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "c1m:", err)
-		os.Exit(1)
+	defer stop()
+	var results []result
+	for i := 0; i < max(o.runs, 1); i++ {
+		r, err := run(ctx, o)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "c1m:", err)
+			os.Exit(1)
+		}
+		results = append(results, r)
+	}
+	if len(results) > 1 {
+		median := func(f func(result) float64) float64 {
+			v := make([]float64, len(results))
+			for i, r := range results {
+				v[i] = f(r)
+			}
+			sort.Float64s(v)
+			if n := len(v); n%2 == 0 {
+				return (v[n/2-1] + v[n/2]) / 2
+			}
+			return v[len(v)/2]
+		}
+		fmt.Printf("median of %d runs: placements_per_second=%.0f ratio=%.2f wide_ratio=%.2f\n", len(results),
+			median(func(r result) float64 { return r.rate }), median(func(r result) float64 { return r.ratio }),
+			median(func(r result) float64 { return r.wideRatio }))
 	}
 }
 
@@ -92,9 +119,10 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(ctx context.Context, o options) error {
+// run starts a server, fills it and reports what it measured.
+func run(ctx context.Context, o options) (res result, err error) {
 	if o.nodes <= 0 || o.jobs <= 0 || o.count <= 0 {
-		return fmt.Errorf("nodes, jobs and count must be positive")
+		return res, fmt.Errorf("nodes, jobs and count must be positive")
 	}
 	total := o.jobs * o.count
 	slots := (total + o.nodes - 1) / o.nodes
@@ -103,7 +131,7 @@ func run(ctx context.Context, o options) error {
 	defer cancel()
 	srv, err := startServer(ctx, o)
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer srv.stop()
 
@@ -145,11 +173,11 @@ func run(ctx context.Context, o options) error {
 	}
 	select {
 	case err := <-errCh:
-		return err
+		return res, err
 	default:
 	}
 	if err := srv.waitNodes(ctx, o.nodes); err != nil {
-		return err
+		return res, err
 	}
 	fmt.Fprintf(os.Stderr, "registered %d nodes (%d slots each) in %.1fs\n", o.nodes, slots, time.Since(regStart).Seconds())
 
@@ -192,9 +220,9 @@ func run(ctx context.Context, o options) error {
 		case <-rec.done:
 			done = true
 		case err := <-subErr:
-			return fmt.Errorf("submit: %w", err)
+			return res, fmt.Errorf("submit: %w", err)
 		case <-ctx.Done():
-			return fmt.Errorf("gave up with %d of %d allocations running: %w", rec.runningN.Load(), total, ctx.Err())
+			return res, fmt.Errorf("gave up with %d of %d allocations running: %w", rec.runningN.Load(), total, ctx.Err())
 		case <-progress.C:
 			fmt.Fprintf(os.Stderr, "%.0fs: %d/%d allocations running\n", time.Since(start).Seconds(), rec.runningN.Load(), total)
 		}
@@ -233,11 +261,13 @@ func run(ctx context.Context, o options) error {
 	// sustained rates.
 	if wideEmpty := rec.rate(0.01, 0.15); wideEmpty > 0 {
 		wideFull := rec.rate(0.75, 0.97)
-		fmt.Fprintf(os.Stderr, "rate_1_15=%.0f rate_75_97=%.0f ratio=%.2f (wider windows)\n", wideEmpty, wideFull, wideFull/wideEmpty)
+		res.wideRatio = wideFull / wideEmpty
+		fmt.Fprintf(os.Stderr, "rate_1_15=%.0f rate_75_97=%.0f ratio=%.2f (wider windows)\n", wideEmpty, wideFull, res.wideRatio)
 	}
 	fmt.Fprintf(os.Stderr, "plans while 0-10%% full: %s; while 85-95%% full: %s\n", plans.window(0, 0.10, total), plans.window(0.85, 0.95, total))
 	fmt.Printf("placements_per_second=%.0f total_seconds=%.2f nodes=%d allocs=%d\n", float64(total)/elapsed, elapsed, o.nodes, total)
-	return nil
+	res.rate, res.ratio = float64(total)/elapsed, ratio
+	return res, nil
 }
 
 // benchJob is a service job of count allocations of the benchmark size.
