@@ -141,9 +141,7 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 	// (the FSM attaches req.Job; the job is sent once).
 	req := &structs.ApplyPlanResultsRequest{EvalID: plan.EvalID, Job: plan.Job}
 	for _, list := range result.NodeUpdate {
-		for _, a := range list {
-			req.AllocsStopped = append(req.AllocsStopped, a)
-		}
+		req.AllocsStopped = append(req.AllocsStopped, list...)
 	}
 	for _, list := range result.NodeAllocation {
 		for _, a := range list {
