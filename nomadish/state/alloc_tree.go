@@ -41,20 +41,30 @@ const (
 )
 
 // allocNode is a leaf (kids nil) holding allocations sorted by ID, or an
-// inner node whose kids' keys separate them: every ID under kids[i-1] is
-// below kids[i].key, every ID under kids[i] is at least kids[i].key.
-// kids[0].key is not used.
+// inner node whose kids' separators divide them: every ID under kids[i-1]
+// is below the separator of kids[i], every ID under kids[i] is at least
+// that. kids[0]'s separator is not used.
 //
 // Entries carry the first eight bytes of their key as a number: searches
 // compare those first, and follow a key's pointer only on a tie, which
 // UUIDs make rare. Following one is a cache miss in a store of a million
 // allocations.
+//
+// A separator is the shortest prefix of the right kid's first ID that is
+// above the left kid's last one (separatorOf). Between UUIDs it is a few
+// bytes, so its prefix number alone stands for it and the node keeps no
+// string: an inner node is then sixteen bytes a kid, half of it pointers,
+// which matters as a write copies the inner nodes on its path.
 type allocNode struct {
 	// gen is the transaction that made the node; only it may change the
 	// node, and only until it commits.
 	gen    uint64
 	allocs []allocEntry
 	kids   []kidEntry
+	// keys holds, by kid, the separators longer than eight bytes, which
+	// their prefix cannot stand for ("" for the others); nil when every
+	// separator of the node is short.
+	keys []string
 }
 
 type allocEntry struct {
@@ -62,10 +72,32 @@ type allocEntry struct {
 	a   *structs.Allocation
 }
 
+// kidEntry is an inner node's kid with its separator's prefix.
 type kidEntry struct {
 	pfx uint64
-	key string
 	n   *allocNode
+}
+
+// separator is the key an inner node puts before a kid: pfx alone when key
+// is "", else key (whose prefix pfx is).
+type separator struct {
+	pfx uint64
+	key string
+}
+
+// separatorOf returns the shortest prefix of b above a (a < b): any key
+// at least it is above a, and b is at least it. A prefix of at most eight
+// bytes without zero bytes is carried by its prefix number alone: a key
+// whose prefix equals that number starts with it, so is at least it.
+func separatorOf(a, b string) separator {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i < 8 && i < len(b) && !strings.ContainsRune(b[:i+1], 0) {
+		return separator{pfx: keyPrefix(b[:i+1])}
+	}
+	return separator{pfx: keyPrefix(b), key: b}
 }
 
 // keyPrefix is the first eight bytes of a key, big-endian, zero-padded:
@@ -121,7 +153,7 @@ func (n *allocNode) child(p uint64, id string) int {
 	lo, hi := 1, len(n.kids)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if e := n.kids[m]; !keyLess(p, id, e.pfx, e.key) {
+		if !n.below(m, p, id) {
 			lo = m + 1
 		} else {
 			hi = m
@@ -130,12 +162,51 @@ func (n *allocNode) child(p uint64, id string) int {
 	return lo - 1
 }
 
-// separator is the entry a parent puts before a node made by a split.
-func (n *allocNode) separator() kidEntry {
-	if n.leaf() {
-		return kidEntry{pfx: n.allocs[0].pfx, key: n.allocs[0].a.ID, n: n}
+// below reports whether id (whose prefix is p) sorts before the separator
+// of kid i.
+func (n *allocNode) below(i int, p uint64, id string) bool {
+	if s := n.kids[i].pfx; p != s {
+		return p < s
 	}
-	return kidEntry{pfx: n.kids[0].pfx, key: n.kids[0].key, n: n}
+	return n.keys != nil && id < n.keys[i]
+}
+
+// sep returns the separator of kid i.
+func (n *allocNode) sep(i int) separator {
+	s := separator{pfx: n.kids[i].pfx}
+	if n.keys != nil {
+		s.key = n.keys[i]
+	}
+	return s
+}
+
+// insertKid puts kid at i, after the separator s.
+func (n *allocNode) insertKid(i int, s separator, kid *allocNode) {
+	n.kids = slices.Insert(n.kids, i, kidEntry{pfx: s.pfx, n: kid})
+	if s.key != "" && n.keys == nil {
+		n.keys = make([]string, len(n.kids)-1, cap(n.kids))
+	}
+	if n.keys != nil {
+		n.keys = slices.Insert(n.keys, i, s.key)
+	}
+}
+
+// deleteKid drops kid i and its separator.
+func (n *allocNode) deleteKid(i int) {
+	n.kids = slices.Delete(n.kids, i, i+1)
+	if n.keys != nil {
+		n.keys = slices.Delete(n.keys, i, i+1)
+	}
+}
+
+// splitSeparator is the separator a parent puts between left and right,
+// the halves of a split.
+func splitSeparator(left, right *allocNode) separator {
+	if right.leaf() {
+		return separatorOf(left.allocs[len(left.allocs)-1].a.ID, right.allocs[0].a.ID)
+	}
+	// An inner split leaves right's first separator unused: it moves up.
+	return right.sep(0)
 }
 
 // Get returns the allocation with the ID, or nil.
@@ -219,6 +290,9 @@ func (x *allocTreeTxn) own(n *allocNode) *allocNode {
 	} else {
 		c.kids = make([]kidEntry, len(n.kids), len(n.kids)+1)
 		copy(c.kids, n.kids)
+		if n.keys != nil {
+			c.keys = slices.Clone(n.keys)
+		}
 	}
 	return c
 }
@@ -232,7 +306,9 @@ func (x *allocTreeTxn) Put(a *structs.Allocation) *structs.Allocation {
 	}
 	root, split, old := x.put(x.t.root, e)
 	if split != nil {
-		root = &allocNode{gen: x.gen, kids: []kidEntry{{n: root}, split.separator()}}
+		s := splitSeparator(root, split)
+		root = &allocNode{gen: x.gen, kids: []kidEntry{{n: root}}}
+		root.insertKid(1, s, split)
 	}
 	x.t.root = root
 	return old
@@ -265,7 +341,7 @@ func (x *allocTreeTxn) put(n *allocNode, e allocEntry) (*allocNode, *allocNode, 
 	if split == nil {
 		return n, nil, old
 	}
-	n.kids = slices.Insert(n.kids, i+1, split.separator())
+	n.insertKid(i+1, splitSeparator(kid, split), split)
 	if len(n.kids) <= allocInnerMax {
 		return n, nil, old
 	}
@@ -298,7 +374,15 @@ func (x *allocTreeTxn) splitLeaf(n *allocNode, i int) *allocNode {
 }
 
 func (x *allocTreeTxn) splitInner(n *allocNode, i int) *allocNode {
-	return &allocNode{gen: x.gen, kids: splitOff(&n.kids, i, allocInnerMax)}
+	r := &allocNode{gen: x.gen}
+	if n.keys != nil {
+		m := splitAt(len(n.kids), i) // where splitOff cuts the kids
+		r.keys = slices.Clone(n.keys[m:])
+		clear(n.keys[m:])
+		n.keys = n.keys[:m]
+	}
+	r.kids = splitOff(&n.kids, i, allocInnerMax)
+	return r
 }
 
 // Delete removes the allocation with the ID and returns it (nil if there
@@ -364,7 +448,7 @@ func minFill(n *allocNode) int {
 // when both fit in one node. n is the transaction's own.
 func (x *allocTreeTxn) mergeKid(n *allocNode, i int) {
 	if n.kids[i].n.size() == 0 {
-		n.kids = slices.Delete(n.kids, i, i+1)
+		n.deleteKid(i)
 		return
 	}
 	l := i - 1 // merge kids l and l+1
@@ -387,13 +471,26 @@ func (x *allocTreeTxn) mergeKid(n *allocNode, i int) {
 		left.allocs = append(left.allocs, right.allocs...)
 	} else {
 		// right's first kid goes under the separator its parent held.
+		had := len(left.kids)
+		s := n.sep(l + 1)
 		first := right.kids[0]
-		first.pfx, first.key = n.kids[l+1].pfx, n.kids[l+1].key
+		first.pfx = s.pfx
 		left.kids = append(left.kids, first)
 		left.kids = append(left.kids, right.kids[1:]...)
+		if left.keys != nil || right.keys != nil || s.key != "" {
+			if left.keys == nil {
+				left.keys = make([]string, had, len(left.kids))
+			}
+			left.keys = append(left.keys, s.key)
+			if right.keys != nil {
+				left.keys = append(left.keys, right.keys[1:]...)
+			} else {
+				left.keys = append(left.keys, make([]string, len(right.kids)-1)...)
+			}
+		}
 	}
 	n.kids[l].n = left
-	n.kids = slices.Delete(n.kids, l+1, l+2)
+	n.deleteKid(l + 1)
 }
 
 // tableAllocTree has one row, the allocTree of the store's allocations.

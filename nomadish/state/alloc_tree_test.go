@@ -65,22 +65,43 @@ func checkNode(t *testing.T, n *allocNode, lo, hi string, root bool) {
 	if root && len(n.kids) < 2 {
 		t.Fatalf("inner root of %d kids", len(n.kids))
 	}
+	if n.keys != nil && len(n.keys) != len(n.kids) {
+		t.Fatalf("%d separator keys for %d kids", len(n.keys), len(n.kids))
+	}
 	for i, kid := range n.kids {
-		if i > 0 && kid.pfx != keyPrefix(kid.key) {
-			t.Fatalf("key %q carries prefix %x", kid.key, kid.pfx)
+		if i > 0 {
+			if s := n.sep(i); s.key != "" && s.pfx != keyPrefix(s.key) {
+				t.Fatalf("separator %q carries prefix %x", s.key, s.pfx)
+			}
 		}
 		klo, khi := lo, hi
 		if i > 0 {
-			klo = kid.key
+			klo = sepString(n, i)
 		}
 		if i+1 < len(n.kids) {
-			khi = n.kids[i+1].key
+			khi = sepString(n, i+1)
 		}
 		if klo > khi {
 			t.Fatalf("keys out of order: %q > %q", klo, khi)
 		}
 		checkNode(t, kid.n, klo, khi, false)
 	}
+}
+
+// sepString is the separator of kid i as a string.
+func sepString(n *allocNode, i int) string {
+	if s := n.sep(i); s.key != "" {
+		return s.key
+	}
+	var b []byte
+	for shift := 56; shift >= 0; shift -= 8 {
+		c := byte(n.kids[i].pfx >> shift)
+		if c == 0 {
+			break
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 // treeLen counts a tree's allocations.
@@ -96,8 +117,33 @@ func treeAlloc(id string) *structs.Allocation { return &structs.Allocation{ID: i
 // transactions of random sizes, and checks after each that the committed
 // tree matches a map, and that every earlier committed version still
 // reads as it did.
+//
+// The IDs come in three kinds: random prefixes, whose separators are a
+// few bytes; IDs that share their first eight bytes or more, whose
+// separators are kept as strings; and short IDs with zero bytes, whose
+// prefixes tie with longer ones.
 func TestAllocTreeMatchesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	kinds := []struct {
+		name string
+		gen  func(i int) string
+	}{
+		{"random", func(i int) string { return fmt.Sprintf("%08x-%04d", rng.Uint32(), i) }},
+		{"long", func(i int) string { return fmt.Sprintf("allocation-%03d-%04d", rng.IntN(40), i) }},
+		{"zero", func(i int) string {
+			b := []byte{'a', byte('a' + rng.IntN(3)), byte(rng.IntN(2)), 0, byte(i % 97), byte(i / 97 % 61)}
+			return string(b[:1+rng.IntN(len(b))])
+		}},
+		{"mixed", func(i int) string {
+			return []string{"ab", "ab\x00", "ab\x00\x00", "abc", "a"}[i%5] + fmt.Sprintf("%x", rng.IntN(1<<(4*(i%4))))
+		}},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) { treeModelRun(t, rng, k.gen) })
+	}
+}
+
+func treeModelRun(t *testing.T, rng *rand.Rand, gen func(int) string) {
 	var tr allocTree
 	model := map[string]*structs.Allocation{}
 	type version struct {
@@ -107,7 +153,7 @@ func TestAllocTreeMatchesModel(t *testing.T) {
 	var versions []version
 	ids := make([]string, 5000)
 	for i := range ids {
-		ids[i] = fmt.Sprintf("%08x-%04d", rng.Uint32(), i)
+		ids[i] = gen(i)
 	}
 	for round := 0; round < 120; round++ {
 		x := tr.Txn()
