@@ -133,6 +133,7 @@ var applyTable = map[structs.MessageType]applyFunc{
 	structs.JobDeregisterRequestType:         (*fsm).applyJobDeregister,
 	structs.EvalUpdateRequestType:            (*fsm).applyEvalUpdate,
 	structs.AllocClientUpdateRequestType:     (*fsm).applyAllocClientUpdate,
+	structs.AllocClientStatusRequestType:     (*fsm).applyAllocClientStatus,
 	structs.ApplyPlanResultsRequestType:      (*fsm).applyPlanResults,
 	structs.NodeUpdateEligibilityRequestType: (*fsm).applyNodeEligibility,
 	structs.NodeDeregisterRequestType:        (*fsm).applyNodeDeregister,
@@ -372,6 +373,40 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 	})
 	if f.onAllocsUpdated != nil {
 		f.onAllocsUpdated(req.Alloc)
+	}
+	return nil
+}
+
+// applyAllocClientStatus applies a batch of client reports.
+func (f *fsm) applyAllocClientStatus(index uint64, buf []byte) interface{} {
+	var req structs.AllocClientStatusUpdate
+	if err := decodeMsg(buf, &req); err != nil {
+		return err
+	}
+	st := f.State()
+	stored, err := st.ApplyClientStatus(index, req.Allocs)
+	if err != nil {
+		return err
+	}
+	f.removeTerminalServices(index, stored)
+	if len(req.Evals) > 0 {
+		if err := st.UpsertEvals(index, req.Evals); err != nil {
+			return err
+		}
+	}
+	evals := f.evalsCommitted(req.Evals)
+	f.publishEventsLazy(index, func() []structs.Event {
+		out := make([]structs.Event, 0, len(stored)+len(evals))
+		for _, a := range stored {
+			out = append(out, allocEvent("AllocationUpdated", a))
+		}
+		for _, e := range evals {
+			out = append(out, evalEvent(e))
+		}
+		return out
+	})
+	if f.onAllocsUpdated != nil && len(stored) > 0 {
+		f.onAllocsUpdated(stored)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/nomadish/nomadish/nomadish/structs"
 )
 
@@ -84,5 +86,44 @@ func TestServer_HandedEntriesMatchTheLog(t *testing.T) {
 			g, _ := json.Marshal(got)
 			t.Errorf("allocation %s differs after replay:\nleader:   %s\nreplayed: %s", want.ID, w, g)
 		}
+	}
+}
+
+// A batch of client reports stores the same as the whole allocations the
+// clients sent, which older entries carry.
+func TestFSMClientStatusEntriesMatchAllocEntries(t *testing.T) {
+	stores := map[structs.MessageType]*fsm{}
+	started := time.Unix(1700000000, 0).UTC()
+	healthy := true
+	report := &structs.Allocation{ID: "a1", NodeID: "n1", ClientStatus: structs.AllocClientStatusRunning,
+		ClientDescription: "tasks are running", ModifyTime: 42,
+		TaskStates:       map[string]*structs.TaskState{"web": {State: "running", StartedAt: started}},
+		DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: started},
+		NetworkStatus:    &structs.AllocNetworkStatus{InterfaceName: "eth0", Address: "10.0.0.2"}}
+	for _, typ := range []structs.MessageType{structs.AllocClientUpdateRequestType, structs.AllocClientStatusRequestType} {
+		f := newFSM(hclog.NewNullLogger())
+		applyMsg(t, f, 1, structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: &structs.Node{ID: "n1", Status: structs.NodeStatusReady}})
+		job := &structs.Job{ID: "web", Namespace: "default", Type: structs.JobTypeService}
+		placed := &structs.Allocation{ID: "a1", NodeID: "n1", EvalID: "e", Namespace: "default", JobID: "web", TaskGroup: "web", Job: job,
+			DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending}
+		if err := f.State().UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*structs.Allocation{placed}}); err != nil {
+			t.Fatal(err)
+		}
+		var msg interface{} = &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{report}}
+		if typ == structs.AllocClientStatusRequestType {
+			msg = &structs.AllocClientStatusUpdate{Allocs: []structs.AllocClientStatus{structs.ClientStatusOf(report)}}
+		}
+		applyMsg(t, f, 3, typ, msg)
+		stores[typ] = f
+	}
+	old, _ := stores[structs.AllocClientUpdateRequestType].State().AllocByID(nil, "a1")
+	slim, _ := stores[structs.AllocClientStatusRequestType].State().AllocByID(nil, "a1")
+	if old == nil || slim == nil || old.ClientStatus != structs.AllocClientStatusRunning || old.ModifyIndex != 3 {
+		t.Fatalf("stored = %+v and %+v", old, slim)
+	}
+	if !reflect.DeepEqual(old, slim) {
+		w, _ := json.Marshal(old)
+		g, _ := json.Marshal(slim)
+		t.Errorf("whole-allocation entry stored\n%s\nreport entry stored\n%s", w, g)
 	}
 }

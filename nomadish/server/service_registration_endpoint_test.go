@@ -116,6 +116,14 @@ func TestFSMRemovesServicesOfStoppedAllocs(t *testing.T) {
 			applyMsg(t, f, 10, structs.AllocClientUpdateRequestType, &structs.AllocUpdateRequest{
 				Alloc: []*structs.Allocation{{ID: "a1", ClientStatus: structs.AllocClientStatusRunning}}})
 		}},
+		{name: "alloc complete, reported alone", want: 1, apply: func(t *testing.T, f *fsm) {
+			applyMsg(t, f, 10, structs.AllocClientStatusRequestType, &structs.AllocClientStatusUpdate{
+				Allocs: []structs.AllocClientStatus{{ID: "a1", ClientStatus: structs.AllocClientStatusComplete}}})
+		}},
+		{name: "alloc still running, reported alone", want: 2, apply: func(t *testing.T, f *fsm) {
+			applyMsg(t, f, 10, structs.AllocClientStatusRequestType, &structs.AllocClientStatusUpdate{
+				Allocs: []structs.AllocClientStatus{{ID: "a1", ClientStatus: structs.AllocClientStatusRunning}}})
+		}},
 		{name: "node down", want: 0, apply: func(t *testing.T, f *fsm) {
 			applyMsg(t, f, 10, structs.NodeUpdateStatusRequestType, &nodeStatusUpdate{NodeID: "n1", Status: structs.NodeStatusDown})
 		}},

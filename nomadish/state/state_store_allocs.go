@@ -313,12 +313,22 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 // updated allocations as stored; those garbage collected meanwhile are
 // left out.
 func (s *StateStore) ApplyClientUpdates(index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
+	reports := make([]structs.AllocClientStatus, len(allocs))
+	for i, a := range allocs {
+		reports[i] = structs.ClientStatusOf(a)
+	}
+	return s.ApplyClientStatus(index, reports)
+}
+
+// ApplyClientStatus is ApplyClientUpdates for the reports alone.
+func (s *StateStore) ApplyClientStatus(index uint64, reports []structs.AllocClientStatus) ([]*structs.Allocation, error) {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	jobs := map[structs.NamespacedID]struct{}{}
 	batch := newWriteBatch()
-	stored := make([]*structs.Allocation, 0, len(allocs))
-	for _, in := range allocs {
+	stored := make([]*structs.Allocation, 0, len(reports))
+	for i := range reports {
+		in := &reports[i]
 		old, err := batch.alloc(txn, in.ID)
 		if err != nil {
 			return nil, err
