@@ -250,7 +250,7 @@ func TestAllocTreeAscendPrefix(t *testing.T) {
 // IDs inserted in order fill their leaves, as a restore does.
 func TestAllocTreeInOrderFills(t *testing.T) {
 	x := allocTree{}.Txn()
-	for i := range 64 * 100 {
+	for i := range allocLeafMax * 100 {
 		x.Put(treeAlloc(fmt.Sprintf("%06d", i)))
 	}
 	tr := x.Commit()
@@ -267,7 +267,7 @@ func TestAllocTreeInOrderFills(t *testing.T) {
 	}
 	walk(tr.root)
 	if leaves > 101 {
-		t.Errorf("%d leaves for 6,400 allocations in order; want about 100", leaves)
+		t.Errorf("%d leaves for %d allocations in order; want about 100", leaves, allocLeafMax*100)
 	}
 	checkTree(t, tr, func() map[string]*structs.Allocation {
 		m := map[string]*structs.Allocation{}
