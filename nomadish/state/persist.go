@@ -147,6 +147,7 @@ func Restore(r io.Reader, h codec.Handle) (*StateStore, error) {
 		}
 		available = shareNodesAvailable(a, available)
 		s.scores.share(a)
+		s.counts.share(a)
 		allocs.Put(a)
 		return nil
 	}

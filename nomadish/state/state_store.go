@@ -15,9 +15,10 @@ type StateStore struct {
 	// abandonCh is closed when a snapshot restore replaces this store,
 	// so that blocking queries on it wake up and read the new one.
 	abandonCh chan struct{}
-	// scores shares the score maps of stored placements (nil in
-	// snapshots, which are not written).
+	// scores and counts share the score and count maps of stored
+	// placements (nil in snapshots, which are not written).
 	scores scoreMaps
+	counts countMaps
 }
 
 // NewStateStore returns an empty state store.
@@ -26,7 +27,7 @@ func NewStateStore() *StateStore {
 	if err != nil {
 		panic(fmt.Sprintf("create memdb: %v", err))
 	}
-	return &StateStore{db: db, abandonCh: make(chan struct{}), scores: scoreMaps{}}
+	return &StateStore{db: db, abandonCh: make(chan struct{}), scores: scoreMaps{}, counts: countMaps{}}
 }
 
 // AbandonCh is closed once this store has been replaced.

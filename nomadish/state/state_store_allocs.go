@@ -52,8 +52,9 @@ func (s *StateStore) applyPlanResults(index uint64, req *structs.ApplyPlanResult
 		a.Metrics = copyMetrics(a.Metrics)
 		available = shareNodesAvailable(a, available)
 		if owned {
-			// The table keeps the maps: only the store's own may go in.
+			// The tables keep the maps: only the store's own may go in.
 			s.scores.share(a)
+			s.counts.share(a)
 		}
 		shareStrings(a, prev)
 		shareResources(a, prev)
@@ -115,6 +116,56 @@ func copyMetrics(m *structs.AllocMetric) *structs.AllocMetric {
 		}
 	}
 	return &c
+}
+
+// countMaps holds one copy of each small count map stored in placement
+// metrics (nodes exhausted per dimension and per class), so that equal
+// ones are shared: placements in a filling cluster pass over a few full
+// nodes and record one or two counts, the same ones again and again.
+// Only the store's writer uses it.
+type countMaps map[countKey]map[string]int
+
+// countKey is a count map of at most two entries, in key order.
+type countKey struct {
+	n uint8
+	k [2]string
+	v [2]int
+}
+
+// maxCountMaps bounds the table; when full it starts over.
+const maxCountMaps = 1 << 14
+
+// share points the allocation's exhausted counts at equal maps held.
+func (t countMaps) share(a *structs.Allocation) {
+	if t == nil || a.Metrics == nil {
+		return
+	}
+	m := a.Metrics
+	m.DimensionExhausted = t.held(m.DimensionExhausted)
+	m.ClassExhausted = t.held(m.ClassExhausted)
+}
+
+func (t countMaps) held(m map[string]int) map[string]int {
+	if len(m) == 0 || len(m) > 2 {
+		return m
+	}
+	var k countKey
+	for name, v := range m {
+		k.k[k.n], k.v[k.n] = name, v
+		k.n++
+	}
+	if k.n == 2 && k.k[1] < k.k[0] {
+		k.k[0], k.k[1] = k.k[1], k.k[0]
+		k.v[0], k.v[1] = k.v[1], k.v[0]
+	}
+	if held, ok := t[k]; ok {
+		return held
+	}
+	if len(t) >= maxCountMaps {
+		clear(t)
+	}
+	t[k] = m
+	return m
 }
 
 // shareNodesAvailable points the allocation's count of available nodes per

@@ -325,6 +325,49 @@ func TestPlanResultsShareScoreMaps(t *testing.T) {
 	}
 }
 
+// Placements that passed over the same full nodes record equal counts of
+// exhaustion, which the store keeps once, through restores too.
+func TestPlanResultsShareExhaustedCounts(t *testing.T) {
+	s, job := storeWithJob(t, "web", 1)
+	exhausted := func(id string, dims map[string]int) *structs.Allocation {
+		a := usageAlloc(id, "node-1", job, 100, 64)
+		a.Metrics = &structs.AllocMetric{NodesExhausted: 2, DimensionExhausted: dims}
+		return a
+	}
+	theirs := map[string]int{"memory": 2}
+	plan := []*structs.Allocation{
+		exhausted("e1", theirs),
+		exhausted("e2", map[string]int{"memory": 2}),
+		exhausted("e3", map[string]int{"memory": 3}),
+		exhausted("e4", map[string]int{"cpu": 1, "memory": 1}),
+		exhausted("e5", map[string]int{"memory": 1, "cpu": 1}),
+		exhausted("e6", map[string]int{"cpu": 1, "memory": 1, "disk": 1}),
+	}
+	if _, err := s.ApplyPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, Allocs: plan}); err != nil {
+		t.Fatal(err)
+	}
+	same := func(x, y map[string]int) bool { return reflect.ValueOf(x).Pointer() == reflect.ValueOf(y).Pointer() }
+	for _, st := range []*StateStore{s, persistRestore(t, s)} {
+		dims := map[string]map[string]int{}
+		for _, id := range []string{"e1", "e2", "e3", "e4", "e5", "e6"} {
+			a, err := st.AllocByID(nil, id)
+			if err != nil || a == nil {
+				t.Fatalf("AllocByID(%s) = %v, %v", id, a, err)
+			}
+			dims[id] = a.Metrics.DimensionExhausted
+		}
+		if !same(dims["e1"], dims["e2"]) || !same(dims["e4"], dims["e5"]) {
+			t.Error("equal counts are held in maps of their own")
+		}
+		if same(dims["e1"], dims["e3"]) || dims["e3"]["memory"] != 3 || len(dims["e6"]) != 3 || dims["e5"]["cpu"] != 1 {
+			t.Errorf("counts changed or wrongly shared: %v", dims)
+		}
+	}
+	if len(theirs) != 1 || theirs["memory"] != 2 || plan[1].Metrics.DimensionExhausted["memory"] != 2 {
+		t.Error("the store changed the caller's maps")
+	}
+}
+
 // The store shares maps between the metrics it keeps, never by changing
 // the metrics its caller passed: a leader's request is the scheduler's own
 // plan.
