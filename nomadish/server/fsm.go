@@ -349,32 +349,11 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 	if err := decodeMsg(buf, &req); err != nil {
 		return err
 	}
-	st := f.State()
-	stored, err := st.ApplyClientUpdates(index, req.Alloc)
-	if err != nil {
-		return err
+	reports := make([]structs.AllocClientStatus, len(req.Alloc))
+	for i, a := range req.Alloc {
+		reports[i] = structs.ClientStatusOf(a)
 	}
-	f.removeTerminalServices(index, req.Alloc)
-	if len(req.Evals) > 0 {
-		if err := st.UpsertEvals(index, req.Evals); err != nil {
-			return err
-		}
-	}
-	evals := f.evalsCommitted(req.Evals)
-	f.publishEventsLazy(index, func() []structs.Event {
-		out := make([]structs.Event, 0, len(stored)+len(evals))
-		for _, a := range stored {
-			out = append(out, allocEvent("AllocationUpdated", a))
-		}
-		for _, e := range evals {
-			out = append(out, evalEvent(e))
-		}
-		return out
-	})
-	if f.onAllocsUpdated != nil {
-		f.onAllocsUpdated(req.Alloc)
-	}
-	return nil
+	return f.applyClientReports(index, reports, req.Evals)
 }
 
 // applyAllocClientStatus applies a batch of client reports.
@@ -383,24 +362,30 @@ func (f *fsm) applyAllocClientStatus(index uint64, buf []byte) interface{} {
 	if err := decodeMsg(buf, &req); err != nil {
 		return err
 	}
+	return f.applyClientReports(index, req.Allocs, req.Evals)
+}
+
+// applyClientReports stores what clients report and the evaluations the
+// reports caused.
+func (f *fsm) applyClientReports(index uint64, reports []structs.AllocClientStatus, evals []*structs.Evaluation) interface{} {
 	st := f.State()
-	stored, err := st.ApplyClientStatus(index, req.Allocs)
+	stored, err := st.ApplyClientStatus(index, reports)
 	if err != nil {
 		return err
 	}
 	f.removeTerminalServices(index, stored)
-	if len(req.Evals) > 0 {
-		if err := st.UpsertEvals(index, req.Evals); err != nil {
+	if len(evals) > 0 {
+		if err := st.UpsertEvals(index, evals); err != nil {
 			return err
 		}
 	}
-	evals := f.evalsCommitted(req.Evals)
+	committed := f.evalsCommitted(evals)
 	f.publishEventsLazy(index, func() []structs.Event {
-		out := make([]structs.Event, 0, len(stored)+len(evals))
+		out := make([]structs.Event, 0, len(stored)+len(committed))
 		for _, a := range stored {
 			out = append(out, allocEvent("AllocationUpdated", a))
 		}
-		for _, e := range evals {
+		for _, e := range committed {
 			out = append(out, evalEvent(e))
 		}
 		return out
