@@ -63,6 +63,9 @@ type options struct {
 // result is what one run measured.
 type result struct {
 	rate, ratio, wideRatio float64
+	// cpuEmpty and cpuFull are the server's CPU time per placement while
+	// 0-10% and 85-95% full, in microseconds.
+	cpuEmpty, cpuFull float64
 }
 
 func main() {
@@ -106,9 +109,10 @@ func main() {
 			}
 			return v[len(v)/2]
 		}
-		fmt.Printf("median of %d runs: placements_per_second=%.0f ratio=%.2f wide_ratio=%.2f\n", len(results),
+		fmt.Printf("median of %d runs: placements_per_second=%.0f ratio=%.2f wide_ratio=%.2f cpu_us_per_placement_empty=%.1f cpu_us_per_placement_full=%.1f\n", len(results),
 			median(func(r result) float64 { return r.rate }), median(func(r result) float64 { return r.ratio }),
-			median(func(r result) float64 { return r.wideRatio }))
+			median(func(r result) float64 { return r.wideRatio }),
+			median(func(r result) float64 { return r.cpuEmpty }), median(func(r result) float64 { return r.cpuFull }))
 	}
 }
 
@@ -196,6 +200,8 @@ func run(ctx context.Context, o options) (res result, err error) {
 	// many plans were refused in the windows the rates compare.
 	plans := &planSampler{}
 	go plans.run(ctx, srv, rec)
+	cpu := &cpuSampler{}
+	go cpu.run(ctx, srv, rec)
 
 	// Submit every job at once, o.submitters in flight.
 	cpu0 := srv.cpuSeconds()
@@ -265,6 +271,12 @@ func run(ctx context.Context, o options) (res result, err error) {
 		fmt.Fprintf(os.Stderr, "rate_1_15=%.0f rate_75_97=%.0f ratio=%.2f (wider windows)\n", wideEmpty, wideFull, res.wideRatio)
 	}
 	fmt.Fprintf(os.Stderr, "plans while 0-10%% full: %s; while 85-95%% full: %s\n", plans.window(0, 0.10, total), plans.window(0.85, 0.95, total))
+	// CPU time per placement moves far less than the rates with where the
+	// collector's marks fall, and says where a fuller cluster costs more.
+	res.cpuEmpty, res.cpuFull = cpu.perPlacement(rec, 0, 0.10), cpu.perPlacement(rec, 0.85, 0.95)
+	if res.cpuEmpty > 0 {
+		fmt.Fprintf(os.Stderr, "server cpu per placement: %.1f us while 0-10%% full, %.1f us while 85-95%% full (%.2f)\n", res.cpuEmpty, res.cpuFull, res.cpuFull/res.cpuEmpty)
+	}
 	fmt.Printf("placements_per_second=%.0f total_seconds=%.2f nodes=%d allocs=%d\n", float64(total)/elapsed, elapsed, o.nodes, total)
 	res.rate, res.ratio = float64(total)/elapsed, ratio
 	return res, nil
@@ -480,6 +492,64 @@ func (p *planSampler) run(ctx context.Context, srv *server, rec *recorder) {
 			next++
 		}
 	}
+}
+
+// cpuSampler reads the server's CPU time as the cluster fills.
+type cpuSampler struct {
+	mu      sync.Mutex
+	samples []cpuSample
+}
+
+type cpuSample struct {
+	at  time.Time
+	cpu float64
+}
+
+func (c *cpuSampler) run(ctx context.Context, srv *server, rec *recorder) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		c.samples = append(c.samples, cpuSample{at: time.Now(), cpu: srv.cpuSeconds()})
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-rec.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// at interpolates the CPU time at t.
+func (c *cpuSampler) at(t time.Time) float64 {
+	i := sort.Search(len(c.samples), func(i int) bool { return !c.samples[i].at.Before(t) })
+	switch {
+	case i == 0:
+		return c.samples[0].cpu
+	case i == len(c.samples):
+		return c.samples[i-1].cpu
+	}
+	a, b := c.samples[i-1], c.samples[i]
+	f := float64(t.Sub(a.at)) / float64(b.at.Sub(a.at))
+	return a.cpu + f*(b.cpu-a.cpu)
+}
+
+// perPlacement is the server's CPU time per placement, in microseconds,
+// while the running allocations went from fraction lo to hi of the total;
+// 0 when unknown. The recorder's times must be sorted.
+func (c *cpuSampler) perPlacement(rec *recorder, lo, hi float64) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	n := len(rec.seenAt)
+	a, b := int(lo*float64(rec.total)), min(int(hi*float64(rec.total)), n-1)
+	if len(c.samples) < 2 || a >= b {
+		return 0
+	}
+	return (c.at(rec.seenAt[b]) - c.at(rec.seenAt[a])) / float64(b-a) * 1e6
 }
 
 // window describes the plans applied while the running allocations went
