@@ -470,12 +470,8 @@ func (p *planSampler) run(ctx context.Context, srv *server, rec *recorder) {
 	defer t.Stop()
 	next := 0
 	for next < len(sampleAt) {
-		select {
-		case <-ctx.Done():
+		if !nextTick(ctx, rec, t) {
 			return
-		case <-rec.done:
-			return
-		case <-t.C:
 		}
 		running := rec.runningN.Load()
 		if float64(running) < sampleAt[next]*float64(rec.total) {
@@ -512,13 +508,21 @@ func (c *cpuSampler) run(ctx context.Context, srv *server, rec *recorder) {
 		c.mu.Lock()
 		c.samples = append(c.samples, cpuSample{at: time.Now(), cpu: srv.cpuSeconds()})
 		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
+		if !nextTick(ctx, rec, t) {
 			return
-		case <-rec.done:
-			return
-		case <-t.C:
 		}
+	}
+}
+
+// nextTick waits for t's next tick; false when the run ended first.
+func nextTick(ctx context.Context, rec *recorder, t *time.Ticker) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-rec.done:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
