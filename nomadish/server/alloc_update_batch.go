@@ -33,7 +33,12 @@ type allocUpdateBatcher struct {
 
 // allocUpdateBatch is one window's updates and their common outcome.
 type allocUpdateBatch struct {
-	req   structs.AllocUpdateRequest
+	// up is the batch's Raft entry: what the store takes from each
+	// report, not the whole allocation each client sent — less than half
+	// the bytes to encode, write to the log and decode again (1,024
+	// reports, half with a task state: 275 KB instead of 669 KB before
+	// compression).
+	up    structs.AllocClientStatusUpdate
 	done  chan struct{}
 	index uint64
 	err   error
@@ -52,9 +57,11 @@ func (b *allocUpdateBatcher) add(s *Server, allocs []*structs.Allocation, evals 
 		b.pending = batch
 		time.AfterFunc(allocUpdateBatchWindow, func() { b.flush(s, batch) })
 	}
-	batch.req.Alloc = append(batch.req.Alloc, allocs...)
-	batch.req.Evals = append(batch.req.Evals, evals...)
-	if len(batch.req.Alloc) >= allocUpdateBatchMax {
+	for _, a := range allocs {
+		batch.up.Allocs = append(batch.up.Allocs, structs.ClientStatusOf(a))
+	}
+	batch.up.Evals = append(batch.up.Evals, evals...)
+	if len(batch.up.Allocs) >= allocUpdateBatchMax {
 		// Full: later requests start the next batch; this one goes now.
 		b.pending = nil
 		go b.flush(s, batch)
@@ -75,17 +82,6 @@ func (b *allocUpdateBatcher) flush(s *Server, batch *allocUpdateBatch) {
 	}
 	batch.sent = true
 	b.mu.Unlock()
-	// The entry carries what the store takes from each report, not the
-	// whole allocation each client sent: less than half the bytes to encode,
-	// write to the log and decode again (1,024 reports, half with a task
-	// state: 275 KB instead of 669 KB before compression).
-	up := structs.AllocClientStatusUpdate{
-		Allocs: make([]structs.AllocClientStatus, len(batch.req.Alloc)),
-		Evals:  batch.req.Evals,
-	}
-	for i, a := range batch.req.Alloc {
-		up.Allocs[i] = structs.ClientStatusOf(a)
-	}
-	batch.index, batch.err = s.raftApply(structs.AllocClientStatusRequestType, &up)
+	batch.index, batch.err = s.raftApply(structs.AllocClientStatusRequestType, &batch.up)
 	close(batch.done)
 }
