@@ -118,12 +118,29 @@ func copyMetrics(m *structs.AllocMetric) *structs.AllocMetric {
 	return &c
 }
 
+// internTable holds one value per key, for sharing equal values between
+// stored allocations (never changed in place, so sharing is safe). It is
+// bounded: when full it starts over, which costs sharing, never
+// correctness. Only the store's writer uses one.
+type internTable[K comparable, V any] map[K]V
+
+// hold returns the value held for k, holding v for it if there is none.
+func (t internTable[K, V]) hold(k K, v V, max int) V {
+	if held, ok := t[k]; ok {
+		return held
+	}
+	if len(t) >= max {
+		clear(t)
+	}
+	t[k] = v
+	return v
+}
+
 // countMaps holds one copy of each small count map stored in placement
 // metrics (nodes exhausted per dimension and per class), so that equal
 // ones are shared: placements in a filling cluster pass over a few full
 // nodes and record one or two counts, the same ones again and again.
-// Only the store's writer uses it.
-type countMaps map[countKey]map[string]int
+type countMaps internTable[countKey, map[string]int]
 
 // countKey is a count map of at most two entries, in key order.
 type countKey struct {
@@ -132,7 +149,7 @@ type countKey struct {
 	v [2]int
 }
 
-// maxCountMaps bounds the table; when full it starts over.
+// maxCountMaps bounds the table.
 const maxCountMaps = 1 << 14
 
 // share points the allocation's exhausted counts at equal maps held.
@@ -158,14 +175,7 @@ func (t countMaps) held(m map[string]int) map[string]int {
 		k.k[0], k.k[1] = k.k[1], k.k[0]
 		k.v[0], k.v[1] = k.v[1], k.v[0]
 	}
-	if held, ok := t[k]; ok {
-		return held
-	}
-	if len(t) >= maxCountMaps {
-		clear(t)
-	}
-	t[k] = m
-	return m
+	return internTable[countKey, map[string]int](t).hold(k, m, maxCountMaps)
 }
 
 // shareNodesAvailable points the allocation's count of available nodes per
@@ -189,9 +199,7 @@ func shareNodesAvailable(a *structs.Allocation, prev map[string]int) map[string]
 // that allocations placed with equal scores share a map: with similar
 // nodes and tasks, a node's scores repeat at each fill level, and a map
 // per allocation would be two of the few objects each holds for good.
-// Stored allocations are never changed in place, so sharing is safe. Only
-// the store's writer uses it.
-type scoreMaps map[scoreKey]map[string]float64
+type scoreMaps internTable[scoreKey, map[string]float64]
 
 // scoreKey is a score map's content: which of the known scores it holds,
 // and their values.
@@ -202,8 +210,7 @@ type scoreKey struct {
 
 var knownScores = [...]string{structs.ScoreBinpack, structs.ScoreJobAntiAffinity, structs.ScoreNodeAffinity, structs.ScoreAllocationSpread}
 
-// maxScoreMaps bounds the table; when full it starts over, which costs
-// sharing, never correctness.
+// maxScoreMaps bounds the table.
 const maxScoreMaps = 1 << 16
 
 // share points the allocation's score maps at equal ones already held.
@@ -219,14 +226,7 @@ func (t scoreMaps) share(a *structs.Allocation) {
 		if !ok {
 			continue
 		}
-		if held, ok := t[k]; ok {
-			sm.Scores = held
-			continue
-		}
-		if len(t) >= maxScoreMaps {
-			clear(t)
-		}
-		t[k] = sm.Scores
+		sm.Scores = internTable[scoreKey, map[string]float64](t).hold(k, sm.Scores, maxScoreMaps)
 	}
 }
 
