@@ -118,10 +118,10 @@ func treeAlloc(id string) *structs.Allocation { return &structs.Allocation{ID: i
 // tree matches a map, and that every earlier committed version still
 // reads as it did.
 //
-// The IDs come in three kinds: random prefixes, whose separators are a
+// The IDs come in four kinds: random prefixes, whose separators are a
 // few bytes; IDs that share their first eight bytes or more, whose
-// separators are kept as strings; and short IDs with zero bytes, whose
-// prefixes tie with longer ones.
+// separators are kept as strings; short IDs with zero bytes, whose
+// prefixes tie with longer ones; and a mix of prefixes of one another.
 func TestAllocTreeMatchesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	kinds := []struct {

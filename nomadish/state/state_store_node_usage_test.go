@@ -376,7 +376,7 @@ func TestPlanResultsLeaveCallersMetricsAlone(t *testing.T) {
 	withMetrics := func(id string, available map[string]int) *structs.Allocation {
 		a := usageAlloc(id, "node-1", job, 100, 64)
 		a.Metrics = &structs.AllocMetric{NodesAvailable: available,
-			ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: "node-" + "1", Scores: map[string]float64{structs.ScoreBinpack: 0.5}}}}
+			ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: "node-1", Scores: map[string]float64{structs.ScoreBinpack: 0.5}}}}
 		return a
 	}
 	first, second := withMetrics("m1", map[string]int{"dc1": 3}), withMetrics("m2", map[string]int{"dc1": 3})
