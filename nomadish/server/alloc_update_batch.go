@@ -47,19 +47,18 @@ type allocUpdateBatch struct {
 	sent bool
 }
 
-// add queues allocs and evals for the current window and waits until
+// add queues reports and evals for the current window and waits until
 // they are committed, returning the Raft index of the batch.
-func (b *allocUpdateBatcher) add(s *Server, allocs []*structs.Allocation, evals []*structs.Evaluation) (uint64, error) {
+func (b *allocUpdateBatcher) add(s *Server, reports []structs.AllocClientStatus, evals []*structs.Evaluation) (uint64, error) {
 	b.mu.Lock()
 	batch := b.pending
 	if batch == nil {
 		batch = &allocUpdateBatch{done: make(chan struct{})}
+		batch.up.Allocs = make([]structs.AllocClientStatus, 0, allocUpdateBatchMax)
 		b.pending = batch
 		time.AfterFunc(allocUpdateBatchWindow, func() { b.flush(s, batch) })
 	}
-	for _, a := range allocs {
-		batch.up.Allocs = append(batch.up.Allocs, structs.ClientStatusOf(a))
-	}
+	batch.up.Allocs = append(batch.up.Allocs, reports...)
 	batch.up.Evals = append(batch.up.Evals, evals...)
 	if len(batch.up.Allocs) >= allocUpdateBatchMax {
 		// Full: later requests start the next batch; this one goes now.

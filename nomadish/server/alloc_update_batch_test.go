@@ -26,8 +26,8 @@ func TestAllocUpdateBatchesAreBounded(t *testing.T) {
 			defer wg.Done()
 			// Updates of allocations the store does not hold are skipped
 			// by the FSM; the batching is what is under test.
-			a := &structs.Allocation{ID: fmt.Sprintf("missing-%d", i), ClientStatus: structs.AllocClientStatusRunning}
-			index, err := b.add(s, []*structs.Allocation{a}, nil)
+			r := structs.AllocClientStatus{ID: fmt.Sprintf("missing-%d", i), ClientStatus: structs.AllocClientStatusRunning}
+			index, err := b.add(s, []structs.AllocClientStatus{r}, nil)
 			if err != nil {
 				t.Errorf("add() error = %v", err)
 				return

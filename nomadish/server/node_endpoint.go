@@ -140,9 +140,10 @@ func (e *NodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 	})
 }
 
-// UpdateAlloc takes the client's allocation status updates. Allocations
-// that failed get an evaluation so the scheduler can replace them.
-func (e *NodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
+// UpdateAlloc takes the client's allocation status updates, decoded as
+// reports (the client sends an AllocUpdateRequest). Allocations that
+// failed get an evaluation so the scheduler can replace them.
+func (e *NodeEndpoint) UpdateAlloc(args *structs.AllocReportRequest, reply *structs.GenericResponse) error {
 	if done, err := e.srv.forward("Node.UpdateAlloc", false, args, reply); done {
 		return err
 	}
@@ -153,7 +154,8 @@ func (e *NodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 	seen := map[structs.NamespacedID]bool{}
 	var evals []*structs.Evaluation
 	now := time.Now().UnixNano()
-	for _, a := range args.Alloc {
+	for i := range args.Alloc {
+		a := &args.Alloc[i]
 		if a.ClientStatus != structs.AllocClientStatusFailed {
 			continue
 		}
@@ -184,8 +186,8 @@ func (e *NodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 			ModifyTime:  now,
 		})
 	}
-	for _, a := range args.Alloc {
-		a.ModifyTime = now
+	for i := range args.Alloc {
+		args.Alloc[i].ModifyTime = now
 	}
 	index, err := e.allocUpdates.add(e.srv, args.Alloc, evals)
 	if err != nil {

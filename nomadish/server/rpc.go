@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
 
 	"github.com/nomadish/nomadish/nomadish/pool"
@@ -146,9 +147,37 @@ func (r *inprocRPC) call(method string, args, reply interface{}) error {
 	if !ok {
 		return fmt.Errorf("rpc: unknown method %q", method)
 	}
-	out := m.Call([]reflect.Value{reflect.ValueOf(args), reflect.ValueOf(reply)})
+	in := reflect.ValueOf(args)
+	if want := m.Type().In(0); in.Type() != want {
+		// The endpoint decodes the request as another type than the
+		// caller sends (Node.UpdateAlloc takes an AllocUpdateRequest as
+		// reports): convert it as the wire would.
+		conv, err := convertArgs(args, want)
+		if err != nil {
+			return fmt.Errorf("rpc: %s: %w", method, err)
+		}
+		in = conv
+	}
+	out := m.Call([]reflect.Value{in, reflect.ValueOf(reply)})
 	if err, _ := out[0].Interface().(error); err != nil {
 		return err
 	}
 	return nil
+}
+
+// convertArgs encodes args and decodes the bytes as a new value of the
+// pointer type want, as a remote server would read them.
+func convertArgs(args interface{}, want reflect.Type) (reflect.Value, error) {
+	if want.Kind() != reflect.Pointer {
+		return reflect.Value{}, fmt.Errorf("cannot pass %T as %s", args, want)
+	}
+	var buf []byte
+	if err := codec.NewEncoderBytes(&buf, pool.MsgpackHandle).Encode(args); err != nil {
+		return reflect.Value{}, fmt.Errorf("encode %T: %w", args, err)
+	}
+	out := reflect.New(want.Elem())
+	if err := codec.NewDecoderBytes(buf, pool.MsgpackHandle).Decode(out.Interface()); err != nil {
+		return reflect.Value{}, fmt.Errorf("decode %T as %s: %w", args, want, err)
+	}
+	return out, nil
 }

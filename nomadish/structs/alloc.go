@@ -58,6 +58,34 @@ type Allocation struct {
 	ModifyTime         int64
 }
 
+// AllocClientStatus is what a client reports about one of its
+// allocations: the fields the servers take from a report. Servers decode
+// a client's Node.UpdateAlloc request into these (AllocReportRequest):
+// the client sends whole allocations, and the decoder skips the fields a
+// report does not have.
+type AllocClientStatus struct {
+	ID                string
+	ClientStatus      string
+	ClientDescription string
+	TaskStates        map[string]*TaskState
+	DeploymentStatus  *AllocDeploymentStatus
+	NetworkStatus     *AllocNetworkStatus
+	ModifyTime        int64
+}
+
+// ClientStatusOf is the report a client's copy of an allocation makes.
+func ClientStatusOf(a *Allocation) AllocClientStatus {
+	return AllocClientStatus{
+		ID:                a.ID,
+		ClientStatus:      a.ClientStatus,
+		ClientDescription: a.ClientDescription,
+		TaskStates:        a.TaskStates,
+		DeploymentStatus:  a.DeploymentStatus,
+		NetworkStatus:     a.NetworkStatus,
+		ModifyTime:        a.ModifyTime,
+	}
+}
+
 // AllocNetworkStatus reports the alloc's network.
 type AllocNetworkStatus struct {
 	InterfaceName string

@@ -14,23 +14,23 @@ import (
 
 const (
 	// ----- content types ----
-	codecSelferCcUTF87000 = 1
-	codecSelferCcRAW7000  = 255
+	codecSelferCcUTF88917 = 1
+	codecSelferCcRAW8917  = 255
 	// ----- value types used ----
-	codecSelferValueTypeArray7000  = 10
-	codecSelferValueTypeMap7000    = 9
-	codecSelferValueTypeString7000 = 6
-	codecSelferValueTypeInt7000    = 2
-	codecSelferValueTypeUint7000   = 3
-	codecSelferValueTypeFloat7000  = 4
-	codecSelferBitsize7000         = uint8(32 << (^uint(0) >> 63))
+	codecSelferValueTypeArray8917  = 10
+	codecSelferValueTypeMap8917    = 9
+	codecSelferValueTypeString8917 = 6
+	codecSelferValueTypeInt8917    = 2
+	codecSelferValueTypeUint8917   = 3
+	codecSelferValueTypeFloat8917  = 4
+	codecSelferBitsize8917         = uint8(32 << (^uint(0) >> 63))
 )
 
 var (
-	errCodecSelferOnlyMapOrArrayEncodeToStruct7000 = errors.New(`only encoded map or array can be decoded into a struct`)
+	errCodecSelferOnlyMapOrArrayEncodeToStruct8917 = errors.New(`only encoded map or array can be decoded into a struct`)
 )
 
-type codecSelfer7000 struct{}
+type codecSelfer8917 struct{}
 
 func init() {
 	if codec1978.GenVersion != 10 {
@@ -45,7 +45,7 @@ func init() {
 }
 
 func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -71,7 +71,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.ID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.ID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ID))
 					}
 				}
 			} else {
@@ -79,7 +79,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -87,7 +87,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.ID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.ID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ID))
 					}
 				}
 			}
@@ -98,7 +98,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Namespace)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Namespace))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Namespace))
 					}
 				}
 			} else {
@@ -106,7 +106,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Namespace\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Namespace`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Namespace`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -114,7 +114,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Namespace)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Namespace))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Namespace))
 					}
 				}
 			}
@@ -125,7 +125,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.EvalID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.EvalID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.EvalID))
 					}
 				}
 			} else {
@@ -133,7 +133,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"EvalID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `EvalID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `EvalID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -141,7 +141,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.EvalID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.EvalID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.EvalID))
 					}
 				}
 			}
@@ -152,7 +152,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Name)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Name))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Name))
 					}
 				}
 			} else {
@@ -160,7 +160,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Name\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Name`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Name`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -168,7 +168,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Name)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Name))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Name))
 					}
 				}
 			}
@@ -179,7 +179,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NodeID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NodeID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NodeID))
 					}
 				}
 			} else {
@@ -187,7 +187,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodeID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodeID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodeID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -195,7 +195,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NodeID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NodeID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NodeID))
 					}
 				}
 			}
@@ -206,7 +206,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NodeName)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NodeName))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NodeName))
 					}
 				}
 			} else {
@@ -214,7 +214,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodeName\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodeName`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodeName`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -222,7 +222,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NodeName)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NodeName))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NodeName))
 					}
 				}
 			}
@@ -233,7 +233,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.JobID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.JobID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.JobID))
 					}
 				}
 			} else {
@@ -241,7 +241,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"JobID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `JobID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `JobID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -249,7 +249,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.JobID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.JobID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.JobID))
 					}
 				}
 			}
@@ -281,7 +281,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Job\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Job`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Job`)
 				}
 				r.WriteMapElemValue()
 				if yyn24 {
@@ -306,7 +306,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.TaskGroup)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.TaskGroup))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.TaskGroup))
 					}
 				}
 			} else {
@@ -314,7 +314,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"TaskGroup\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `TaskGroup`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `TaskGroup`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -322,7 +322,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.TaskGroup)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.TaskGroup))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.TaskGroup))
 					}
 				}
 			}
@@ -349,7 +349,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"AllocatedResources\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `AllocatedResources`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `AllocatedResources`)
 				}
 				r.WriteMapElemValue()
 				if yyn30 {
@@ -385,7 +385,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Metrics\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Metrics`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Metrics`)
 				}
 				r.WriteMapElemValue()
 				if yyn33 {
@@ -405,7 +405,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DesiredStatus)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DesiredStatus))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DesiredStatus))
 					}
 				}
 			} else {
@@ -413,7 +413,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DesiredStatus\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DesiredStatus`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DesiredStatus`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -421,7 +421,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DesiredStatus)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DesiredStatus))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DesiredStatus))
 					}
 				}
 			}
@@ -432,7 +432,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DesiredDescription)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DesiredDescription))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DesiredDescription))
 					}
 				}
 			} else {
@@ -440,7 +440,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DesiredDescription\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DesiredDescription`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DesiredDescription`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -448,7 +448,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DesiredDescription)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DesiredDescription))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DesiredDescription))
 					}
 				}
 			}
@@ -461,7 +461,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DesiredTransition\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DesiredTransition`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DesiredTransition`)
 				}
 				r.WriteMapElemValue()
 				yy45 := &x.DesiredTransition
@@ -474,7 +474,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientStatus)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.ClientStatus))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientStatus))
 					}
 				}
 			} else {
@@ -482,7 +482,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ClientStatus\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ClientStatus`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ClientStatus`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -490,7 +490,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientStatus)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.ClientStatus))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientStatus))
 					}
 				}
 			}
@@ -501,7 +501,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientDescription)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.ClientDescription))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientDescription))
 					}
 				}
 			} else {
@@ -509,7 +509,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ClientDescription\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ClientDescription`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ClientDescription`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -517,7 +517,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientDescription)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.ClientDescription))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientDescription))
 					}
 				}
 			}
@@ -536,7 +536,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"TaskStates\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `TaskStates`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `TaskStates`)
 				}
 				r.WriteMapElemValue()
 				if x.TaskStates == nil {
@@ -555,7 +555,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DeploymentID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DeploymentID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DeploymentID))
 					}
 				}
 			} else {
@@ -563,7 +563,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DeploymentID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DeploymentID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DeploymentID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -571,7 +571,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DeploymentID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DeploymentID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DeploymentID))
 					}
 				}
 			}
@@ -598,7 +598,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DeploymentStatus\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DeploymentStatus`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DeploymentStatus`)
 				}
 				r.WriteMapElemValue()
 				if yyn59 {
@@ -634,7 +634,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"RescheduleTracker\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `RescheduleTracker`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `RescheduleTracker`)
 				}
 				r.WriteMapElemValue()
 				if yyn62 {
@@ -670,7 +670,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NetworkStatus\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NetworkStatus`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NetworkStatus`)
 				}
 				r.WriteMapElemValue()
 				if yyn65 {
@@ -690,7 +690,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.FollowupEvalID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.FollowupEvalID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.FollowupEvalID))
 					}
 				}
 			} else {
@@ -698,7 +698,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"FollowupEvalID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `FollowupEvalID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `FollowupEvalID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -706,7 +706,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.FollowupEvalID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.FollowupEvalID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.FollowupEvalID))
 					}
 				}
 			}
@@ -717,7 +717,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.PreviousAllocation)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.PreviousAllocation))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.PreviousAllocation))
 					}
 				}
 			} else {
@@ -725,7 +725,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"PreviousAllocation\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `PreviousAllocation`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `PreviousAllocation`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -733,7 +733,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.PreviousAllocation)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.PreviousAllocation))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.PreviousAllocation))
 					}
 				}
 			}
@@ -744,7 +744,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NextAllocation)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NextAllocation))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NextAllocation))
 					}
 				}
 			} else {
@@ -752,7 +752,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NextAllocation\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NextAllocation`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NextAllocation`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -760,7 +760,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NextAllocation)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NextAllocation))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NextAllocation))
 					}
 				}
 			}
@@ -775,7 +775,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"CreateIndex\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `CreateIndex`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `CreateIndex`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -794,7 +794,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ModifyIndex\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ModifyIndex`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ModifyIndex`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -813,7 +813,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"AllocModifyIndex\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `AllocModifyIndex`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `AllocModifyIndex`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -832,7 +832,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"CreateTime\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `CreateTime`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `CreateTime`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -851,7 +851,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ModifyTime\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ModifyTime`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ModifyTime`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -869,7 +869,7 @@ func (x *Allocation) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *Allocation) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -877,14 +877,14 @@ func (x *Allocation) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -892,13 +892,13 @@ func (x *Allocation) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *Allocation) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -1009,7 +1009,7 @@ func (x *Allocation) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			if r.TryDecodeAsNil() {
 				x.DesiredStatus = ""
 			} else {
-				x.DesiredStatus = (string)(r.DecodeString())
+				x.DesiredStatus = internStatus(r.DecodeStringAsBytes())
 			}
 		case "DesiredDescription":
 			if r.TryDecodeAsNil() {
@@ -1027,7 +1027,7 @@ func (x *Allocation) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			if r.TryDecodeAsNil() {
 				x.ClientStatus = ""
 			} else {
-				x.ClientStatus = (string)(r.DecodeString())
+				x.ClientStatus = internStatus(r.DecodeStringAsBytes())
 			}
 		case "ClientDescription":
 			if r.TryDecodeAsNil() {
@@ -1135,14 +1135,14 @@ func (x *Allocation) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				x.ModifyTime = (int64)(r.DecodeInt64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *Allocation) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj35 int
@@ -1361,7 +1361,7 @@ func (x *Allocation) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.DesiredStatus = ""
 	} else {
-		x.DesiredStatus = (string)(r.DecodeString())
+		x.DesiredStatus = internStatus(r.DecodeStringAsBytes())
 	}
 	yyj35++
 	if yyhl35 {
@@ -1409,7 +1409,7 @@ func (x *Allocation) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.ClientStatus = ""
 	} else {
-		x.ClientStatus = (string)(r.DecodeString())
+		x.ClientStatus = internStatus(r.DecodeStringAsBytes())
 	}
 	yyj35++
 	if yyhl35 {
@@ -1672,8 +1672,498 @@ func (x *Allocation) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	r.ReadArrayEnd()
 }
 
+func (x *AllocClientStatus) CodecEncodeSelf(e *codec1978.Encoder) {
+	var h codecSelfer8917
+	z, r := codec1978.GenHelperEncoder(e)
+	_, _, _ = h, z, r
+	if x == nil {
+		r.EncodeNil()
+	} else {
+		if false {
+		} else if yyxt1 := z.Extension(z.I2Rtid(x)); yyxt1 != nil {
+			z.EncExtension(x, yyxt1)
+		} else {
+			yysep2 := !z.EncBinary()
+			yy2arr2 := z.EncBasicHandle().StructToArray
+			_, _ = yysep2, yy2arr2
+			const yyr2 bool = false // struct tag has 'toArray'
+			if yyr2 || yy2arr2 {
+				r.WriteArrayStart(7)
+			} else {
+				r.WriteMapStart(7)
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if false {
+				} else {
+					if z.EncBasicHandle().StringToRaw {
+						r.EncodeStringBytesRaw(z.BytesView(string(x.ID)))
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ID))
+					}
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"ID\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ID`)
+				}
+				r.WriteMapElemValue()
+				if false {
+				} else {
+					if z.EncBasicHandle().StringToRaw {
+						r.EncodeStringBytesRaw(z.BytesView(string(x.ID)))
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ID))
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if false {
+				} else {
+					if z.EncBasicHandle().StringToRaw {
+						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientStatus)))
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientStatus))
+					}
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"ClientStatus\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ClientStatus`)
+				}
+				r.WriteMapElemValue()
+				if false {
+				} else {
+					if z.EncBasicHandle().StringToRaw {
+						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientStatus)))
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientStatus))
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if false {
+				} else {
+					if z.EncBasicHandle().StringToRaw {
+						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientDescription)))
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientDescription))
+					}
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"ClientDescription\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ClientDescription`)
+				}
+				r.WriteMapElemValue()
+				if false {
+				} else {
+					if z.EncBasicHandle().StringToRaw {
+						r.EncodeStringBytesRaw(z.BytesView(string(x.ClientDescription)))
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.ClientDescription))
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if x.TaskStates == nil {
+					r.EncodeNil()
+				} else {
+					if false {
+					} else {
+						h.encMapstringPtrtoTaskState((map[string]*TaskState)(x.TaskStates), e)
+					}
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"TaskStates\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF88917, `TaskStates`)
+				}
+				r.WriteMapElemValue()
+				if x.TaskStates == nil {
+					r.EncodeNil()
+				} else {
+					if false {
+					} else {
+						h.encMapstringPtrtoTaskState((map[string]*TaskState)(x.TaskStates), e)
+					}
+				}
+			}
+			var yyn15 bool
+			if x.DeploymentStatus == nil {
+				yyn15 = true
+				goto LABEL15
+			}
+		LABEL15:
+			if yyr2 || yy2arr2 {
+				if yyn15 {
+					r.WriteArrayElem()
+					r.EncodeNil()
+				} else {
+					r.WriteArrayElem()
+					if x.DeploymentStatus == nil {
+						r.EncodeNil()
+					} else {
+						x.DeploymentStatus.CodecEncodeSelf(e)
+					}
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"DeploymentStatus\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DeploymentStatus`)
+				}
+				r.WriteMapElemValue()
+				if yyn15 {
+					r.EncodeNil()
+				} else {
+					if x.DeploymentStatus == nil {
+						r.EncodeNil()
+					} else {
+						x.DeploymentStatus.CodecEncodeSelf(e)
+					}
+				}
+			}
+			var yyn18 bool
+			if x.NetworkStatus == nil {
+				yyn18 = true
+				goto LABEL18
+			}
+		LABEL18:
+			if yyr2 || yy2arr2 {
+				if yyn18 {
+					r.WriteArrayElem()
+					r.EncodeNil()
+				} else {
+					r.WriteArrayElem()
+					if x.NetworkStatus == nil {
+						r.EncodeNil()
+					} else {
+						x.NetworkStatus.CodecEncodeSelf(e)
+					}
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"NetworkStatus\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NetworkStatus`)
+				}
+				r.WriteMapElemValue()
+				if yyn18 {
+					r.EncodeNil()
+				} else {
+					if x.NetworkStatus == nil {
+						r.EncodeNil()
+					} else {
+						x.NetworkStatus.CodecEncodeSelf(e)
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if false {
+				} else {
+					r.EncodeInt(int64(x.ModifyTime))
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"ModifyTime\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ModifyTime`)
+				}
+				r.WriteMapElemValue()
+				if false {
+				} else {
+					r.EncodeInt(int64(x.ModifyTime))
+				}
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayEnd()
+			} else {
+				r.WriteMapEnd()
+			}
+		}
+	}
+}
+
+func (x *AllocClientStatus) CodecDecodeSelf(d *codec1978.Decoder) {
+	var h codecSelfer8917
+	z, r := codec1978.GenHelperDecoder(d)
+	_, _, _ = h, z, r
+	if false {
+	} else if yyxt1 := z.Extension(z.I2Rtid(x)); yyxt1 != nil {
+		z.DecExtension(x, yyxt1)
+	} else {
+		yyct2 := r.ContainerType()
+		if yyct2 == codecSelferValueTypeMap8917 {
+			yyl2 := r.ReadMapStart()
+			if yyl2 == 0 {
+				r.ReadMapEnd()
+			} else {
+				x.codecDecodeSelfFromMap(yyl2, d)
+			}
+		} else if yyct2 == codecSelferValueTypeArray8917 {
+			yyl2 := r.ReadArrayStart()
+			if yyl2 == 0 {
+				r.ReadArrayEnd()
+			} else {
+				x.codecDecodeSelfFromArray(yyl2, d)
+			}
+		} else {
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
+		}
+	}
+}
+
+func (x *AllocClientStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
+	var h codecSelfer8917
+	z, r := codec1978.GenHelperDecoder(d)
+	_, _, _ = h, z, r
+	var yyhl3 bool = l >= 0
+	for yyj3 := 0; ; yyj3++ {
+		if yyhl3 {
+			if yyj3 >= l {
+				break
+			}
+		} else {
+			if r.CheckBreak() {
+				break
+			}
+		}
+		r.ReadMapElemKey()
+		yys3b := r.DecodeStringAsBytes()
+		r.ReadMapElemValue()
+		switch string(yys3b) {
+		case "ID":
+			if r.TryDecodeAsNil() {
+				x.ID = ""
+			} else {
+				x.ID = (string)(r.DecodeString())
+			}
+		case "ClientStatus":
+			if r.TryDecodeAsNil() {
+				x.ClientStatus = ""
+			} else {
+				x.ClientStatus = internStatus(r.DecodeStringAsBytes())
+			}
+		case "ClientDescription":
+			if r.TryDecodeAsNil() {
+				x.ClientDescription = ""
+			} else {
+				x.ClientDescription = (string)(r.DecodeString())
+			}
+		case "TaskStates":
+			if r.TryDecodeAsNil() {
+				x.TaskStates = nil
+			} else {
+				if false {
+				} else {
+					h.decMapstringPtrtoTaskState((*map[string]*TaskState)(&x.TaskStates), d)
+				}
+			}
+		case "DeploymentStatus":
+			if r.TryDecodeAsNil() {
+				if true && x.DeploymentStatus != nil {
+					x.DeploymentStatus = nil
+				}
+			} else {
+				if x.DeploymentStatus == nil {
+					x.DeploymentStatus = new(AllocDeploymentStatus)
+				}
+
+				x.DeploymentStatus.CodecDecodeSelf(d)
+			}
+		case "NetworkStatus":
+			if r.TryDecodeAsNil() {
+				if true && x.NetworkStatus != nil {
+					x.NetworkStatus = nil
+				}
+			} else {
+				if x.NetworkStatus == nil {
+					x.NetworkStatus = new(AllocNetworkStatus)
+				}
+
+				x.NetworkStatus.CodecDecodeSelf(d)
+			}
+		case "ModifyTime":
+			if r.TryDecodeAsNil() {
+				x.ModifyTime = 0
+			} else {
+				x.ModifyTime = (int64)(r.DecodeInt64())
+			}
+		default:
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
+		} // end switch yys3
+	} // end for yyj3
+	r.ReadMapEnd()
+}
+
+func (x *AllocClientStatus) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
+	var h codecSelfer8917
+	z, r := codec1978.GenHelperDecoder(d)
+	_, _, _ = h, z, r
+	var yyj12 int
+	var yyb12 bool
+	var yyhl12 bool = l >= 0
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.ID = ""
+	} else {
+		x.ID = (string)(r.DecodeString())
+	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.ClientStatus = ""
+	} else {
+		x.ClientStatus = internStatus(r.DecodeStringAsBytes())
+	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.ClientDescription = ""
+	} else {
+		x.ClientDescription = (string)(r.DecodeString())
+	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.TaskStates = nil
+	} else {
+		if false {
+		} else {
+			h.decMapstringPtrtoTaskState((*map[string]*TaskState)(&x.TaskStates), d)
+		}
+	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		if true && x.DeploymentStatus != nil {
+			x.DeploymentStatus = nil
+		}
+	} else {
+		if x.DeploymentStatus == nil {
+			x.DeploymentStatus = new(AllocDeploymentStatus)
+		}
+
+		x.DeploymentStatus.CodecDecodeSelf(d)
+	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		if true && x.NetworkStatus != nil {
+			x.NetworkStatus = nil
+		}
+	} else {
+		if x.NetworkStatus == nil {
+			x.NetworkStatus = new(AllocNetworkStatus)
+		}
+
+		x.NetworkStatus.CodecDecodeSelf(d)
+	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.ModifyTime = 0
+	} else {
+		x.ModifyTime = (int64)(r.DecodeInt64())
+	}
+	for {
+		yyj12++
+		if yyhl12 {
+			yyb12 = yyj12 > l
+		} else {
+			yyb12 = r.CheckBreak()
+		}
+		if yyb12 {
+			break
+		}
+		r.ReadArrayElem()
+		z.DecStructFieldNotFound(yyj12-1, "")
+	}
+	r.ReadArrayEnd()
+}
+
 func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -1699,7 +2189,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.InterfaceName)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.InterfaceName))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.InterfaceName))
 					}
 				}
 			} else {
@@ -1707,7 +2197,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"InterfaceName\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `InterfaceName`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `InterfaceName`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -1715,7 +2205,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.InterfaceName)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.InterfaceName))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.InterfaceName))
 					}
 				}
 			}
@@ -1726,7 +2216,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Address)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Address))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Address))
 					}
 				}
 			} else {
@@ -1734,7 +2224,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Address\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Address`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Address`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -1742,7 +2232,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Address)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Address))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Address))
 					}
 				}
 			}
@@ -1774,7 +2264,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DNS\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DNS`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DNS`)
 				}
 				r.WriteMapElemValue()
 				if yyn9 {
@@ -1802,7 +2292,7 @@ func (x *AllocNetworkStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocNetworkStatus) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -1810,14 +2300,14 @@ func (x *AllocNetworkStatus) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -1825,13 +2315,13 @@ func (x *AllocNetworkStatus) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocNetworkStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -1879,14 +2369,14 @@ func (x *AllocNetworkStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decoder)
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocNetworkStatus) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj8 int
@@ -1968,7 +2458,7 @@ func (x *AllocNetworkStatus) codecDecodeSelfFromArray(l int, d *codec1978.Decode
 }
 
 func (x *DesiredTransition) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -2014,7 +2504,7 @@ func (x *DesiredTransition) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Migrate\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Migrate`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Migrate`)
 				}
 				r.WriteMapElemValue()
 				if yyn3 {
@@ -2058,7 +2548,7 @@ func (x *DesiredTransition) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Reschedule\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Reschedule`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Reschedule`)
 				}
 				r.WriteMapElemValue()
 				if yyn8 {
@@ -2102,7 +2592,7 @@ func (x *DesiredTransition) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ForceReschedule\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ForceReschedule`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ForceReschedule`)
 				}
 				r.WriteMapElemValue()
 				if yyn13 {
@@ -2146,7 +2636,7 @@ func (x *DesiredTransition) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NoShutdownDelay\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NoShutdownDelay`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NoShutdownDelay`)
 				}
 				r.WriteMapElemValue()
 				if yyn18 {
@@ -2173,7 +2663,7 @@ func (x *DesiredTransition) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *DesiredTransition) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -2181,14 +2671,14 @@ func (x *DesiredTransition) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -2196,13 +2686,13 @@ func (x *DesiredTransition) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *DesiredTransition) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -2281,14 +2771,14 @@ func (x *DesiredTransition) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) 
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *DesiredTransition) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj12 int
@@ -2411,7 +2901,7 @@ func (x *DesiredTransition) codecDecodeSelfFromArray(l int, d *codec1978.Decoder
 }
 
 func (x *AllocDeploymentStatus) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -2457,7 +2947,7 @@ func (x *AllocDeploymentStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Healthy\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Healthy`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Healthy`)
 				}
 				r.WriteMapElemValue()
 				if yyn3 {
@@ -2493,7 +2983,7 @@ func (x *AllocDeploymentStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Timestamp\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Timestamp`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Timestamp`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -2520,7 +3010,7 @@ func (x *AllocDeploymentStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Canary\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Canary`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Canary`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -2539,7 +3029,7 @@ func (x *AllocDeploymentStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ModifyIndex\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ModifyIndex`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ModifyIndex`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -2557,7 +3047,7 @@ func (x *AllocDeploymentStatus) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocDeploymentStatus) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -2565,14 +3055,14 @@ func (x *AllocDeploymentStatus) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -2580,13 +3070,13 @@ func (x *AllocDeploymentStatus) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocDeploymentStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -2649,14 +3139,14 @@ func (x *AllocDeploymentStatus) codecDecodeSelfFromMap(l int, d *codec1978.Decod
 				x.ModifyIndex = (uint64)(r.DecodeUint64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocDeploymentStatus) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj10 int
@@ -2763,7 +3253,7 @@ func (x *AllocDeploymentStatus) codecDecodeSelfFromArray(l int, d *codec1978.Dec
 }
 
 func (x *RescheduleTracker) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -2797,7 +3287,7 @@ func (x *RescheduleTracker) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Events\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Events`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Events`)
 				}
 				r.WriteMapElemValue()
 				if x.Events == nil {
@@ -2819,7 +3309,7 @@ func (x *RescheduleTracker) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *RescheduleTracker) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -2827,14 +3317,14 @@ func (x *RescheduleTracker) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -2842,13 +3332,13 @@ func (x *RescheduleTracker) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *RescheduleTracker) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -2876,14 +3366,14 @@ func (x *RescheduleTracker) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) 
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *RescheduleTracker) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj6 int
@@ -2925,7 +3415,7 @@ func (x *RescheduleTracker) codecDecodeSelfFromArray(l int, d *codec1978.Decoder
 }
 
 func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -2955,7 +3445,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"RescheduleTime\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `RescheduleTime`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `RescheduleTime`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -2970,7 +3460,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.PrevAllocID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.PrevAllocID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.PrevAllocID))
 					}
 				}
 			} else {
@@ -2978,7 +3468,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"PrevAllocID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `PrevAllocID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `PrevAllocID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -2986,7 +3476,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.PrevAllocID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.PrevAllocID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.PrevAllocID))
 					}
 				}
 			}
@@ -2997,7 +3487,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.PrevNodeID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.PrevNodeID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.PrevNodeID))
 					}
 				}
 			} else {
@@ -3005,7 +3495,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"PrevNodeID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `PrevNodeID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `PrevNodeID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -3013,7 +3503,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.PrevNodeID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.PrevNodeID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.PrevNodeID))
 					}
 				}
 			}
@@ -3030,7 +3520,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Delay\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Delay`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Delay`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -3050,7 +3540,7 @@ func (x *RescheduleEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *RescheduleEvent) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -3058,14 +3548,14 @@ func (x *RescheduleEvent) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -3073,13 +3563,13 @@ func (x *RescheduleEvent) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *RescheduleEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -3127,14 +3617,14 @@ func (x *RescheduleEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *RescheduleEvent) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj9 int
@@ -3226,7 +3716,7 @@ func (x *RescheduleEvent) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) 
 }
 
 func (x *AllocatedResources) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -3260,7 +3750,7 @@ func (x *AllocatedResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Tasks\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Tasks`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Tasks`)
 				}
 				r.WriteMapElemValue()
 				if x.Tasks == nil {
@@ -3281,7 +3771,7 @@ func (x *AllocatedResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Shared\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Shared`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Shared`)
 				}
 				r.WriteMapElemValue()
 				yy9 := &x.Shared
@@ -3297,7 +3787,7 @@ func (x *AllocatedResources) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocatedResources) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -3305,14 +3795,14 @@ func (x *AllocatedResources) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -3320,13 +3810,13 @@ func (x *AllocatedResources) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocatedResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -3360,14 +3850,14 @@ func (x *AllocatedResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder)
 				x.Shared.CodecDecodeSelf(d)
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocatedResources) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj7 int
@@ -3425,7 +3915,7 @@ func (x *AllocatedResources) codecDecodeSelfFromArray(l int, d *codec1978.Decode
 }
 
 func (x *AllocatedTaskResources) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -3453,7 +3943,7 @@ func (x *AllocatedTaskResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Cpu\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Cpu`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Cpu`)
 				}
 				r.WriteMapElemValue()
 				yy6 := &x.Cpu
@@ -3468,7 +3958,7 @@ func (x *AllocatedTaskResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Memory\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Memory`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Memory`)
 				}
 				r.WriteMapElemValue()
 				yy11 := &x.Memory
@@ -3489,7 +3979,7 @@ func (x *AllocatedTaskResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Networks\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Networks`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Networks`)
 				}
 				r.WriteMapElemValue()
 				if x.Networks == nil {
@@ -3511,7 +4001,7 @@ func (x *AllocatedTaskResources) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocatedTaskResources) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -3519,14 +4009,14 @@ func (x *AllocatedTaskResources) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -3534,13 +4024,13 @@ func (x *AllocatedTaskResources) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocatedTaskResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -3580,14 +4070,14 @@ func (x *AllocatedTaskResources) codecDecodeSelfFromMap(l int, d *codec1978.Deco
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocatedTaskResources) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj8 int
@@ -3661,7 +4151,7 @@ func (x *AllocatedTaskResources) codecDecodeSelfFromArray(l int, d *codec1978.De
 }
 
 func (x *AllocatedCpuResources) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -3691,7 +4181,7 @@ func (x *AllocatedCpuResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"CpuShares\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `CpuShares`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `CpuShares`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -3714,7 +4204,7 @@ func (x *AllocatedCpuResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ReservedCores\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ReservedCores`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ReservedCores`)
 				}
 				r.WriteMapElemValue()
 				if x.ReservedCores == nil {
@@ -3736,7 +4226,7 @@ func (x *AllocatedCpuResources) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocatedCpuResources) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -3744,14 +4234,14 @@ func (x *AllocatedCpuResources) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -3759,13 +4249,13 @@ func (x *AllocatedCpuResources) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocatedCpuResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -3799,14 +4289,14 @@ func (x *AllocatedCpuResources) codecDecodeSelfFromMap(l int, d *codec1978.Decod
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocatedCpuResources) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj7 int
@@ -3864,7 +4354,7 @@ func (x *AllocatedCpuResources) codecDecodeSelfFromArray(l int, d *codec1978.Dec
 }
 
 func (x *AllocatedMemoryResources) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -3894,7 +4384,7 @@ func (x *AllocatedMemoryResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"MemoryMB\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `MemoryMB`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `MemoryMB`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -3913,7 +4403,7 @@ func (x *AllocatedMemoryResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"MemoryMaxMB\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `MemoryMaxMB`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `MemoryMaxMB`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -3931,7 +4421,7 @@ func (x *AllocatedMemoryResources) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocatedMemoryResources) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -3939,14 +4429,14 @@ func (x *AllocatedMemoryResources) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -3954,13 +4444,13 @@ func (x *AllocatedMemoryResources) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocatedMemoryResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -3991,14 +4481,14 @@ func (x *AllocatedMemoryResources) codecDecodeSelfFromMap(l int, d *codec1978.De
 				x.MemoryMaxMB = (int64)(r.DecodeInt64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocatedMemoryResources) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj6 int
@@ -4053,7 +4543,7 @@ func (x *AllocatedMemoryResources) codecDecodeSelfFromArray(l int, d *codec1978.
 }
 
 func (x *AllocatedSharedResources) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -4083,7 +4573,7 @@ func (x *AllocatedSharedResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DiskMB\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DiskMB`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DiskMB`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4106,7 +4596,7 @@ func (x *AllocatedSharedResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Networks\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Networks`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Networks`)
 				}
 				r.WriteMapElemValue()
 				if x.Networks == nil {
@@ -4133,7 +4623,7 @@ func (x *AllocatedSharedResources) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Ports\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Ports`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Ports`)
 				}
 				r.WriteMapElemValue()
 				if x.Ports == nil {
@@ -4155,7 +4645,7 @@ func (x *AllocatedSharedResources) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocatedSharedResources) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -4163,14 +4653,14 @@ func (x *AllocatedSharedResources) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -4178,13 +4668,13 @@ func (x *AllocatedSharedResources) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocatedSharedResources) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -4227,14 +4717,14 @@ func (x *AllocatedSharedResources) codecDecodeSelfFromMap(l int, d *codec1978.De
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocatedSharedResources) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj9 int
@@ -4311,7 +4801,7 @@ func (x *AllocatedSharedResources) codecDecodeSelfFromArray(l int, d *codec1978.
 }
 
 func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -4337,7 +4827,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Label)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Label))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Label))
 					}
 				}
 			} else {
@@ -4345,7 +4835,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Label\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Label`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Label`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4353,7 +4843,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Label)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Label))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Label))
 					}
 				}
 			}
@@ -4368,7 +4858,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Value\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Value`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Value`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4387,7 +4877,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"To\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `To`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `To`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4402,7 +4892,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.HostIP)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.HostIP))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.HostIP))
 					}
 				}
 			} else {
@@ -4410,7 +4900,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"HostIP\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `HostIP`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `HostIP`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4418,7 +4908,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.HostIP)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.HostIP))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.HostIP))
 					}
 				}
 			}
@@ -4432,7 +4922,7 @@ func (x *AllocatedPortMapping) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocatedPortMapping) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -4440,14 +4930,14 @@ func (x *AllocatedPortMapping) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -4455,13 +4945,13 @@ func (x *AllocatedPortMapping) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocatedPortMapping) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -4489,13 +4979,13 @@ func (x *AllocatedPortMapping) codecDecodeSelfFromMap(l int, d *codec1978.Decode
 			if r.TryDecodeAsNil() {
 				x.Value = 0
 			} else {
-				x.Value = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.Value = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "To":
 			if r.TryDecodeAsNil() {
 				x.To = 0
 			} else {
-				x.To = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.To = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "HostIP":
 			if r.TryDecodeAsNil() {
@@ -4504,14 +4994,14 @@ func (x *AllocatedPortMapping) codecDecodeSelfFromMap(l int, d *codec1978.Decode
 				x.HostIP = (string)(r.DecodeString())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocatedPortMapping) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj8 int
@@ -4547,7 +5037,7 @@ func (x *AllocatedPortMapping) codecDecodeSelfFromArray(l int, d *codec1978.Deco
 	if r.TryDecodeAsNil() {
 		x.Value = 0
 	} else {
-		x.Value = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.Value = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj8++
 	if yyhl8 {
@@ -4563,7 +5053,7 @@ func (x *AllocatedPortMapping) codecDecodeSelfFromArray(l int, d *codec1978.Deco
 	if r.TryDecodeAsNil() {
 		x.To = 0
 	} else {
-		x.To = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.To = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj8++
 	if yyhl8 {
@@ -4598,7 +5088,7 @@ func (x *AllocatedPortMapping) codecDecodeSelfFromArray(l int, d *codec1978.Deco
 }
 
 func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -4624,7 +5114,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.State)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.State))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.State))
 					}
 				}
 			} else {
@@ -4632,7 +5122,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"State\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `State`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `State`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4640,7 +5130,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.State)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.State))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.State))
 					}
 				}
 			}
@@ -4655,7 +5145,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Failed\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Failed`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Failed`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4674,7 +5164,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Restarts\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Restarts`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Restarts`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4701,7 +5191,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"LastRestart\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `LastRestart`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `LastRestart`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4736,7 +5226,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"StartedAt\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `StartedAt`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `StartedAt`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4771,7 +5261,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"FinishedAt\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `FinishedAt`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `FinishedAt`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -4802,7 +5292,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Events\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Events`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Events`)
 				}
 				r.WriteMapElemValue()
 				if x.Events == nil {
@@ -4824,7 +5314,7 @@ func (x *TaskState) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *TaskState) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -4832,14 +5322,14 @@ func (x *TaskState) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -4847,13 +5337,13 @@ func (x *TaskState) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *TaskState) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -4950,14 +5440,14 @@ func (x *TaskState) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				}
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *TaskState) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj15 int
@@ -5128,7 +5618,7 @@ func (x *TaskState) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 }
 
 func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -5154,7 +5644,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Type)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Type))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Type))
 					}
 				}
 			} else {
@@ -5162,7 +5652,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Type\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Type`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Type`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5170,7 +5660,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Type)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Type))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Type))
 					}
 				}
 			}
@@ -5185,7 +5675,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Time\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Time`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Time`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5200,7 +5690,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Message)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Message))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Message))
 					}
 				}
 			} else {
@@ -5208,7 +5698,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Message\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Message`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Message`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5216,7 +5706,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.Message)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.Message))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.Message))
 					}
 				}
 			}
@@ -5227,7 +5717,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DisplayMessage)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DisplayMessage))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DisplayMessage))
 					}
 				}
 			} else {
@@ -5235,7 +5725,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DisplayMessage\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DisplayMessage`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DisplayMessage`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5243,7 +5733,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DisplayMessage)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DisplayMessage))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DisplayMessage))
 					}
 				}
 			}
@@ -5262,7 +5752,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Details\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Details`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Details`)
 				}
 				r.WriteMapElemValue()
 				if x.Details == nil {
@@ -5285,7 +5775,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"FailsTask\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `FailsTask`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `FailsTask`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5304,7 +5794,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ExitCode\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ExitCode`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ExitCode`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5323,7 +5813,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Signal\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Signal`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Signal`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5344,7 +5834,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"KillTimeout\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `KillTimeout`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `KillTimeout`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5361,7 +5851,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.KillError)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.KillError))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.KillError))
 					}
 				}
 			} else {
@@ -5369,7 +5859,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"KillError\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `KillError`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `KillError`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5377,7 +5867,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.KillError)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.KillError))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.KillError))
 					}
 				}
 			}
@@ -5392,7 +5882,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"StartDelay\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `StartDelay`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `StartDelay`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5407,7 +5897,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DriverError)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DriverError))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DriverError))
 					}
 				}
 			} else {
@@ -5415,7 +5905,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DriverError\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DriverError`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DriverError`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5423,7 +5913,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DriverError)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DriverError))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DriverError))
 					}
 				}
 			}
@@ -5434,7 +5924,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DriverMessage)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DriverMessage))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DriverMessage))
 					}
 				}
 			} else {
@@ -5442,7 +5932,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DriverMessage\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DriverMessage`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DriverMessage`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5450,7 +5940,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.DriverMessage)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.DriverMessage))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.DriverMessage))
 					}
 				}
 			}
@@ -5461,7 +5951,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.RestartReason)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.RestartReason))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.RestartReason))
 					}
 				}
 			} else {
@@ -5469,7 +5959,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"RestartReason\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `RestartReason`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `RestartReason`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5477,7 +5967,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.RestartReason)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.RestartReason))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.RestartReason))
 					}
 				}
 			}
@@ -5491,7 +5981,7 @@ func (x *TaskEvent) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *TaskEvent) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -5499,14 +5989,14 @@ func (x *TaskEvent) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -5514,13 +6004,13 @@ func (x *TaskEvent) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *TaskEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -5581,13 +6071,13 @@ func (x *TaskEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			if r.TryDecodeAsNil() {
 				x.ExitCode = 0
 			} else {
-				x.ExitCode = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.ExitCode = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "Signal":
 			if r.TryDecodeAsNil() {
 				x.Signal = 0
 			} else {
-				x.Signal = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.Signal = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "KillTimeout":
 			if r.TryDecodeAsNil() {
@@ -5631,14 +6121,14 @@ func (x *TaskEvent) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				x.RestartReason = (string)(r.DecodeString())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *TaskEvent) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj20 int
@@ -5757,7 +6247,7 @@ func (x *TaskEvent) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.ExitCode = 0
 	} else {
-		x.ExitCode = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.ExitCode = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj20++
 	if yyhl20 {
@@ -5773,7 +6263,7 @@ func (x *TaskEvent) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.Signal = 0
 	} else {
-		x.Signal = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.Signal = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj20++
 	if yyhl20 {
@@ -5893,7 +6383,7 @@ func (x *TaskEvent) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 }
 
 func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -5923,7 +6413,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodesEvaluated\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodesEvaluated`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodesEvaluated`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5942,7 +6432,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodesFiltered\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodesFiltered`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodesFiltered`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5961,7 +6451,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodesInPool\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodesInPool`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodesInPool`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -5984,7 +6474,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodesAvailable\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodesAvailable`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodesAvailable`)
 				}
 				r.WriteMapElemValue()
 				if x.NodesAvailable == nil {
@@ -6011,7 +6501,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ClassFiltered\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ClassFiltered`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ClassFiltered`)
 				}
 				r.WriteMapElemValue()
 				if x.ClassFiltered == nil {
@@ -6038,7 +6528,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ConstraintFiltered\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ConstraintFiltered`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ConstraintFiltered`)
 				}
 				r.WriteMapElemValue()
 				if x.ConstraintFiltered == nil {
@@ -6061,7 +6551,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodesExhausted\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodesExhausted`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodesExhausted`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -6084,7 +6574,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ClassExhausted\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ClassExhausted`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ClassExhausted`)
 				}
 				r.WriteMapElemValue()
 				if x.ClassExhausted == nil {
@@ -6111,7 +6601,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"DimensionExhausted\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `DimensionExhausted`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `DimensionExhausted`)
 				}
 				r.WriteMapElemValue()
 				if x.DimensionExhausted == nil {
@@ -6138,7 +6628,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"QuotaExhausted\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `QuotaExhausted`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `QuotaExhausted`)
 				}
 				r.WriteMapElemValue()
 				if x.QuotaExhausted == nil {
@@ -6165,7 +6655,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ResourcesExhausted\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ResourcesExhausted`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ResourcesExhausted`)
 				}
 				r.WriteMapElemValue()
 				if x.ResourcesExhausted == nil {
@@ -6192,7 +6682,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"ScoreMetaData\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `ScoreMetaData`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `ScoreMetaData`)
 				}
 				r.WriteMapElemValue()
 				if x.ScoreMetaData == nil {
@@ -6217,7 +6707,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"AllocationTime\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `AllocationTime`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `AllocationTime`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -6238,7 +6728,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"CoalescedFailures\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `CoalescedFailures`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `CoalescedFailures`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -6256,7 +6746,7 @@ func (x *AllocMetric) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *AllocMetric) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -6264,14 +6754,14 @@ func (x *AllocMetric) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -6279,13 +6769,13 @@ func (x *AllocMetric) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *AllocMetric) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -6307,19 +6797,19 @@ func (x *AllocMetric) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			if r.TryDecodeAsNil() {
 				x.NodesEvaluated = 0
 			} else {
-				x.NodesEvaluated = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.NodesEvaluated = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "NodesFiltered":
 			if r.TryDecodeAsNil() {
 				x.NodesFiltered = 0
 			} else {
-				x.NodesFiltered = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.NodesFiltered = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "NodesInPool":
 			if r.TryDecodeAsNil() {
 				x.NodesInPool = 0
 			} else {
-				x.NodesInPool = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.NodesInPool = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "NodesAvailable":
 			if r.TryDecodeAsNil() {
@@ -6352,7 +6842,7 @@ func (x *AllocMetric) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			if r.TryDecodeAsNil() {
 				x.NodesExhausted = 0
 			} else {
-				x.NodesExhausted = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.NodesExhausted = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		case "ClassExhausted":
 			if r.TryDecodeAsNil() {
@@ -6414,17 +6904,17 @@ func (x *AllocMetric) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			if r.TryDecodeAsNil() {
 				x.CoalescedFailures = 0
 			} else {
-				x.CoalescedFailures = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				x.CoalescedFailures = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *AllocMetric) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj27 int
@@ -6444,7 +6934,7 @@ func (x *AllocMetric) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.NodesEvaluated = 0
 	} else {
-		x.NodesEvaluated = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.NodesEvaluated = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj27++
 	if yyhl27 {
@@ -6460,7 +6950,7 @@ func (x *AllocMetric) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.NodesFiltered = 0
 	} else {
-		x.NodesFiltered = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.NodesFiltered = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj27++
 	if yyhl27 {
@@ -6476,7 +6966,7 @@ func (x *AllocMetric) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.NodesInPool = 0
 	} else {
-		x.NodesInPool = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.NodesInPool = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj27++
 	if yyhl27 {
@@ -6549,7 +7039,7 @@ func (x *AllocMetric) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.NodesExhausted = 0
 	} else {
-		x.NodesExhausted = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.NodesExhausted = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	yyj27++
 	if yyhl27 {
@@ -6681,7 +7171,7 @@ func (x *AllocMetric) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	if r.TryDecodeAsNil() {
 		x.CoalescedFailures = 0
 	} else {
-		x.CoalescedFailures = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+		x.CoalescedFailures = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 	}
 	for {
 		yyj27++
@@ -6700,7 +7190,7 @@ func (x *AllocMetric) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 }
 
 func (x *NodeScoreMeta) CodecEncodeSelf(e *codec1978.Encoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	if x == nil {
@@ -6726,7 +7216,7 @@ func (x *NodeScoreMeta) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NodeID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NodeID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NodeID))
 					}
 				}
 			} else {
@@ -6734,7 +7224,7 @@ func (x *NodeScoreMeta) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NodeID\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NodeID`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NodeID`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -6742,7 +7232,7 @@ func (x *NodeScoreMeta) CodecEncodeSelf(e *codec1978.Encoder) {
 					if z.EncBasicHandle().StringToRaw {
 						r.EncodeStringBytesRaw(z.BytesView(string(x.NodeID)))
 					} else {
-						r.EncodeStringEnc(codecSelferCcUTF87000, string(x.NodeID))
+						r.EncodeStringEnc(codecSelferCcUTF88917, string(x.NodeID))
 					}
 				}
 			}
@@ -6761,7 +7251,7 @@ func (x *NodeScoreMeta) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"Scores\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `Scores`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `Scores`)
 				}
 				r.WriteMapElemValue()
 				if x.Scores == nil {
@@ -6784,7 +7274,7 @@ func (x *NodeScoreMeta) CodecEncodeSelf(e *codec1978.Encoder) {
 				if z.IsJSONHandle() {
 					z.WriteStr("\"NormScore\"")
 				} else {
-					r.EncodeStringEnc(codecSelferCcUTF87000, `NormScore`)
+					r.EncodeStringEnc(codecSelferCcUTF88917, `NormScore`)
 				}
 				r.WriteMapElemValue()
 				if false {
@@ -6802,7 +7292,7 @@ func (x *NodeScoreMeta) CodecEncodeSelf(e *codec1978.Encoder) {
 }
 
 func (x *NodeScoreMeta) CodecDecodeSelf(d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	if false {
@@ -6810,14 +7300,14 @@ func (x *NodeScoreMeta) CodecDecodeSelf(d *codec1978.Decoder) {
 		z.DecExtension(x, yyxt1)
 	} else {
 		yyct2 := r.ContainerType()
-		if yyct2 == codecSelferValueTypeMap7000 {
+		if yyct2 == codecSelferValueTypeMap8917 {
 			yyl2 := r.ReadMapStart()
 			if yyl2 == 0 {
 				r.ReadMapEnd()
 			} else {
 				x.codecDecodeSelfFromMap(yyl2, d)
 			}
-		} else if yyct2 == codecSelferValueTypeArray7000 {
+		} else if yyct2 == codecSelferValueTypeArray8917 {
 			yyl2 := r.ReadArrayStart()
 			if yyl2 == 0 {
 				r.ReadArrayEnd()
@@ -6825,13 +7315,13 @@ func (x *NodeScoreMeta) CodecDecodeSelf(d *codec1978.Decoder) {
 				x.codecDecodeSelfFromArray(yyl2, d)
 			}
 		} else {
-			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct7000)
+			panic(errCodecSelferOnlyMapOrArrayEncodeToStruct8917)
 		}
 	}
 }
 
 func (x *NodeScoreMeta) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyhl3 bool = l >= 0
@@ -6871,14 +7361,14 @@ func (x *NodeScoreMeta) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 				x.NormScore = (float64)(r.DecodeFloat64())
 			}
 		default:
-			z.DecStructFieldNotFound(-1, string(yys3b))
+			z.DecStructFieldNotFound(-1, fieldView(yys3b))
 		} // end switch yys3
 	} // end for yyj3
 	r.ReadMapEnd()
 }
 
 func (x *NodeScoreMeta) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 	var yyj8 int
@@ -6951,8 +7441,8 @@ func (x *NodeScoreMeta) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	r.ReadArrayEnd()
 }
 
-func (x codecSelfer7000) encMapstringPtrtoTaskState(v map[string]*TaskState, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encMapstringPtrtoTaskState(v map[string]*TaskState, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteMapStart(len(v))
@@ -6963,7 +7453,7 @@ func (x codecSelfer7000) encMapstringPtrtoTaskState(v map[string]*TaskState, e *
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyk1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyk1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyk1))
 			}
 		}
 		r.WriteMapElemValue()
@@ -6976,8 +7466,8 @@ func (x codecSelfer7000) encMapstringPtrtoTaskState(v map[string]*TaskState, e *
 	r.WriteMapEnd()
 }
 
-func (x codecSelfer7000) decMapstringPtrtoTaskState(v *map[string]*TaskState, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decMapstringPtrtoTaskState(v *map[string]*TaskState, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7039,8 +7529,8 @@ func (x codecSelfer7000) decMapstringPtrtoTaskState(v *map[string]*TaskState, d 
 	r.ReadMapEnd()
 }
 
-func (x codecSelfer7000) encSlicePtrtoRescheduleEvent(v []*RescheduleEvent, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encSlicePtrtoRescheduleEvent(v []*RescheduleEvent, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteArrayStart(len(v))
@@ -7055,8 +7545,8 @@ func (x codecSelfer7000) encSlicePtrtoRescheduleEvent(v []*RescheduleEvent, e *c
 	r.WriteArrayEnd()
 }
 
-func (x codecSelfer7000) decSlicePtrtoRescheduleEvent(v *[]*RescheduleEvent, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decSlicePtrtoRescheduleEvent(v *[]*RescheduleEvent, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7139,8 +7629,8 @@ func (x codecSelfer7000) decSlicePtrtoRescheduleEvent(v *[]*RescheduleEvent, d *
 	}
 }
 
-func (x codecSelfer7000) encMapstringPtrtoAllocatedTaskResources(v map[string]*AllocatedTaskResources, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encMapstringPtrtoAllocatedTaskResources(v map[string]*AllocatedTaskResources, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteMapStart(len(v))
@@ -7151,7 +7641,7 @@ func (x codecSelfer7000) encMapstringPtrtoAllocatedTaskResources(v map[string]*A
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyk1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyk1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyk1))
 			}
 		}
 		r.WriteMapElemValue()
@@ -7164,8 +7654,8 @@ func (x codecSelfer7000) encMapstringPtrtoAllocatedTaskResources(v map[string]*A
 	r.WriteMapEnd()
 }
 
-func (x codecSelfer7000) decMapstringPtrtoAllocatedTaskResources(v *map[string]*AllocatedTaskResources, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decMapstringPtrtoAllocatedTaskResources(v *map[string]*AllocatedTaskResources, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7227,8 +7717,8 @@ func (x codecSelfer7000) decMapstringPtrtoAllocatedTaskResources(v *map[string]*
 	r.ReadMapEnd()
 }
 
-func (x codecSelfer7000) encSlicePtrtoNetworkResource(v []*NetworkResource, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encSlicePtrtoNetworkResource(v []*NetworkResource, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteArrayStart(len(v))
@@ -7248,8 +7738,8 @@ func (x codecSelfer7000) encSlicePtrtoNetworkResource(v []*NetworkResource, e *c
 	r.WriteArrayEnd()
 }
 
-func (x codecSelfer7000) decSlicePtrtoNetworkResource(v *[]*NetworkResource, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decSlicePtrtoNetworkResource(v *[]*NetworkResource, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7337,8 +7827,8 @@ func (x codecSelfer7000) decSlicePtrtoNetworkResource(v *[]*NetworkResource, d *
 	}
 }
 
-func (x codecSelfer7000) encSliceuint16(v []uint16, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encSliceuint16(v []uint16, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteArrayStart(len(v))
@@ -7352,8 +7842,8 @@ func (x codecSelfer7000) encSliceuint16(v []uint16, e *codec1978.Encoder) {
 	r.WriteArrayEnd()
 }
 
-func (x codecSelfer7000) decSliceuint16(v *[]uint16, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decSliceuint16(v *[]uint16, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7433,8 +7923,8 @@ func (x codecSelfer7000) decSliceuint16(v *[]uint16, d *codec1978.Decoder) {
 	}
 }
 
-func (x codecSelfer7000) encSliceAllocatedPortMapping(v []AllocatedPortMapping, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encSliceAllocatedPortMapping(v []AllocatedPortMapping, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteArrayStart(len(v))
@@ -7446,8 +7936,8 @@ func (x codecSelfer7000) encSliceAllocatedPortMapping(v []AllocatedPortMapping, 
 	r.WriteArrayEnd()
 }
 
-func (x codecSelfer7000) decSliceAllocatedPortMapping(v *[]AllocatedPortMapping, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decSliceAllocatedPortMapping(v *[]AllocatedPortMapping, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7527,8 +8017,8 @@ func (x codecSelfer7000) decSliceAllocatedPortMapping(v *[]AllocatedPortMapping,
 	}
 }
 
-func (x codecSelfer7000) encSlicePtrtoTaskEvent(v []*TaskEvent, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encSlicePtrtoTaskEvent(v []*TaskEvent, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteArrayStart(len(v))
@@ -7543,8 +8033,8 @@ func (x codecSelfer7000) encSlicePtrtoTaskEvent(v []*TaskEvent, e *codec1978.Enc
 	r.WriteArrayEnd()
 }
 
-func (x codecSelfer7000) decSlicePtrtoTaskEvent(v *[]*TaskEvent, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decSlicePtrtoTaskEvent(v *[]*TaskEvent, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7627,8 +8117,8 @@ func (x codecSelfer7000) decSlicePtrtoTaskEvent(v *[]*TaskEvent, d *codec1978.De
 	}
 }
 
-func (x codecSelfer7000) encMapstringstring(v map[string]string, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encMapstringstring(v map[string]string, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteMapStart(len(v))
@@ -7639,7 +8129,7 @@ func (x codecSelfer7000) encMapstringstring(v map[string]string, e *codec1978.En
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyk1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyk1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyk1))
 			}
 		}
 		r.WriteMapElemValue()
@@ -7648,15 +8138,15 @@ func (x codecSelfer7000) encMapstringstring(v map[string]string, e *codec1978.En
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyv1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyv1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyv1))
 			}
 		}
 	}
 	r.WriteMapEnd()
 }
 
-func (x codecSelfer7000) decMapstringstring(v *map[string]string, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decMapstringstring(v *map[string]string, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7708,8 +8198,8 @@ func (x codecSelfer7000) decMapstringstring(v *map[string]string, d *codec1978.D
 	r.ReadMapEnd()
 }
 
-func (x codecSelfer7000) encMapstringint(v map[string]int, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encMapstringint(v map[string]int, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteMapStart(len(v))
@@ -7720,7 +8210,7 @@ func (x codecSelfer7000) encMapstringint(v map[string]int, e *codec1978.Encoder)
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyk1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyk1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyk1))
 			}
 		}
 		r.WriteMapElemValue()
@@ -7732,8 +8222,8 @@ func (x codecSelfer7000) encMapstringint(v map[string]int, e *codec1978.Encoder)
 	r.WriteMapEnd()
 }
 
-func (x codecSelfer7000) decMapstringint(v *map[string]int, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decMapstringint(v *map[string]int, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7768,7 +8258,7 @@ func (x codecSelfer7000) decMapstringint(v *map[string]int, d *codec1978.Decoder
 			if r.TryDecodeAsNil() {
 				yymdn1 = true
 			} else {
-				yymv1 = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize7000))
+				yymv1 = (int)(z.C.IntV(r.DecodeInt64(), codecSelferBitsize8917))
 			}
 
 			if yymdn1 {
@@ -7785,8 +8275,8 @@ func (x codecSelfer7000) decMapstringint(v *map[string]int, d *codec1978.Decoder
 	r.ReadMapEnd()
 }
 
-func (x codecSelfer7000) encSlicestring(v []string, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encSlicestring(v []string, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteArrayStart(len(v))
@@ -7797,15 +8287,15 @@ func (x codecSelfer7000) encSlicestring(v []string, e *codec1978.Encoder) {
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyv1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyv1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyv1))
 			}
 		}
 	}
 	r.WriteArrayEnd()
 }
 
-func (x codecSelfer7000) decSlicestring(v *[]string, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decSlicestring(v *[]string, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7885,8 +8375,8 @@ func (x codecSelfer7000) decSlicestring(v *[]string, d *codec1978.Decoder) {
 	}
 }
 
-func (x codecSelfer7000) encMapstringPtrtoResources(v map[string]*Resources, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encMapstringPtrtoResources(v map[string]*Resources, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteMapStart(len(v))
@@ -7897,7 +8387,7 @@ func (x codecSelfer7000) encMapstringPtrtoResources(v map[string]*Resources, e *
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyk1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyk1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyk1))
 			}
 		}
 		r.WriteMapElemValue()
@@ -7915,8 +8405,8 @@ func (x codecSelfer7000) encMapstringPtrtoResources(v map[string]*Resources, e *
 	r.WriteMapEnd()
 }
 
-func (x codecSelfer7000) decMapstringPtrtoResources(v *map[string]*Resources, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decMapstringPtrtoResources(v *map[string]*Resources, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -7983,8 +8473,8 @@ func (x codecSelfer7000) decMapstringPtrtoResources(v *map[string]*Resources, d 
 	r.ReadMapEnd()
 }
 
-func (x codecSelfer7000) encSlicePtrtoNodeScoreMeta(v []*NodeScoreMeta, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encSlicePtrtoNodeScoreMeta(v []*NodeScoreMeta, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteArrayStart(len(v))
@@ -7999,8 +8489,8 @@ func (x codecSelfer7000) encSlicePtrtoNodeScoreMeta(v []*NodeScoreMeta, e *codec
 	r.WriteArrayEnd()
 }
 
-func (x codecSelfer7000) decSlicePtrtoNodeScoreMeta(v *[]*NodeScoreMeta, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decSlicePtrtoNodeScoreMeta(v *[]*NodeScoreMeta, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 
@@ -8083,8 +8573,8 @@ func (x codecSelfer7000) decSlicePtrtoNodeScoreMeta(v *[]*NodeScoreMeta, d *code
 	}
 }
 
-func (x codecSelfer7000) encMapstringfloat64(v map[string]float64, e *codec1978.Encoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) encMapstringfloat64(v map[string]float64, e *codec1978.Encoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperEncoder(e)
 	_, _, _ = h, z, r
 	r.WriteMapStart(len(v))
@@ -8095,7 +8585,7 @@ func (x codecSelfer7000) encMapstringfloat64(v map[string]float64, e *codec1978.
 			if z.EncBasicHandle().StringToRaw {
 				r.EncodeStringBytesRaw(z.BytesView(string(yyk1)))
 			} else {
-				r.EncodeStringEnc(codecSelferCcUTF87000, string(yyk1))
+				r.EncodeStringEnc(codecSelferCcUTF88917, string(yyk1))
 			}
 		}
 		r.WriteMapElemValue()
@@ -8107,8 +8597,8 @@ func (x codecSelfer7000) encMapstringfloat64(v map[string]float64, e *codec1978.
 	r.WriteMapEnd()
 }
 
-func (x codecSelfer7000) decMapstringfloat64(v *map[string]float64, d *codec1978.Decoder) {
-	var h codecSelfer7000
+func (x codecSelfer8917) decMapstringfloat64(v *map[string]float64, d *codec1978.Decoder) {
+	var h codecSelfer8917
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
 

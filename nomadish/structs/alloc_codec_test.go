@@ -172,3 +172,59 @@ func TestAllocationDecodeInternsScoreNames(t *testing.T) {
 		}
 	}
 }
+
+// A client's Node.UpdateAlloc request, whole allocations with every field
+// set, decodes on the server as the reports those allocations make: the
+// report fields come through, the rest is skipped.
+func TestAllocUpdateRequestDecodesAsReports(t *testing.T) {
+	var full Allocation
+	fill(reflect.ValueOf(&full).Elem(), 0)
+	full.Job = &Job{ID: "web", Namespace: "default", Type: JobTypeService}
+	sparse := &Allocation{ID: "b", NodeID: "n1", ClientStatus: AllocClientStatusRunning}
+	req := &AllocUpdateRequest{
+		Alloc:        []*Allocation{&full, sparse},
+		Evals:        []*Evaluation{{ID: "e1", JobID: "web"}},
+		WriteRequest: WriteRequest{Region: "global"},
+	}
+	var got AllocReportRequest
+	if err := codec.NewDecoderBytes(encodeWith(t, req), pool.MsgpackHandle).Decode(&got); err != nil {
+		t.Fatalf("decode as reports: %v", err)
+	}
+	want := []AllocClientStatus{ClientStatusOf(&full), ClientStatusOf(sparse)}
+	if !reflect.DeepEqual(got.Alloc, want) {
+		t.Errorf("reports = %+v\nwant %+v", got.Alloc, want)
+	}
+	if len(got.Evals) != 1 || got.Evals[0].ID != "e1" || got.Region != "global" {
+		t.Errorf("evals %+v, region %q: want e1 and global", got.Evals, got.Region)
+	}
+	if want[0].TaskStates == nil || want[0].DeploymentStatus == nil || want[0].NetworkStatus == nil || want[0].ModifyTime == 0 {
+		t.Fatalf("the filled allocation's report misses fields: %+v", want[0])
+	}
+}
+
+// Decoded statuses are the package's constants; unknown ones decode as
+// they were.
+func TestAllocationDecodeInternsStatuses(t *testing.T) {
+	for _, st := range []string{AllocClientStatusRunning, AllocClientStatusFailed, "odd"} {
+		a := &Allocation{ID: "a", ClientStatus: st, DesiredStatus: AllocDesiredStatusStop}
+		var back Allocation
+		if err := codec.NewDecoderBytes(encodeWith(t, a), pool.MsgpackHandle).Decode(&back); err != nil {
+			t.Fatal(err)
+		}
+		var rep AllocReportRequest
+		if err := codec.NewDecoderBytes(encodeWith(t, &AllocUpdateRequest{Alloc: []*Allocation{a}}), pool.MsgpackHandle).Decode(&rep); err != nil {
+			t.Fatal(err)
+		}
+		if back.ClientStatus != st || rep.Alloc[0].ClientStatus != st || back.DesiredStatus != AllocDesiredStatusStop {
+			t.Fatalf("decoded %q/%q, %q; want %q", back.ClientStatus, rep.Alloc[0].ClientStatus, back.DesiredStatus, st)
+		}
+		interned := unsafe.StringData(back.ClientStatus) == unsafe.StringData(st) &&
+			unsafe.StringData(rep.Alloc[0].ClientStatus) == unsafe.StringData(st)
+		if want := st != "odd"; interned != want {
+			t.Errorf("status %q shares the constant's bytes = %v, want %v", st, interned, want)
+		}
+		if unsafe.StringData(back.DesiredStatus) != unsafe.StringData(AllocDesiredStatusStop) {
+			t.Errorf("desired status is a copy, want the constant")
+		}
+	}
+}

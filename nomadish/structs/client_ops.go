@@ -12,31 +12,6 @@ const (
 	AllocClientStatusRequestType MessageType = 102
 )
 
-// AllocClientStatus is what a client reports about one of its
-// allocations: the fields the servers take from a report.
-type AllocClientStatus struct {
-	ID                string
-	ClientStatus      string
-	ClientDescription string
-	TaskStates        map[string]*TaskState
-	DeploymentStatus  *AllocDeploymentStatus
-	NetworkStatus     *AllocNetworkStatus
-	ModifyTime        int64
-}
-
-// ClientStatusOf is the report a client's copy of an allocation makes.
-func ClientStatusOf(a *Allocation) AllocClientStatus {
-	return AllocClientStatus{
-		ID:                a.ID,
-		ClientStatus:      a.ClientStatus,
-		ClientDescription: a.ClientDescription,
-		TaskStates:        a.TaskStates,
-		DeploymentStatus:  a.DeploymentStatus,
-		NetworkStatus:     a.NetworkStatus,
-		ModifyTime:        a.ModifyTime,
-	}
-}
-
 // AllocClientStatusUpdate is the Raft entry for a batch of client
 // reports, with the evaluations they caused.
 type AllocClientStatusUpdate struct {

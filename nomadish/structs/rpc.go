@@ -182,6 +182,18 @@ type AllocUpdateRequest struct {
 	WriteRequest
 }
 
+// AllocReportRequest is how servers decode a client's AllocUpdateRequest
+// (Node.UpdateAlloc): the same encoding, each allocation taken as the
+// report it makes. A report is what the store keeps of an update, so the
+// rest of each allocation is skipped by the decoder rather than built and
+// dropped: a server decodes one report per allocation a client starts or
+// stops.
+type AllocReportRequest struct {
+	Alloc []AllocClientStatus
+	Evals []*Evaluation
+	WriteRequest
+}
+
 // GenericResponse answers writes with nothing to say.
 type GenericResponse struct {
 	WriteMeta
