@@ -64,7 +64,7 @@ func TestLoadAllAgreesWithLoad(t *testing.T) {
 	}
 	for _, e := range single.nodes {
 		single.load(e)
-		b := bulk.byID[e.node.ID]
+		b := bulk.entry(e.node.ID)
 		if !b.loaded {
 			t.Fatalf("node %s not loaded by loadAll", e.node.ID)
 		}

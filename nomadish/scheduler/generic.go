@@ -290,7 +290,7 @@ func stickyNode(ctx *evalContext, req placeRequest) *nodeEntry {
 	if req.previous == nil || req.reschedule || d == nil || !d.Sticky {
 		return nil
 	}
-	return ctx.byID[req.previous.NodeID]
+	return ctx.entry(req.previous.NodeID)
 }
 
 // rescheduledFrom lists the nodes a rescheduled alloc's line has failed on.

@@ -24,11 +24,15 @@ type memState struct {
 	// server's store keeps it.
 	usage  map[string]structs.ComparableResources
 	config *SchedulerConfiguration
+	// catalog is the nodes' catalogue, kept until a node changes as the
+	// server's store keeps it.
+	catalog *structs.NodeCatalog
 }
 
 var (
-	_ State          = (*memState)(nil)
-	_ NodeUsageState = (*memState)(nil)
+	_ State            = (*memState)(nil)
+	_ NodeUsageState   = (*memState)(nil)
+	_ NodeCatalogState = (*memState)(nil)
 )
 
 func newMemState() *memState {
@@ -54,6 +58,13 @@ func (s *memState) Nodes() ([]*structs.Node, error) {
 }
 
 func (s *memState) NodeByID(id string) (*structs.Node, error) { return s.nodeBy[id], nil }
+
+func (s *memState) NodeCatalog() (*structs.NodeCatalog, error) {
+	if s.catalog == nil {
+		s.catalog = structs.NewNodeCatalog(s.nodes)
+	}
+	return s.catalog, nil
+}
 
 func (s *memState) AllocsByJob(ns, id string) ([]*structs.Allocation, error) {
 	return append([]*structs.Allocation(nil), s.byJob[structs.NamespacedID{ID: id, Namespace: ns}]...), nil
@@ -111,6 +122,7 @@ func (s *memState) upsertNode(n *structs.Node) {
 		}
 	}
 	s.nodeBy[n.ID] = n
+	s.catalog = nil
 }
 
 func (s *memState) upsertAlloc(a *structs.Allocation) {

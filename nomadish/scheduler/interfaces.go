@@ -44,6 +44,13 @@ type NodeUsageState interface {
 	EachNodeUsage(fn func(nodeID string, used structs.ComparableResources)) error
 }
 
+// NodeCatalogState is an optional ability of a State: the nodes as an
+// immutable catalogue the store shares between evaluations while the
+// nodes do not change. It must list the nodes Nodes returns.
+type NodeCatalogState interface {
+	NodeCatalog() (*structs.NodeCatalog, error)
+}
+
 // Planner is the server side: it takes plans and evaluations. It is called
 // from the worker goroutine only and may block on Raft.
 type Planner interface {

@@ -71,7 +71,7 @@ func (s *systemScheduler) compute(state State, eval *structs.Evaluation) (*outco
 		}
 		tg := job.LookupTaskGroup(a.TaskGroup)
 		n := ctx.nodeByID(a.NodeID)
-		_, candidate := ctx.byID[a.NodeID]
+		candidate := ctx.entry(a.NodeID) != nil
 		switch {
 		case tg == nil:
 			ctx.stopAlloc(a, descNotNeeded, "")

@@ -172,6 +172,8 @@ func (s *schedState) JobByID(ns, id string) (*structs.Job, error) { return s.st.
 
 func (s *schedState) Nodes() ([]*structs.Node, error) { return s.st.Nodes(nil, "") }
 
+func (s *schedState) NodeCatalog() (*structs.NodeCatalog, error) { return s.st.NodeCatalog() }
+
 func (s *schedState) NodeByID(id string) (*structs.Node, error) { return s.st.NodeByID(nil, id) }
 
 func (s *schedState) AllocsByJob(ns, jobID string) ([]*structs.Allocation, error) {
@@ -196,6 +198,7 @@ func (s *schedState) SchedulerConfig() *scheduler.SchedulerConfiguration {
 }
 
 var (
-	_ scheduler.State          = (*schedState)(nil)
-	_ scheduler.NodeUsageState = (*schedState)(nil)
+	_ scheduler.State            = (*schedState)(nil)
+	_ scheduler.NodeUsageState   = (*schedState)(nil)
+	_ scheduler.NodeCatalogState = (*schedState)(nil)
 )

@@ -19,6 +19,8 @@ type StateStore struct {
 	// placements (nil in snapshots, which are not written).
 	scores scoreMaps
 	counts countMaps
+	// catalogs is shared by the store and its snapshots (NodeCatalog).
+	catalogs *nodeCatalogs
 }
 
 // NewStateStore returns an empty state store.
@@ -27,7 +29,7 @@ func NewStateStore() *StateStore {
 	if err != nil {
 		panic(fmt.Sprintf("create memdb: %v", err))
 	}
-	return &StateStore{db: db, abandonCh: make(chan struct{}), scores: scoreMaps{}, counts: countMaps{}}
+	return &StateStore{db: db, abandonCh: make(chan struct{}), scores: scoreMaps{}, counts: countMaps{}, catalogs: &nodeCatalogs{}}
 }
 
 // AbandonCh is closed once this store has been replaced.
@@ -38,7 +40,7 @@ func (s *StateStore) Abandon() { close(s.abandonCh) }
 
 // Snapshot returns a point-in-time copy that later writes do not change.
 func (s *StateStore) Snapshot() *StateStore {
-	return &StateStore{db: s.db.Snapshot(), abandonCh: s.abandonCh}
+	return &StateStore{db: s.db.Snapshot(), abandonCh: s.abandonCh, catalogs: s.catalogs}
 }
 
 // LatestIndex is the highest Raft index applied to any table.

@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -151,4 +152,42 @@ func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, e
 		}
 	}
 	return out, nil
+}
+
+// NodeCatalog returns the catalogue of the nodes, for the scheduler. It is
+// made when the nodes have changed since the last one was made, and
+// shared otherwise: a catalogue is immutable, and the store and its
+// snapshots keep the latest one with the version of the nodes it lists.
+// That version is the watch channel of the nodes table's root: every
+// write to the table replaces the root, and with it the channel.
+func (s *StateStore) NodeCatalog() (*structs.NodeCatalog, error) {
+	it, err := s.db.Txn(false).Get(tableNodes, "id_prefix", "")
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	version := it.WatchCh()
+	if m := s.catalogs.last.Load(); m != nil && m.version == version {
+		return m.catalog, nil
+	}
+	var nodes []*structs.Node
+	if m := s.catalogs.last.Load(); m != nil {
+		nodes = make([]*structs.Node, 0, len(m.catalog.Nodes)+16)
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		nodes = append(nodes, raw.(*structs.Node))
+	}
+	c := structs.NewNodeCatalog(nodes)
+	s.catalogs.last.Store(&versionedCatalog{version: version, catalog: c})
+	return c, nil
+}
+
+// nodeCatalogs holds the latest node catalogue made from a store or its
+// snapshots.
+type nodeCatalogs struct {
+	last atomic.Pointer[versionedCatalog]
+}
+
+type versionedCatalog struct {
+	version <-chan struct{}
+	catalog *structs.NodeCatalog
 }
