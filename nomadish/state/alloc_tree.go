@@ -352,6 +352,43 @@ func (x *allocTreeTxn) put(n *allocNode, e allocEntry) (*allocNode, *allocNode, 
 	return n, x.splitInner(n, i+1), old
 }
 
+// Update finds the allocation with the ID and, if there is one, puts
+// what fn makes of it in its place, in one descent of the tree: a write
+// that depends on the stored version costs no separate Get. fn's result
+// must have the same ID; nil leaves the allocation as it is. Update
+// returns the stored allocation and its replacement.
+func (x *allocTreeTxn) Update(id string, fn func(old *structs.Allocation) *structs.Allocation) (old, new *structs.Allocation) {
+	if x.t.root == nil {
+		return nil, nil
+	}
+	x.t.root, old, new = x.update(x.t.root, keyPrefix(id), id, fn)
+	return old, new
+}
+
+func (x *allocTreeTxn) update(n *allocNode, p uint64, id string, fn func(*structs.Allocation) *structs.Allocation) (*allocNode, *structs.Allocation, *structs.Allocation) {
+	if n.leaf() {
+		i, found := n.find(p, id)
+		if !found {
+			return n, nil, nil
+		}
+		old := n.allocs[i].a
+		new := fn(old)
+		if new == nil {
+			return n, old, nil
+		}
+		n = x.own(n)
+		n.allocs[i].a = new
+		return n, old, new
+	}
+	i := n.child(p, id)
+	kid, old, new := x.update(n.kids[i].n, p, id, fn)
+	if kid != n.kids[i].n {
+		n = x.own(n)
+		n.kids[i].n = kid
+	}
+	return n, old, new
+}
+
 // splitAt is where a node that overflowed after an insert at i splits: in
 // half, unless the insert was at its end, where the left node stays full
 // so that IDs arriving in order (a restore) fill their nodes.

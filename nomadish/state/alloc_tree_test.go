@@ -161,9 +161,33 @@ func treeModelRun(t *testing.T, rng *rand.Rand, gen func(int) string) {
 		if round%10 == 0 {
 			n = 2000 // big batches make and empty whole subtrees
 		}
-		deleting := round%3 == 2
+		deleting, updating := round%3 == 2, round%3 == 1
 		for range n {
 			id := ids[rng.IntN(len(ids))]
+			if updating && rng.IntN(2) == 0 {
+				var made *structs.Allocation
+				keep := rng.IntN(4) == 0 // fn declines: nothing changes
+				old, got := x.Update(id, func(o *structs.Allocation) *structs.Allocation {
+					if o != model[id] || o == nil {
+						t.Fatalf("Update(%s) called fn with %p, want %p", id, o, model[id])
+					}
+					if keep {
+						return nil
+					}
+					made = treeAlloc(id)
+					return made
+				})
+				if old != model[id] || got != made {
+					t.Fatalf("Update(%s) = %p, %p; want %p, %p", id, old, got, model[id], made)
+				}
+				if made != nil {
+					model[id] = made
+				}
+				if x.Get(id) != model[id] {
+					t.Fatalf("the transaction does not read its own update of %s", id)
+				}
+				continue
+			}
 			if deleting {
 				got := x.Delete(id)
 				if got != model[id] {

@@ -315,7 +315,10 @@ func shareString(s *string, candidates ...string) {
 // reported.
 // When owned, in itself is stored; otherwise a copy of it.
 func upsertAllocTxn(txn *memdb.Txn, batch *writeBatch, index uint64, in *structs.Allocation, owned bool) (*structs.Allocation, error) {
-	old, err := batch.alloc(txn, in.ID)
+	if in.ID == "" {
+		return nil, fmt.Errorf("insert alloc: allocation has no ID")
+	}
+	x, err := batch.allocTxn(txn)
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +326,10 @@ func upsertAllocTxn(txn *memdb.Txn, batch *writeBatch, index uint64, in *structs
 	if !owned {
 		a = in.Copy()
 	}
+	// Put first: it finds the stored version on its way, and what it
+	// stores is a, whose fields are settled below before anything reads
+	// the transaction's tree. An error abandons the transaction.
+	old := x.Put(a)
 	if old == nil {
 		a.CreateIndex = index
 		if a.Job == nil {
@@ -349,7 +356,8 @@ func upsertAllocTxn(txn *memdb.Txn, batch *writeBatch, index uint64, in *structs
 	}
 	a.ModifyIndex = index
 	a.AllocModifyIndex = index
-	return a, insertAllocTxn(txn, batch, old, a)
+	trackAllocWrite(batch, old, a)
+	return a, nil
 }
 
 // UpdateAllocsFromClient applies what clients report: client status, task
@@ -378,39 +386,40 @@ func (s *StateStore) ApplyClientStatus(index uint64, reports []structs.AllocClie
 	jobs := map[structs.NamespacedID]struct{}{}
 	batch := newWriteBatch()
 	stored := make([]*structs.Allocation, 0, len(reports))
+	x, err := batch.allocTxn(txn)
+	if err != nil {
+		return nil, err
+	}
 	for i := range reports {
 		in := &reports[i]
-		old, err := batch.alloc(txn, in.ID)
-		if err != nil {
-			return nil, err
-		}
+		old, a := x.Update(in.ID, func(old *structs.Allocation) *structs.Allocation {
+			// Stored allocations are never changed in place, so the new
+			// version shares what it does not replace with the old one.
+			c := *old
+			a := &c
+			a.ClientStatus = in.ClientStatus
+			// The stored string or a constant, not the decoded copy.
+			shareString(&a.ClientStatus, old.ClientStatus, structs.AllocClientStatusRunning)
+			a.ClientDescription = in.ClientDescription
+			if in.TaskStates != nil {
+				a.TaskStates = in.TaskStates
+			}
+			if in.DeploymentStatus != nil {
+				a.DeploymentStatus = in.DeploymentStatus
+			}
+			if in.NetworkStatus != nil {
+				a.NetworkStatus = in.NetworkStatus
+			}
+			if in.ModifyTime != 0 {
+				a.ModifyTime = in.ModifyTime
+			}
+			a.ModifyIndex = index
+			return a
+		})
 		if old == nil {
 			continue // garbage collected meanwhile
 		}
-		// Stored allocations are never changed in place, so the new
-		// version shares what it does not replace with the old one.
-		c := *old
-		a := &c
-		a.ClientStatus = in.ClientStatus
-		// The stored string or a constant, not the decoded copy.
-		shareString(&a.ClientStatus, old.ClientStatus, structs.AllocClientStatusRunning)
-		a.ClientDescription = in.ClientDescription
-		if in.TaskStates != nil {
-			a.TaskStates = in.TaskStates
-		}
-		if in.DeploymentStatus != nil {
-			a.DeploymentStatus = in.DeploymentStatus
-		}
-		if in.NetworkStatus != nil {
-			a.NetworkStatus = in.NetworkStatus
-		}
-		if in.ModifyTime != 0 {
-			a.ModifyTime = in.ModifyTime
-		}
-		a.ModifyIndex = index
-		if err := insertAllocTxn(txn, batch, old, a); err != nil {
-			return nil, err
-		}
+		trackAllocWrite(batch, old, a)
 		stored = append(stored, a)
 		jobs[structs.NamespacedID{ID: a.JobID, Namespace: a.Namespace}] = struct{}{}
 	}

@@ -201,9 +201,15 @@ func insertAllocTxn(txn *memdb.Txn, batch *writeBatch, old, a *structs.Allocatio
 		return err
 	}
 	x.Put(a)
+	trackAllocWrite(batch, old, a)
+	return nil
+}
+
+// trackAllocWrite gathers in batch what moves with the write of a over
+// old (nil for an insert): memberships and usage.
+func trackAllocWrite(batch *writeBatch, old, a *structs.Allocation) {
 	writeAllocMembers(batch, old, a)
 	trackAllocUsage(batch, old, a)
-	return nil
 }
 
 // deleteAllocTxn removes an allocation and gathers what moves with it in
