@@ -11,7 +11,7 @@ func (c *evalContext) newAlloc(ask *groupAsk, r *rankedNode, name string) *struc
 	n := e.node
 	now := c.now.UnixNano()
 	ar := c.grant(ask, e)
-	id, name := structs.GenerateUUIDWith(name)
+	id, name := structs.GenerateUUIDLed(c.idLead, name)
 	a := &structs.Allocation{
 		ID:                 id,
 		Namespace:          c.job.Namespace,

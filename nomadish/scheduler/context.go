@@ -125,7 +125,10 @@ type evalContext struct {
 
 	metrics *structs.AllocMetric
 	rng     *rand.Rand
-	cache   constraintCache
+	// idLead is the first byte of the IDs of the allocations this pass
+	// places, which keeps them together in the store (GenerateUUIDLed).
+	idLead byte
+	cache  constraintCache
 	// err is the first state error met inside an iterator.
 	err error
 }
@@ -152,6 +155,7 @@ func newEvalContext(state State, logger hclog.Logger, now time.Time, eval *struc
 		metrics:          &structs.AllocMetric{},
 		rng:              rand.New(rand.NewSource(int64(h.Sum64()))),
 	}
+	c.idLead = byte(h.Sum64() >> 56)
 	if cfg := state.SchedulerConfig(); cfg != nil {
 		c.oversub = cfg.MemoryOversubscriptionEnabled
 	}

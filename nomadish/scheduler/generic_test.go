@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"fmt"
+	"regexp"
 	"testing"
 	"time"
 
@@ -148,5 +150,41 @@ func TestReservedCores(t *testing.T) {
 	}
 	if h.lastEval().FailedTGAllocs["web"] == nil {
 		t.Errorf("FailedTGAllocs[web] = nil, want the third alloc to fail")
+	}
+}
+
+// The allocations one evaluation places share the first byte of their IDs
+// (and stay version 4 UUIDs); evaluations choose their own.
+func TestPlacementsOfAnEvaluationShareTheirIDLead(t *testing.T) {
+	uuidV4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	leads := map[string]bool{}
+	for j := 0; j < 8; j++ {
+		h := newHarness(t)
+		for i := 0; i < 4; i++ {
+			h.state.upsertNode(testNode(nodeName(i), 8000, 16384))
+		}
+		job := testJob(fmt.Sprintf("web%d", j), 20, 100, 128)
+		h.state.upsertJob(job)
+		if err := h.process(job, &structs.Evaluation{}); err != nil {
+			t.Fatal(err)
+		}
+		placed := h.placed()
+		if len(placed) != 20 {
+			t.Fatalf("placed %d, want 20", len(placed))
+		}
+		seen := map[string]bool{}
+		for _, a := range placed {
+			if !uuidV4.MatchString(a.ID) || seen[a.ID] {
+				t.Fatalf("ID %q is not a fresh version 4 UUID", a.ID)
+			}
+			seen[a.ID] = true
+			if a.ID[:2] != placed[0].ID[:2] {
+				t.Fatalf("IDs %s and %s of one evaluation lead differently", placed[0].ID, a.ID)
+			}
+		}
+		leads[placed[0].ID[:2]] = true
+	}
+	if len(leads) < 2 {
+		t.Errorf("eight evaluations all led their IDs with %v", leads)
 	}
 }

@@ -12,7 +12,7 @@ const uuidLen = 36
 // GenerateUUID returns a random RFC 4122 version 4 UUID.
 func GenerateUUID() string {
 	var buf [uuidLen]byte
-	putUUID(buf[:])
+	putUUID(buf[:], -1)
 	return string(buf[:])
 }
 
@@ -22,18 +22,41 @@ func GenerateUUID() string {
 // mark.
 func GenerateUUIDWith(s string) (id, with string) {
 	buf := make([]byte, uuidLen+len(s))
-	putUUID(buf)
+	putUUID(buf, -1)
+	copy(buf[uuidLen:], s)
+	both := string(buf)
+	return both[:uuidLen], both[uuidLen:]
+}
+
+// GenerateUUIDLed is GenerateUUIDWith for a UUID whose first byte (its
+// first two hex digits) is lead; the other 114 bits are random.
+//
+// The scheduler gives the allocations of one pass the same lead: the store
+// keeps allocations in a B+tree ordered by ID and a write copies the leaf
+// it lands in, so a thousand placements with random IDs copy a thousand
+// leaves, while a thousand sharing a lead land in 1/256 of the tree and
+// copy a few dozen, as do the client reports that soon follow them. The
+// IDs stay version 4 UUIDs, and their short form (ShortID, eight hex
+// digits) keeps 24 random bits within a pass and 32 across passes: among
+// a million allocations placed a thousand a pass, about a quarter more
+// pairs of them share a short ID than with fully random IDs.
+func GenerateUUIDLed(lead byte, s string) (id, with string) {
+	buf := make([]byte, uuidLen+len(s))
+	putUUID(buf, int(lead))
 	copy(buf[uuidLen:], s)
 	both := string(buf)
 	return both[:uuidLen], both[uuidLen:]
 }
 
 // putUUID writes a random version 4 UUID into the first uuidLen bytes of
-// dst.
-func putUUID(dst []byte) {
+// dst; lead, unless negative, is its first byte.
+func putUUID(dst []byte, lead int) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(fmt.Sprintf("read random bytes: %v", err))
+	}
+	if lead >= 0 {
+		b[0] = byte(lead)
 	}
 	b[6] = (b[6] & 0x0f) | 0x40
 	b[8] = (b[8] & 0x3f) | 0x80

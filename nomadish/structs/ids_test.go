@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"fmt"
 	"regexp"
 	"testing"
 )
@@ -25,5 +26,21 @@ func TestGenerateUUID(t *testing.T) {
 	}
 	if id, name := GenerateUUIDWith(""); !uuidV4.MatchString(id) || name != "" {
 		t.Fatalf("GenerateUUIDWith(\"\") = %q, %q", id, name)
+	}
+}
+
+func TestGenerateUUIDLed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, lead := range []byte{0x00, 0x7f, 0xff} {
+		for i := 0; i < 300; i++ {
+			id, name := GenerateUUIDLed(lead, "web.api[1]")
+			if !uuidV4.MatchString(id) || name != "web.api[1]" || seen[id] {
+				t.Fatalf("GenerateUUIDLed(%#x) = %q, %q: want a fresh version 4 UUID and the name", lead, id, name)
+			}
+			seen[id] = true
+			if want := fmt.Sprintf("%02x", lead); id[:2] != want {
+				t.Fatalf("GenerateUUIDLed(%#x) = %q, want it to start with %s", lead, id, want)
+			}
+		}
 	}
 }
