@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -186,5 +187,44 @@ func TestPlacementsOfAnEvaluationShareTheirIDLead(t *testing.T) {
 	}
 	if len(leads) < 2 {
 		t.Errorf("eight evaluations all led their IDs with %v", leads)
+	}
+}
+
+// A job in the built-in pool "all" may run on nodes of every pool; one in a
+// named pool only on that pool's nodes, and an unnamed node pool is the
+// default one.
+func TestNodePoolAllAndNamed(t *testing.T) {
+	for _, tc := range []struct {
+		pool string
+		want []string
+	}{
+		{"all", []string{"n0", "n1", "n2"}},
+		{"gpu", []string{"n1"}},
+		{"", []string{"n0", "n2"}},
+	} {
+		h := newHarness(t)
+		for i, pool := range []string{structs.DefaultNodePool, "gpu", ""} {
+			n := testNode(nodeName(i), 4000, 8192)
+			n.ID, n.NodePool = fmt.Sprintf("n%d", i), pool
+			h.state.upsertNode(n)
+		}
+		job := testJob("web", 6, 100, 128)
+		job.NodePool = tc.pool
+		h.state.upsertJob(job)
+		if err := h.process(job, &structs.Evaluation{}); err != nil {
+			t.Fatal(err)
+		}
+		used := map[string]bool{}
+		for _, a := range h.placed() {
+			used[a.NodeID] = true
+		}
+		var got []string
+		for id := range used {
+			got = append(got, id)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("pool %q: placed on %v, want %v", tc.pool, got, tc.want)
+		}
 	}
 }
