@@ -261,6 +261,8 @@ type nodeScratch struct {
 	// pos numbers the candidates (from 1) by catalogue position, 0 for
 	// the nodes that are not.
 	pos []int32
+	// used takes the usage of every catalogued node (loadAll).
+	used []structs.ComparableResources
 }
 
 var scratchPool sync.Pool
@@ -373,6 +375,11 @@ func (c *evalContext) load(e *nodeEntry) {
 func (c *evalContext) setUsed(e *nodeEntry, used structs.ComparableResources) {
 	e.loaded = true
 	e.used = used
+	// Most evaluations load usage before they stop or place anything: no
+	// lookups by ID then, each a cache miss when every node is loaded.
+	if len(c.stoppedOn) == 0 && len(c.plan.NodeAllocation) == 0 {
+		return
+	}
 	for _, a := range c.stoppedOn[e.node.ID] {
 		e.used.Subtract(structs.AllocComparableResources(a))
 	}
@@ -394,20 +401,23 @@ func (c *evalContext) loadAll(placements int) {
 	if !ok || n == 0 || placements*max(2, bits.Len(uint(n))) < n/4 {
 		return
 	}
-	err := us.EachNodeUsage(func(id string, used structs.ComparableResources) {
-		if e := c.entry(id); e != nil && !e.loaded {
-			c.setUsed(e, used)
-		}
-	})
-	if err != nil {
+	sc := c.scratch
+	if cap(sc.used) < len(c.cat.Nodes) {
+		sc.used = make([]structs.ComparableResources, len(c.cat.Nodes))
+	}
+	used := sc.used[:len(c.cat.Nodes)]
+	if err := us.FillUsage(c.cat, used); err != nil {
 		if c.err == nil {
 			c.err = err
 		}
 		return
 	}
-	for _, e := range c.nodes {
-		if !e.loaded {
-			c.setUsed(e, structs.ComparableResources{}) // holds nothing
+	for p, k := range c.pos {
+		if k == 0 {
+			continue // not a candidate
+		}
+		if e := c.nodes[k-1]; !e.loaded {
+			c.setUsed(e, used[p])
 		}
 	}
 }

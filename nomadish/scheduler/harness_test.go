@@ -78,9 +78,9 @@ func (s *memState) NodeUsage(id string) (structs.ComparableResources, error) {
 	return s.usage[id], nil
 }
 
-func (s *memState) EachNodeUsage(fn func(string, structs.ComparableResources)) error {
-	for id, u := range s.usage {
-		fn(id, u)
+func (s *memState) FillUsage(c *structs.NodeCatalog, used []structs.ComparableResources) error {
+	for i := range c.Nodes {
+		used[i] = s.usage[c.Nodes[i].Node.ID]
 	}
 	return nil
 }

@@ -38,10 +38,10 @@ type State interface {
 // the same snapshot.
 type NodeUsageState interface {
 	NodeUsage(nodeID string) (structs.ComparableResources, error)
-	// EachNodeUsage calls fn for every node with live allocations, in one
-	// walk; nodes it skips hold nothing. An evaluation that will visit
-	// most nodes reads them all this way.
-	EachNodeUsage(fn func(nodeID string, used structs.ComparableResources)) error
+	// FillUsage sets used[i] to the usage of c.Nodes[i] (used is as long
+	// as c.Nodes), for a catalogue of this state. An evaluation that will
+	// visit most nodes reads them all this way.
+	FillUsage(c *structs.NodeCatalog, used []structs.ComparableResources) error
 }
 
 // NodeCatalogState is an optional ability of a State: the nodes as an

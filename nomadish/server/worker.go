@@ -189,8 +189,8 @@ func (s *schedState) NodeUsage(nodeID string) (structs.ComparableResources, erro
 	return u.Used, err
 }
 
-func (s *schedState) EachNodeUsage(fn func(string, structs.ComparableResources)) error {
-	return s.st.EachNodeUsage(func(u state.NodeUsage) { fn(u.NodeID, u.Used) })
+func (s *schedState) FillUsage(c *structs.NodeCatalog, used []structs.ComparableResources) error {
+	return s.st.FillUsage(c, used)
 }
 
 func (s *schedState) SchedulerConfig() *scheduler.SchedulerConfiguration {

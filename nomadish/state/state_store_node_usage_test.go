@@ -50,12 +50,29 @@ func recountUsage(t *testing.T, s *StateStore, node string) NodeUsage {
 // in an older snapshot and after a restore, that the kept usage equals the
 // sum of the node's live allocations, and the counts per client status a
 // count of every allocation.
+//
+// Usage is kept by node slot: n1 and n2 register first, after enough other
+// nodes that their slots lie past the first chunks; n3 gets its slot from
+// its allocations and registers later; n4 never registers. The node
+// catalogue's usage (FillUsage) must agree too.
 func TestNodeUsageFollowsAllocs(t *testing.T) {
 	s, job := storeWithJob(t, "web", 1)
-	nodes := []string{"n1", "n2", "n3"}
+	index := uint64(2)
+	register := func(id string) {
+		t.Helper()
+		index++
+		if err := s.UpsertNode(index, &structs.Node{ID: id, Status: structs.NodeStatusReady}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2*usageChunkLen+5; i++ {
+		register(fmt.Sprintf("idle-%03d", i))
+	}
+	register("n1")
+	register("n2")
+	nodes := []string{"n1", "n2", "n3", "n4"}
 	rng := rand.New(rand.NewSource(7))
 	var ids []string
-	index := uint64(2)
 	check := func(st *StateStore, when string) {
 		t.Helper()
 		for _, n := range nodes {
@@ -65,6 +82,22 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 			}
 			if want := recountUsage(t, st, n); got != want {
 				t.Fatalf("%s: NodeUsage(%s) = %+v, want %+v", when, n, got, want)
+			}
+		}
+		cat, err := st.NodeCatalog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cat.Slots) != len(cat.Nodes) {
+			t.Fatalf("%s: catalogue of %d nodes has %d slots", when, len(cat.Nodes), len(cat.Slots))
+		}
+		used := make([]structs.ComparableResources, len(cat.Nodes))
+		if err := st.FillUsage(cat, used); err != nil {
+			t.Fatal(err)
+		}
+		for i, cn := range cat.Nodes {
+			if want := recountUsage(t, st, cn.Node.ID).Used; used[i] != want {
+				t.Fatalf("%s: FillUsage gives %s %+v, want %+v", when, cn.Node.ID, used[i], want)
 			}
 		}
 		all, err := st.Allocs(nil, "*", "")
@@ -128,6 +161,9 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if step == 200 {
+			register("n3")
+		}
 		check(s, fmt.Sprintf("step %d", step))
 		if step == 150 {
 			snap = s.Snapshot()
@@ -137,8 +173,10 @@ func TestNodeUsageFollowsAllocs(t *testing.T) {
 
 	r := persistRestore(t, s)
 	check(r, "after restore")
-	if u, _ := r.NodeUsage("n1"); u.Allocs == 0 {
-		t.Errorf("restored NodeUsage(n1) is empty; the test placed nothing there?")
+	for _, n := range nodes {
+		if u, _ := r.NodeUsage(n); u.Allocs == 0 {
+			t.Errorf("restored NodeUsage(%s) is empty; the test placed nothing there?", n)
+		}
 	}
 }
 

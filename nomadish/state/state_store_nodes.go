@@ -39,6 +39,11 @@ func (s *StateStore) UpsertNode(index uint64, in *structs.Node) error {
 	if err := txn.Insert(tableNodes, &node); err != nil {
 		return fmt.Errorf("insert node: %w", err)
 	}
+	if raw == nil {
+		if err := numberNode(txn, node.ID); err != nil {
+			return err
+		}
+	}
 	if err := setIndex(txn, tableNodes, index); err != nil {
 		return err
 	}
@@ -161,7 +166,8 @@ func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, e
 // That version is the watch channel of the nodes table's root: every
 // write to the table replaces the root, and with it the channel.
 func (s *StateStore) NodeCatalog() (*structs.NodeCatalog, error) {
-	it, err := s.db.Txn(false).Get(tableNodes, "id_prefix", "")
+	txn := s.db.Txn(false)
+	it, err := txn.Get(tableNodes, "id_prefix", "")
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
@@ -177,6 +183,23 @@ func (s *StateStore) NodeCatalog() (*structs.NodeCatalog, error) {
 		nodes = append(nodes, raw.(*structs.Node))
 	}
 	c := structs.NewNodeCatalog(nodes)
+	// Slots never change once given, so they hold for every later
+	// snapshot with these nodes. A node without one (written other than
+	// through UpsertNode) leaves the catalogue without slots: FillUsage
+	// then looks nodes up by ID.
+	slots := make([]int32, len(c.Nodes))
+	for i := range c.Nodes {
+		raw, err := txn.First(tableNodeSlots, "id", c.Nodes[i].Node.ID)
+		if err != nil {
+			return nil, fmt.Errorf("node slot lookup: %w", err)
+		}
+		if raw == nil {
+			slots = nil
+			break
+		}
+		slots[i] = raw.(*nodeSlot).Slot
+	}
+	c.Slots = slots
 	s.catalogs.last.Store(&versionedCatalog{version: version, catalog: c})
 	return c, nil
 }

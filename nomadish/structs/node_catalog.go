@@ -22,6 +22,9 @@ type NodeCatalog struct {
 	// scheduler matches each once per evaluation instead of once per node.
 	Datacenters []string
 	Pools       []string
+	// Slots are where the state store keeps each node's usage, by
+	// position in Nodes; nil for a catalogue made elsewhere.
+	Slots []int32
 }
 
 // CatalogNode is one node of a catalogue.
