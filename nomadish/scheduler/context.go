@@ -391,10 +391,10 @@ func (c *evalContext) setUsed(e *nodeEntry, used structs.ComparableResources) {
 	}
 }
 
-// loadAll fills the usage of every candidate in one walk of the store's
-// usage table, when the evaluation is expected to visit most of them:
-// placements look at about log2(n) nodes each, and a walk that goes on
-// where the last one stopped soon covers them all.
+// loadAll fills the usage of every candidate in one read of the state's
+// usage by catalogue (FillUsage), when the evaluation is expected to visit
+// most of them: placements look at about log2(n) nodes each, and a walk
+// that goes on where the last one stopped soon covers them all.
 func (c *evalContext) loadAll(placements int) {
 	us, ok := c.state.(NodeUsageState)
 	n := len(c.nodes)
