@@ -16,26 +16,18 @@ func GenerateUUID() string {
 	return string(buf[:])
 }
 
-// GenerateUUIDWith returns a random UUID and s, held in one string: an
-// allocation's ID and name live as long as each other, and a store of a
-// million allocations holds a million fewer objects for the collector to
-// mark.
-func GenerateUUIDWith(s string) (id, with string) {
-	buf := make([]byte, uuidLen+len(s))
-	putUUID(buf, -1)
-	copy(buf[uuidLen:], s)
-	both := string(buf)
-	return both[:uuidLen], both[uuidLen:]
-}
-
-// GenerateUUIDLed is GenerateUUIDWith for a UUID whose first byte (its
-// first two hex digits) is lead; the other 114 bits are random.
+// GenerateUUIDLed returns a UUID whose first byte (its first two hex
+// digits) is lead, its other 114 bits random, and s, held in one string:
+// an allocation's ID and name live as long as each other, and a store of
+// a million allocations holds a million fewer objects for the collector
+// to mark.
 //
 // The scheduler gives the allocations of one pass the same lead: the store
 // keeps allocations in a B+tree ordered by ID and a write copies the leaf
 // it lands in, so a thousand placements with random IDs copy a thousand
 // leaves, while a thousand sharing a lead land in 1/256 of the tree and
-// copy a few dozen, as do the client reports that soon follow them. The
+// copy about a hundred (C1M: 1.4 GB of leaf copies became 0.15 GB), as do
+// the client reports that soon follow them. The
 // IDs stay version 4 UUIDs, and their short form (ShortID, eight hex
 // digits) keeps 24 random bits within a pass and 32 across passes: among
 // a million allocations placed a thousand a pass, about a quarter more
