@@ -349,11 +349,7 @@ func (f *fsm) applyAllocClientUpdate(index uint64, buf []byte) interface{} {
 	if err := decodeMsg(buf, &req); err != nil {
 		return err
 	}
-	reports := make([]structs.AllocClientStatus, len(req.Alloc))
-	for i, a := range req.Alloc {
-		reports[i] = structs.ClientStatusOf(a)
-	}
-	return f.applyClientReports(index, reports, req.Evals)
+	return f.applyClientReports(index, structs.ClientStatusesOf(req.Alloc), req.Evals)
 }
 
 // applyAllocClientStatus applies a batch of client reports.

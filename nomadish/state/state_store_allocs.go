@@ -372,11 +372,7 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 // updated allocations as stored; those garbage collected meanwhile are
 // left out.
 func (s *StateStore) ApplyClientUpdates(index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
-	reports := make([]structs.AllocClientStatus, len(allocs))
-	for i, a := range allocs {
-		reports[i] = structs.ClientStatusOf(a)
-	}
-	return s.ApplyClientStatus(index, reports)
+	return s.ApplyClientStatus(index, structs.ClientStatusesOf(allocs))
 }
 
 // ApplyClientStatus is ApplyClientUpdates for the reports alone.

@@ -406,8 +406,7 @@ func rebuildDerived(txn *memdb.Txn) error {
 	}
 	batch := newWriteBatch()
 	allocs.Ascend("", func(a *structs.Allocation) bool {
-		trackAllocUsage(batch, nil, a)
-		writeAllocMembers(batch, nil, a)
+		trackAllocWrite(batch, nil, a)
 		return true
 	})
 	return batch.flush(txn)

@@ -172,12 +172,13 @@ func (s *StateStore) NodeCatalog() (*structs.NodeCatalog, error) {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
 	version := it.WatchCh()
-	if m := s.catalogs.last.Load(); m != nil && m.version == version {
-		return m.catalog, nil
+	last := s.catalogs.last.Load()
+	if last != nil && last.version == version {
+		return last.catalog, nil
 	}
 	var nodes []*structs.Node
-	if m := s.catalogs.last.Load(); m != nil {
-		nodes = make([]*structs.Node, 0, len(m.catalog.Nodes)+16)
+	if last != nil {
+		nodes = make([]*structs.Node, 0, len(last.catalog.Nodes)+16)
 	}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		nodes = append(nodes, raw.(*structs.Node))

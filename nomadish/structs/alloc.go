@@ -73,6 +73,15 @@ type AllocClientStatus struct {
 	ModifyTime        int64
 }
 
+// ClientStatusesOf is the reports clients' copies of allocations make.
+func ClientStatusesOf(allocs []*Allocation) []AllocClientStatus {
+	out := make([]AllocClientStatus, len(allocs))
+	for i, a := range allocs {
+		out[i] = ClientStatusOf(a)
+	}
+	return out
+}
+
 // ClientStatusOf is the report a client's copy of an allocation makes.
 func ClientStatusOf(a *Allocation) AllocClientStatus {
 	return AllocClientStatus{
